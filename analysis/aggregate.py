@@ -1,0 +1,263 @@
+"""Tidy DataFrames of statistics with confidence intervals, computed here once and only drawn by ``figures``.
+
+Every function takes a run folder's DataFrames and returns one tidy frame with a row per plotted point and
+``iqm, ci_low, ci_high`` columns (95% percentile bootstrap intervals over seeds, Agarwal et al., 2021).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import stats
+from .tables import N_BOOT, SEED, seed_matrix
+
+CURVE_BOOT = 1000  # replicates for curve bands: many points, and bands need less precision than the ranking
+
+
+def format_value(v) -> str:
+    """A hyperparameter value for a label: floats to 4 significant digits (``0.001``, ``1e-05``), on/off."""
+    if isinstance(v, bool | np.bool_):
+        return "on" if v else "off"
+    if isinstance(v, float | np.floating):
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return f"{float(v):.4g}"
+    return str(v)
+
+
+def config_labels(summary: pd.DataFrame, axes: Sequence[str]) -> dict[int, str]:
+    """``{config: "lr=0.001, eps_end=0.05"}``; with no swept axis, ``"config <id>"``."""
+    out = {}
+    for row in summary.itertuples(index=False):
+        d = row._asdict()
+        c = int(d["config"])
+        out[c] = ", ".join(f"{a}={format_value(d[a])}" for a in axes) if axes else f"config {c}"
+    return out
+
+
+def _slots(runs: pd.DataFrame, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+    """For each row of ``frame``: its config's row and its seed's column in ``seed_matrix`` layout.
+
+    Returns ``(config_row, seed_col, n_seed_cols, configs)``; rows of ``frame`` whose (config, seed) is not in
+    ``runs`` get ``-1``.
+    """
+    configs, ci = np.unique(runs["config"].to_numpy(), return_inverse=True)
+    order = np.lexsort((runs["seed"].to_numpy(), ci))
+    counts = np.bincount(ci, minlength=len(configs))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    col = np.empty(len(runs), np.int64)
+    col[order] = np.arange(len(order)) - starts[ci[order]]
+    index = pd.MultiIndex.from_arrays([runs["config"].to_numpy(), runs["seed"].to_numpy()])
+    pos = index.get_indexer(pd.MultiIndex.from_arrays([frame["config"].to_numpy(), frame["seed"].to_numpy()]))
+    ok = pos >= 0
+    row = np.where(ok, ci[np.maximum(pos, 0)], -1)
+    c = np.where(ok, col[np.maximum(pos, 0)], -1)
+    return row, c, int(counts.max()) if len(counts) else 0, configs
+
+
+def _curve_frame(
+    tensor: np.ndarray, configs: np.ndarray, steps: np.ndarray, keep: np.ndarray | None, seed: int
+) -> pd.DataFrame:
+    """IQM and CI at each point of ``tensor [configs, seeds, points]`` as a tidy frame."""
+    if keep is not None:
+        sel = np.isin(configs, keep)
+        tensor, configs = tensor[sel], configs[sel]
+    iv = stats.curve_cis(tensor, "iqm", n_boot=CURVE_BOOT, seed=seed)
+    n = np.sum(~np.isnan(tensor), axis=1)  # [configs, points]
+    df = pd.DataFrame(
+        {
+            "config": np.repeat(configs, len(steps)),
+            "step": np.tile(steps, len(configs)),
+            "iqm": iv.point.ravel(),
+            "ci_low": iv.low.ravel(),
+            "ci_high": iv.high.ravel(),
+            "n_runs": n.ravel(),
+        }
+    )
+    return df[df["n_runs"] > 0].reset_index(drop=True)
+
+
+def eval_curves(
+    runs: pd.DataFrame, evals: pd.DataFrame, *, configs: Sequence[int] | None = None, seed: int = SEED
+) -> pd.DataFrame:
+    """Sample-efficiency curves of greedy evaluation: per config and eval step, IQM over seeds with 95% CI.
+
+    Returns columns ``config, step, iqm, ci_low, ci_high, n_runs`` (``configs`` restricts to some configs).
+    """
+    cols = ["config", "step", "iqm", "ci_low", "ci_high", "n_runs"]
+    if len(evals) == 0 or len(runs) == 0:
+        return pd.DataFrame(columns=cols)
+    row, col, s, confs = _slots(runs, evals)
+    steps, si = np.unique(evals["step"].to_numpy(), return_inverse=True)
+    t = np.full((len(confs), s, len(steps)), np.nan)
+    ok = row >= 0
+    t[row[ok], col[ok], si[ok]] = evals["eval_return"].to_numpy(np.float64)[ok]
+    return _curve_frame(t, confs, steps, None if configs is None else np.asarray(configs), seed)
+
+
+def train_curves(
+    runs: pd.DataFrame,
+    episodes: pd.DataFrame,
+    *,
+    n_bins: int = 25,
+    configs: Sequence[int] | None = None,
+    seed: int = SEED,
+) -> pd.DataFrame:
+    """Training-return curves: episodes binned by the env step they ended at, IQM over seeds with 95% CI.
+
+    Each run's value in a bin is the mean return of its episodes that ended in that bin of ``n_bins`` equal
+    slices of ``[0, max end_step]``; a bin where a run completed no episode (a long episode straddles it)
+    carries the run's previous value forward. ``step`` is the bin's upper edge. Columns as ``eval_curves``.
+    """
+    cols = ["config", "step", "iqm", "ci_low", "ci_high", "n_runs"]
+    if len(episodes) == 0 or len(runs) == 0:
+        return pd.DataFrame(columns=cols)
+    row, col, s, confs = _slots(runs, episodes)
+    end = episodes["end_step"].to_numpy(np.int64)
+    width = max(1, math.ceil(end.max() / n_bins))
+    b = np.minimum(np.maximum(end - 1, 0) // width, n_bins - 1)
+    ok = row >= 0
+    key = ((row * s + col) * n_bins + b)[ok]
+    size = len(confs) * s * n_bins
+    sums = np.bincount(key, weights=episodes["episode_return"].to_numpy(np.float64)[ok], minlength=size)
+    counts = np.bincount(key, minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = (sums / counts).reshape(len(confs), s, n_bins)
+    # Forward fill along bins: index of the last bin with data, per position.
+    have = ~np.isnan(t)
+    last = np.maximum.accumulate(np.where(have, np.arange(n_bins), -1), axis=-1)
+    t = np.where(last >= 0, np.take_along_axis(t, np.maximum(last, 0), axis=-1), np.nan)
+    steps = (np.arange(1, n_bins + 1) * width).astype(np.int64)
+    return _curve_frame(t, confs, steps, None if configs is None else np.asarray(configs), seed)
+
+
+def grouped_intervals(
+    summary: pd.DataFrame,
+    runs: pd.DataFrame,
+    values: np.ndarray | str,
+    by: Sequence[str],
+    *,
+    statistic: str = "iqm",
+    n_boot: int = N_BOOT,
+    seed: int = SEED,
+) -> pd.DataFrame:
+    """A statistic of per-run ``values`` pooled over all configs sharing the ``by`` hyperparameters, with CI.
+
+    The configs in a group are the strata of a stratified bootstrap (seeds resampled within each config), so
+    a group's interval reflects seed noise of each config while giving every pooled config its own weight
+    (Agarwal et al., 2021). With ``by`` = all axes each group is one config.
+
+    Returns one row per group: the ``by`` columns, ``iqm`` (or the statistic's name), ``ci_low``, ``ci_high``,
+    ``n_configs``, ``n_runs``.
+    """
+    mat, configs = seed_matrix(runs, values)  # [C, S]
+    by = list(by)
+    meta = summary.set_index("config").loc[configs, by].reset_index(drop=True) if by else None
+    if by:
+        codes = meta.groupby(by, sort=True, dropna=False).ngroup().to_numpy()
+    else:
+        codes = np.zeros(len(configs), np.int64)
+    n_groups = int(codes.max()) + 1 if len(codes) else 0
+    sizes = np.bincount(codes, minlength=n_groups)
+    t_max = int(sizes.max()) if n_groups else 0
+    # [G, S, T]: group g's k-th config's seeds in [g, :, k].
+    t = np.full((n_groups, mat.shape[1], t_max), np.nan)
+    order = np.argsort(codes, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    k = np.empty(len(codes), np.int64)
+    k[order] = np.arange(len(codes)) - starts[codes[order]]
+    t[codes, :, k] = mat
+    iv = stats.stratified_bootstrap_ci(t, statistic, n_boot=n_boot, seed=seed)
+    first = np.full(n_groups, -1)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]
+    out = meta.iloc[first].reset_index(drop=True) if by else pd.DataFrame(index=range(n_groups))
+    out[statistic] = iv.point
+    out["ci_low"] = iv.low
+    out["ci_high"] = iv.high
+    out["n_configs"] = sizes
+    out["n_runs"] = np.sum(~np.isnan(t), axis=(1, 2))
+    return out
+
+
+def sensitivity(
+    summary: pd.DataFrame, runs: pd.DataFrame, axes: Sequence[str], *, seed: int = SEED
+) -> pd.DataFrame:
+    """Each hyperparameter's marginal effect: final-return IQM per value, pooled over the other axes, with CI.
+
+    Returns ``axis, value, label, iqm, ci_low, ci_high, n_configs, n_runs`` (``value`` as an object column).
+    """
+    parts = []
+    for a in axes:
+        g = grouped_intervals(summary, runs, "final_eval_return", [a], seed=seed)
+        g = g.rename(columns={a: "value"})
+        g.insert(0, "axis", a)
+        g.insert(2, "label", [format_value(v) for v in g["value"]])
+        g["value"] = g["value"].astype(object)
+        parts.append(g)
+    cols = ["axis", "value", "label", "iqm", "ci_low", "ci_high", "n_configs", "n_runs"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+
+
+def pair_heatmaps(
+    summary: pd.DataFrame, runs: pd.DataFrame, axes: Sequence[str], *, seed: int = SEED
+) -> pd.DataFrame:
+    """Final-return IQM over every pair of axes, pooled over the remaining axes, with CI.
+
+    Returns ``x_axis, y_axis, x, y, iqm, ci_low, ci_high, n_configs, n_runs``; empty with fewer than 2 axes.
+    """
+    parts = []
+    for xa, ya in itertools.combinations(axes, 2):
+        g = grouped_intervals(summary, runs, "final_eval_return", [xa, ya], seed=seed)
+        g = g.rename(columns={xa: "x", ya: "y"})
+        g.insert(0, "x_axis", xa)
+        g.insert(1, "y_axis", ya)
+        g["x"] = g["x"].astype(object)
+        g["y"] = g["y"].astype(object)
+        parts.append(g)
+    cols = ["x_axis", "y_axis", "x", "y", "iqm", "ci_low", "ci_high", "n_configs", "n_runs"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+
+
+def improvement_matrix(runs: pd.DataFrame, configs: Sequence[int], *, seed: int = SEED) -> pd.DataFrame:
+    """P(config X > config Y) on final eval returns for every ordered pair of ``configs``, with 95% CI.
+
+    Returns ``x, y, p, ci_low, ci_high`` (configs as ids), one row per ordered pair with x != y.
+    """
+    mat, confs = seed_matrix(runs, "final_eval_return")
+    pos = {int(c): i for i, c in enumerate(confs)}
+    idx = np.array([pos[int(c)] for c in configs], dtype=np.int64)
+    xi, yi = np.meshgrid(idx, idx, indexing="ij")
+    off = xi != yi
+    xi, yi = xi[off], yi[off]
+    iv = stats.probability_of_improvement_ci(mat[xi], mat[yi], n_boot=N_BOOT, seed=seed)
+    return pd.DataFrame({"x": confs[xi], "y": confs[yi], "p": iv.point, "ci_low": iv.low, "ci_high": iv.high})
+
+
+def score_profiles(
+    runs: pd.DataFrame, configs: Sequence[int], *, taus: np.ndarray | None = None, seed: int = SEED
+) -> pd.DataFrame:
+    """Performance profiles of final eval returns: fraction of seeds scoring above each tau, with 95% CI.
+
+    Returns ``config, tau, fraction, ci_low, ci_high`` (Agarwal et al., 2021, sec. 5), taus 0..500 by default.
+    """
+    taus = np.linspace(0.0, stats.MAX_RETURN, 101) if taus is None else np.asarray(taus, np.float64)
+    mat, confs = seed_matrix(runs, "final_eval_return")
+    pos = {int(c): i for i, c in enumerate(confs)}
+    sel = mat[[pos[int(c)] for c in configs]]
+    iv = stats.stratified_bootstrap_ci(
+        sel[..., None], lambda x: stats.performance_profile(x, taus), n_boot=CURVE_BOOT, seed=seed
+    )
+    return pd.DataFrame(
+        {
+            "config": np.repeat(np.asarray(configs), len(taus)),
+            "tau": np.tile(taus, len(configs)),
+            "fraction": iv.point.ravel(),
+            "ci_low": iv.low.ravel(),
+            "ci_high": iv.high.ravel(),
+        }
+    )

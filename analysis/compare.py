@@ -1,0 +1,178 @@
+"""Comparison of sweeps (e.g. DQN vs double DQN grids, or one grid under two code versions).
+
+Each sweep is represented by its best config (rank 1 by final IQM). Written into the output folder:
+``compare.parquet`` (one row per sweep), ``figures/learning_curves.png`` (the best configs' eval curves
+overlaid), ``figures/intervals.png`` (their final and AUC IQMs with CIs) and ``compare.html``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.ticker import FuncFormatter
+
+from . import aggregate, figures, stats
+from .report import CSS, FigureFile, img_html
+from .tables import N_BOOT, SEED, RunDirError, RunTables, atomic_write_text, load, seed_matrix, write_parquet
+
+
+def _labels(tables: Sequence[RunTables]) -> list[str]:
+    """``grid/run-id`` per sweep, made unique."""
+    out: list[str] = []
+    for t in tables:
+        base = f"{t.manifest.get('grid') or t.path.parent.name}/{t.path.name}"
+        name, i = base, 2
+        while name in out:
+            name, i = f"{base} ({i})", i + 1
+        out.append(name)
+    return out
+
+
+def default_out_dir(run_dirs: Sequence[Path], root: str | os.PathLike = "results") -> Path:
+    """``results/compare/<UTC time>-<short hash of the run folders>``."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    digest = hashlib.sha1("\n".join(str(p) for p in run_dirs).encode()).hexdigest()[:8]
+    return Path(root) / "compare" / f"{stamp}-{digest}"
+
+
+def compare(run_dirs: Sequence[str | os.PathLike], *, out_dir: str | os.PathLike | None = None) -> Path:
+    """Compares the best configs of several sweeps; returns the path of ``compare.html``.
+
+    Raises ``RunDirError`` if any path is not a readable run folder, ``ValueError`` for fewer than one.
+    """
+    if not run_dirs:
+        raise ValueError("compare needs at least one run folder")
+    tables = [load(d) for d in run_dirs]
+    out = Path(out_dir) if out_dir is not None else default_out_dir([t.path for t in tables])
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    names = _labels(tables)
+
+    rows, curves, finals = [], [], []
+    for name, t in zip(names, tables, strict=True):
+        if not len(t.summary):
+            raise RunDirError(f"{str(t.path)!r} has no runs to compare")
+        best = t.summary.sort_values("rank").iloc[0]
+        c = int(best["config"])
+        label = aggregate.config_labels(t.summary, t.axes)[c]
+        rows.append(
+            {
+                "sweep": name,
+                "path": str(t.path),
+                "config": c,
+                "best_config": label,
+                "n_configs": len(t.summary),
+                **{k: best[k] for k in t.summary.columns if k.startswith(("final_", "auc_"))},
+                "n_seeds": int(best["n_seeds"]),
+                "frac_solved": float(best["frac_solved"]),
+            }
+        )
+        cur = aggregate.eval_curves(t.runs, t.evals, configs=[c])
+        cur.insert(0, "sweep", name)
+        curves.append(cur)
+        mat, confs = seed_matrix(t.runs, "final_eval_return")
+        finals.append(mat[list(confs).index(c)])
+    table = pd.DataFrame(rows)
+    write_parquet(out / "compare.parquet", table, {"runs": [str(t.path) for t in tables]})
+
+    figs = [
+        _curves_figure(pd.concat(curves, ignore_index=True), names, out / "figures" / "learning_curves.png"),
+        _intervals_figure(table, out / "figures" / "intervals.png"),
+    ]
+    atomic_write_text(out / "compare.html", _html(table, names, finals, figs))
+    return out / "compare.html"
+
+
+def _curves_figure(curves: pd.DataFrame, names: Sequence[str], path: Path) -> FigureFile:
+    palette = dict(zip(names, sns.color_palette("colorblind", len(names)), strict=False))
+    with figures._style():
+        fig = figures._figure(10.0, 4.8)
+        ax = fig.subplots()
+        for n in names:
+            d = curves[curves["sweep"] == n].sort_values("step")
+            ax.plot(d["step"], d["iqm"], color=palette[n], lw=1.8, label=n)
+            ax.fill_between(d["step"], d["ci_low"], d["ci_high"], color=palette[n], alpha=0.18, lw=0)
+        ax.axhline(stats.SOLVED_RETURN, color="0.4", lw=0.8, ls=":")
+        ax.set_ylim(0, stats.MAX_RETURN * 1.04)
+        ax.set_xlabel(figures.STEP_LABEL)
+        ax.set_ylabel(figures.EVAL_LABEL)
+        ax.xaxis.set_major_formatter(FuncFormatter(figures._steps_formatter))
+        ax.legend(fontsize=8, title="sweep (its best config)", loc="outside right upper" if False else "best")
+        fig.suptitle(
+            "Best config of each sweep: greedy eval return, IQM over seeds, 95% CI bands", fontsize=10
+        )
+    figures.save(fig, path)
+    return FigureFile(path, "Each sweep's best config: eval return against env steps, IQM with 95% CI bands.")
+
+
+def _intervals_figure(table: pd.DataFrame, path: Path) -> FigureFile:
+    n = len(table)
+    y = np.arange(n)[::-1]
+    names = [f"{s}\n{b}" for s, b in zip(table["sweep"], table["best_config"], strict=True)]
+    with figures._style():
+        fig = figures._figure(11.0, 1.6 + 0.55 * n)
+        a1, a2 = fig.subplots(1, 2, sharey=True)
+        colour = sns.color_palette("colorblind")[0]
+        for ax, m, lim, xl in (
+            (a1, "final_iqm", stats.MAX_RETURN, "final greedy eval return (IQM, 95% CI)"),
+            (a2, "auc_iqm", 1.0, "normalised area under eval curve (IQM, 95% CI)"),
+        ):
+            p, lo, hi = (table[c].to_numpy(np.float64) for c in (m, f"{m}_ci_low", f"{m}_ci_high"))
+            ax.errorbar(p, y, xerr=[p - lo, hi - p], fmt="o", color=colour, ms=5, capsize=3)
+            ax.set_xlim(-0.02 * lim, 1.02 * lim)
+            ax.set_xlabel(xl)
+        a1.set_yticks(y, names, fontsize=8)
+        a1.set_ylim(-0.7, n - 0.3)
+        fig.suptitle("Best config of each sweep", fontsize=10)
+    figures.save(fig, path)
+    return FigureFile(path, "Each sweep's best config: final return and AUC, IQM with 95% bootstrap CIs.")
+
+
+def _html(table: pd.DataFrame, names: Sequence[str], finals: Sequence[np.ndarray], figs) -> str:
+    head = ["sweep", "best config", "configs", "seeds", "final IQM [95% CI]", "AUC IQM", "solved"]
+    rows = []
+    for r in table.to_dict("records"):
+        f = f"{r['final_iqm']:.1f} [{r['final_iqm_ci_low']:.1f}, {r['final_iqm_ci_high']:.1f}]"
+        a = f"{r['auc_iqm']:.3f} [{r['auc_iqm_ci_low']:.3f}, {r['auc_iqm_ci_high']:.3f}]"
+        cells = [r["sweep"], r["best_config"], str(r["n_configs"]), str(r["n_seeds"]), f, a]
+        cells.append(f"{r['frac_solved']:.0%}")
+        rows.append("".join(f'<td class="l">{html.escape(c)}</td>' for c in cells))
+    th = "".join(f'<th class="l">{html.escape(h)}</th>' for h in head)
+    poi = ""
+    if len(names) >= 2:
+        lines = []
+        for i in range(len(names)):
+            for j in range(len(names)):
+                if i == j:
+                    continue
+                iv = stats.probability_of_improvement_ci(finals[i], finals[j], n_boot=N_BOOT, seed=SEED)
+                x, y = html.escape(names[i]), html.escape(names[j])
+                lines.append(
+                    f"<tr><td class='l'>{x}</td><td class='l'>{y}</td>"
+                    f"<td>{iv.point:.2f} [{iv.low:.2f}, {iv.high:.2f}]</td></tr>"
+                )
+        poi = (
+            "<h2>Probability of improvement (final return)</h2><table><tr><th class='l'>X</th>"
+            "<th class='l'>Y</th><th>P(X &gt; Y) [95% CI]</th></tr>" + "".join(lines) + "</table>"
+        )
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Sweep comparison</title>'
+        f"<style>{CSS}</style></head><body><h1>Sweep comparison</h1>"
+        "<p>Each sweep is represented by its best config (rank 1 by final IQM over seeds). A best config is "
+        "chosen on the same seeds it is scored on, so each figure is optimistic; sweeps with more configs "
+        "are more so.</p>"
+        f"<table><tr>{th}</tr>"
+        + "".join(f"<tr>{r}</tr>" for r in rows)
+        + "</table>"
+        + poi
+        + "<h2>Figures</h2>"
+        + "".join(img_html(f) for f in figs)
+        + "</body></html>\n"
+    )

@@ -1,0 +1,382 @@
+"""Parquet tables of a sweep: the writer the engine calls, the loader, and the per-config summary.
+
+A run folder holds ``episodes.parquet``, ``evals.parquet``, ``runs.parquet``, ``summary.parquet`` and
+``manifest.json``; each Parquet file also carries the manifest JSON in its schema metadata under ``manifest``.
+Every file is written to a temporary file in the same folder and moved into place with ``os.replace``, so a
+reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import stats
+
+EPISODE_COLUMNS = ("episode", "episode_return", "episode_length", "end_step")
+EVAL_COLUMNS = ("step", "eval_return")
+TABLES = ("episodes", "evals", "runs")
+N_BOOT = 2000  # bootstrap replicates for the summary's intervals
+SEED = 0  # the summary's bootstrap seed: the same tables always give the same numbers
+
+
+class RunDirError(ValueError):
+    """A path that is not a readable run folder (missing, not a sweep's output, or unreadable Parquet)."""
+
+
+class RunTables(NamedTuple):
+    """The tables of one sweep, as written by ``write_tables`` (see the module docstring)."""
+
+    path: Path  # the run folder (symlinks resolved)
+    episodes: pd.DataFrame  # one row per completed training episode
+    evals: pd.DataFrame  # one row per greedy evaluation
+    runs: pd.DataFrame  # one row per run (config x seed), with final_eval_return and episodes
+    summary: pd.DataFrame  # one row per config: statistics over seeds with 95% CIs (see ``summarise``)
+    manifest: dict[str, Any]  # what the engine recorded: grid, axes, versions, devices, timings
+    axes: list[str]  # the swept hyperparameters, in grid order
+
+
+# ----------------------------------------------------------------------------------------------------
+# Writing
+# ----------------------------------------------------------------------------------------------------
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"manifest value {o!r} of type {type(o).__name__} is not JSON-serialisable")
+
+
+def manifest_json(manifest: Mapping[str, Any], *, indent: int | None = None) -> str:
+    """The manifest as JSON; numpy scalars and arrays are converted, anything else unknown is an error."""
+    return json.dumps(dict(manifest), indent=indent, default=_json_default, allow_nan=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()  # what open() would give; mkstemp's files are private (0600)
+
+
+def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    """Calls ``write(tmp)`` on a temporary file next to ``path``, then moves it onto ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    os.chmod(tmp, _FILE_MODE)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Writes ``text`` (UTF-8) to ``path`` atomically."""
+    _atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def write_parquet(path: Path, df: pd.DataFrame, manifest: Mapping[str, Any] | str) -> None:
+    """Writes ``df`` to ``path`` atomically, zstd-compressed, the manifest JSON in the schema metadata."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    text = manifest if isinstance(manifest, str) else manifest_json(manifest)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"manifest": text.encode()})
+    _atomic_write(Path(path), lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+
+
+def _compact_int(a: np.ndarray) -> np.ndarray:
+    """Integers as int32 when every value fits, else int64."""
+    a = np.asarray(a)
+    if a.size and (a.min() < np.iinfo(np.int32).min or a.max() > np.iinfo(np.int32).max):
+        return a.astype(np.int64)
+    return a.astype(np.int32)
+
+
+def _columns(name: str, arrays: Mapping[str, np.ndarray], required: Sequence[str]) -> dict[str, np.ndarray]:
+    missing = [c for c in required if c not in arrays]
+    if missing:
+        raise ValueError(f"{name} is missing the arrays {', '.join(missing)}; it needs {', '.join(required)}")
+    out = {c: np.asarray(arrays[c]) for c in required}
+    lengths = {c: a.shape for c, a in out.items()}
+    if len({s for s in lengths.values()}) != 1 or any(len(s) != 1 for s in lengths.values()):
+        raise ValueError(f"{name} arrays must be 1-D and of equal length, got shapes {lengths}")
+    return out
+
+
+def _per_run(runs: pd.DataFrame, axes: Sequence[str], run: np.ndarray, name: str) -> dict[str, np.ndarray]:
+    """``config, seed, <axes>`` columns of the rows of ``runs`` indexed by ``run``."""
+    if run.size and (run.min() < 0 or run.max() >= len(runs)):
+        bad = run[(run < 0) | (run >= len(runs))][0]
+        raise ValueError(f"{name}['run'] holds run index {bad}, but runs has {len(runs)} rows")
+    out = {
+        "config": _compact_int(runs["config"].to_numpy()[run]),
+        "seed": _compact_int(runs["seed"].to_numpy()[run]),
+    }
+    for a in axes:
+        out[a] = runs[a].to_numpy()[run]
+    return out
+
+
+def write_tables(
+    run_dir: str | os.PathLike,
+    *,
+    runs: pd.DataFrame,
+    axes: Sequence[str],
+    episodes: Mapping[str, np.ndarray],
+    evals: Mapping[str, np.ndarray],
+    manifest: Mapping[str, Any],
+) -> None:
+    """Writes a sweep's ``episodes``, ``evals``, ``runs`` Parquet tables and ``manifest.json`` to ``run_dir``.
+
+    Args:
+      runs: one row per run (row i is run i): ``config``, ``seed``, each resolved hyperparameter,
+        ``diverged``.
+      axes: the swept hyperparameters (columns of ``runs``), in grid order; may be empty.
+      episodes: equal-length 1-D arrays ``run, episode, episode_return, episode_length, end_step``, one
+        entry per completed training episode.
+      evals: equal-length 1-D arrays ``run, step, eval_return``, one entry per greedy evaluation.
+      manifest: JSON-serialisable description of the sweep, stored as ``manifest.json`` and in each file's
+        schema metadata.
+
+    Written: ``episodes.parquet`` (``config, seed, <axes>, episode, episode_return, episode_length,
+    end_step``), ``evals.parquet`` (``config, seed, <axes>, step, eval_return``), ``runs.parquet`` (every
+    column of ``runs`` with ``config, seed`` first, plus ``final_eval_return``: the return at the run's last
+    evaluation, NaN if it has none, and ``episodes``: its count of completed episodes), ``manifest.json``.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunDirError(f"run folder {str(run_dir)!r} does not exist")
+    axes = list(axes)
+    missing = [c for c in ["config", "seed", *axes] if c not in runs.columns]
+    if missing:
+        raise ValueError(f"runs is missing the columns {', '.join(missing)}")
+    text = manifest_json(manifest)
+    n_runs = len(runs)
+
+    ep = _columns("episodes", episodes, ("run", *EPISODE_COLUMNS))
+    run = ep["run"].astype(np.int64)
+    ep_df = pd.DataFrame(
+        {
+            **_per_run(runs, axes, run, "episodes"),
+            "episode": _compact_int(ep["episode"]),
+            "episode_return": ep["episode_return"].astype(np.float32),
+            "episode_length": _compact_int(ep["episode_length"]),
+            "end_step": _compact_int(ep["end_step"]),
+        }
+    )
+    n_episodes = np.bincount(run, minlength=n_runs)[:n_runs]
+
+    ev = _columns("evals", evals, ("run", *EVAL_COLUMNS))
+    erun = ev["run"].astype(np.int64)
+    ev_df = pd.DataFrame(
+        {
+            **_per_run(runs, axes, erun, "evals"),
+            "step": _compact_int(ev["step"]),
+            "eval_return": ev["eval_return"].astype(np.float32),
+        }
+    )
+    # The return at each run's largest step: sort by (run, step) and keep each run's last row.
+    final = np.full(n_runs, np.nan, dtype=np.float32)
+    if erun.size:
+        order = np.lexsort((ev["step"], erun))
+        last = order[np.r_[erun[order][1:] != erun[order][:-1], True]]
+        final[erun[last]] = ev["eval_return"][last]
+
+    runs_df = runs.reset_index(drop=True).copy()
+    runs_df["final_eval_return"] = final
+    runs_df["episodes"] = _compact_int(n_episodes)
+    runs_df = runs_df[["config", "seed", *[c for c in runs_df.columns if c not in ("config", "seed")]]]
+
+    write_parquet(run_dir / "episodes.parquet", ep_df, text)
+    write_parquet(run_dir / "evals.parquet", ev_df, text)
+    write_parquet(run_dir / "runs.parquet", runs_df, text)
+    atomic_write_text(run_dir / "manifest.json", manifest_json(manifest, indent=2) + "\n")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Reading
+# ----------------------------------------------------------------------------------------------------
+
+
+def resolve_run_dir(run_dir: str | os.PathLike) -> Path:
+    """The run folder, symlinks (``results/lr_eps/latest``) resolved; ``RunDirError`` if it is not one."""
+    path = Path(run_dir)
+    if not path.exists():
+        raise RunDirError(f"run folder {str(path)!r} does not exist")
+    if not path.is_dir():
+        raise RunDirError(f"{str(path)!r} is not a folder")
+    path = path.resolve()
+    missing = [f"{t}.parquet" for t in TABLES if not (path / f"{t}.parquet").is_file()]
+    if missing:
+        raise RunDirError(f"{str(run_dir)!r} is not a sweep's run folder: it has no {', '.join(missing)}")
+    return path
+
+
+def _read(path: Path) -> tuple[pd.DataFrame, dict[str, Any] | None]:
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise RunDirError(f"cannot read {str(path)!r}: {reason}") from None
+    meta = (table.schema.metadata or {}).get(b"manifest")
+    manifest = None
+    if meta is not None:
+        try:
+            manifest = json.loads(meta)
+        except ValueError:
+            manifest = None
+    return table.to_pandas(), manifest
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    """``manifest.json`` of a run folder, or the copy in ``runs.parquet``'s metadata, or ``{}``."""
+    path = Path(run_dir) / "manifest.json"
+    if path.is_file():
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as e:
+            raise RunDirError(f"cannot read {str(path)!r}: {e}") from None
+    return {}
+
+
+def infer_axes(manifest: Mapping[str, Any], runs: pd.DataFrame) -> list[str]:
+    """The swept hyperparameters: the manifest's ``axes`` that are columns of ``runs``."""
+    axes = manifest.get("axes") or []
+    return [a for a in axes if isinstance(a, str) and a in runs.columns]
+
+
+def load(run_dir: str | os.PathLike, *, summary: bool = True) -> RunTables:
+    """Reads a run folder's tables. ``summary.parquet`` is read if present, else computed (not written).
+
+    Raises ``RunDirError`` (one sentence) for a missing folder, a folder that is not a run folder, or an
+    unreadable file.
+    """
+    path = resolve_run_dir(run_dir)
+    frames, embedded = {}, None
+    for t in TABLES:
+        frames[t], meta = _read(path / f"{t}.parquet")
+        embedded = embedded or meta
+    manifest = read_manifest(path) or embedded or {}
+    runs = frames["runs"]
+    for c in ("config", "seed", "final_eval_return"):
+        if c not in runs.columns:
+            raise RunDirError(
+                f"{str(path / 'runs.parquet')!r} has no column {c!r}; it was not written by this package"
+            )
+    axes = infer_axes(manifest, runs)
+    summ = None
+    if summary and (path / "summary.parquet").is_file():
+        summ, _ = _read(path / "summary.parquet")
+    elif summary:
+        summ = summarise(runs, frames["evals"], axes)
+    return RunTables(path, frames["episodes"], frames["evals"], runs, summ, manifest, axes)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Summary
+# ----------------------------------------------------------------------------------------------------
+
+
+def config_table(runs: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
+    """One row per config (sorted by config id): ``config``, its axes values and ``n_seeds``."""
+    g = runs.groupby("config", sort=True)
+    out = g[list(axes)].first() if axes else pd.DataFrame(index=g.size().index)
+    out["n_seeds"] = g.size().astype(np.int32)
+    return out.reset_index()
+
+
+def seed_matrix(runs: pd.DataFrame, values: np.ndarray | str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-run values as ``[configs, max_seeds]`` (configs sorted, seeds increasing; NaN pads).
+
+    Returns ``(matrix, configs)``. ``values`` is a column name of ``runs`` or a ``[runs]`` array in row order.
+    """
+    v = runs[values].to_numpy(np.float64) if isinstance(values, str) else np.asarray(values, np.float64)
+    configs, ci = np.unique(runs["config"].to_numpy(), return_inverse=True)
+    order = np.lexsort((runs["seed"].to_numpy(), ci))
+    counts = np.bincount(ci, minlength=len(configs))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    col = np.arange(len(order)) - starts[ci[order]]
+    out = np.full((len(configs), counts.max() if len(counts) else 0), np.nan)
+    out[ci[order], col] = v[order]
+    return out, configs
+
+
+def run_auc(runs: pd.DataFrame, evals: pd.DataFrame) -> np.ndarray:
+    """Normalised area under each run's evaluation curve: the mean eval return over its evaluations / 500.
+
+    In ``[0, 1]``; with evaluations every ``eval_every`` steps this is the area under the step-function
+    learning curve divided by that of a perfect agent. ``[runs]`` in the row order of ``runs``; NaN for a
+    run with no evaluation.
+    """
+    key = runs.set_index(["config", "seed"]).index
+    if len(evals) == 0:
+        return np.full(len(runs), np.nan)
+    per = evals.groupby(["config", "seed"], sort=False)["eval_return"].mean()
+    return per.reindex(key).to_numpy(np.float64) / stats.MAX_RETURN
+
+
+def summarise(
+    runs: pd.DataFrame,
+    evals: pd.DataFrame,
+    axes: Sequence[str],
+    *,
+    n_boot: int = N_BOOT,
+    confidence: float = 0.95,
+    seed: int = SEED,
+) -> pd.DataFrame:
+    """One row per config: its axes, ``n_seeds`` and statistics over seeds with percentile bootstrap CIs.
+
+    Columns, for ``m`` in ``mean, median, iqm`` (each with ``_ci_low`` / ``_ci_high``, 95% by default):
+      ``final_m``: of ``final_eval_return`` (the greedy eval return at each run's last evaluation);
+      ``final_optimality_gap``: mean shortfall below 475 (Agarwal et al., 2021), lower is better;
+      ``auc_m``: of the normalised area under the eval curve (``run_auc``: mean eval return / 500, in [0, 1]);
+      ``frac_solved``: fraction of seeds whose final eval return reached 475;
+      ``n_diverged``: runs flagged ``diverged``;
+      ``rank``: 1 for the best config by ``final_iqm``, ties broken by ``auc_iqm``.
+    Intervals come from ``stats.stratified_bootstrap_cis`` with a fixed seed, so they are reproducible.
+    """
+    axes = list(axes)
+    out = config_table(runs, axes)
+    final, _ = seed_matrix(runs, "final_eval_return")
+    auc, _ = seed_matrix(runs, run_auc(runs, evals))
+    kw = dict(n_boot=n_boot, confidence=confidence, seed=seed)
+    names = ("mean", "median", "iqm", "optimality_gap")
+    for prefix, mat, which in (("final", final, names), ("auc", auc, names[:3])):
+        cis = stats.stratified_bootstrap_cis(mat[..., None], which, **kw)
+        for m, iv in cis.items():
+            out[f"{prefix}_{m}"] = iv.point
+            out[f"{prefix}_{m}_ci_low"] = iv.low
+            out[f"{prefix}_{m}_ci_high"] = iv.high
+    out["frac_solved"] = stats.fraction_above(final, stats.SOLVED_RETURN)
+    if "diverged" in runs.columns:
+        div, _ = seed_matrix(runs, runs["diverged"].astype(np.float64).to_numpy())
+        out["n_diverged"] = np.nansum(div, axis=1).astype(np.int32)
+    else:
+        out["n_diverged"] = np.zeros(len(out), np.int32)
+    key = np.lexsort(
+        (
+            -np.nan_to_num(out["auc_iqm"].to_numpy(), nan=-np.inf),
+            -np.nan_to_num(out["final_iqm"].to_numpy(), nan=-np.inf),
+        )
+    )
+    rank = np.empty(len(out), np.int32)
+    rank[key] = np.arange(1, len(out) + 1)
+    out["rank"] = rank
+    return out
