@@ -9,6 +9,7 @@ distinguishable with the common colour-vision deficiencies.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -124,6 +125,12 @@ def _style(grid: bool = True):
     return sns.axes_style("whitegrid" if grid else "white")
 
 
+def _heatmap(val: np.ndarray, **kw: Any) -> None:
+    with warnings.catch_warnings():  # seaborn 0.13 calls Colormap.set_bad, pending deprecation in matplotlib
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        sns.heatmap(val, **kw)
+
+
 def _tick(v: Any) -> str:
     """A compact tick label: 3 significant digits."""
     if isinstance(v, float | np.floating) and math.isfinite(v):
@@ -134,12 +141,12 @@ def _tick(v: Any) -> str:
 def sweep_title(
     manifest: Mapping[str, Any], axes: Sequence[str], n_configs: int, n_seeds: int, steps: int
 ) -> str:
-    """Title naming what was swept, how many configs and seeds, and the env steps per run."""
+    """Two-line title naming what was swept, how many configs and seeds, and the env steps per run."""
     grid = manifest.get("grid") or "sweep"
-    swept = " × ".join(axes) if axes else "seeds only"
+    swept = "swept " + " × ".join(axes) if axes else "seeds only"
     seeds = f"{n_seeds} seed{'s' if n_seeds != 1 else ''}"
     configs = f"{n_configs} config{'s' if n_configs != 1 else ''}"
-    return f"DQN on CartPole-v1, grid '{grid}': {swept} — {configs} × {seeds}, {steps:,} env steps per run"
+    return f"DQN on CartPole-v1, grid '{grid}': {swept}\n{configs} × {seeds}, {steps:,} env steps per run"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -203,8 +210,13 @@ def learning_curves(
     panels = [(r, c) for r in rows for c in cols]
     palette = _palette(hue_values)
 
+    legend_width = 0.0
+    if layout.hue is not None:
+        longest = max(len(format_value(h)) for h in hue_values)
+        legend_width = 0.7 + 0.075 * max(18 if layout.hue == "label" else len(label(layout.hue)), longest)
+    panel_width = 5.5 if n_cols == 1 else 3.3
     with _style():
-        fig = _figure(0.4 + 3.3 * n_cols + (2.6 if layout.hue == "label" else 1.4), 0.9 + 2.5 * n_rows)
+        fig = _figure(max(7.0, 0.5 + panel_width * n_cols + legend_width), 1.2 + 2.5 * n_rows)
         grid = fig.subplots(n_rows, n_cols, sharex=True, sharey=True, squeeze=False)
         for i, (r, c) in enumerate(panels):
             ax = grid.flat[i] if wrap else grid[rows.index(r), cols.index(c)]
@@ -242,7 +254,7 @@ def learning_curves(
             names = [format_value(h) for h in hue_values]
             legend_title = "config (best first)" if layout.hue == "label" else label(layout.hue)
             fig.legend(
-                handles, names, title=legend_title, loc="outside right upper", fontsize=8, title_fontsize=9
+                handles, names, title=legend_title, loc="outside right center", fontsize=8, title_fontsize=9
             )
         note = f" ({layout.note})" if layout.note else ""
         fig.suptitle(
@@ -282,7 +294,7 @@ def heatmaps(cells: pd.DataFrame, *, title: str) -> Figure:
                 text[yi, xi] = (
                     f"{r.iqm:.0f}\n[{r.ci_low:.0f}, {r.ci_high:.0f}]" if show_ci else f"{r.iqm:.0f}"
                 )
-            sns.heatmap(
+            _heatmap(
                 val,
                 ax=ax,
                 annot=text,
@@ -290,7 +302,7 @@ def heatmaps(cells: pd.DataFrame, *, title: str) -> Figure:
                 cmap="viridis",
                 vmin=0,
                 vmax=MAX_RETURN,
-                annot_kws={"fontsize": 7},
+                annot_kws={"fontsize": 9 if len(xs) <= 5 else 7},
                 xticklabels=[_tick(v) for v in xs],
                 yticklabels=[_tick(v) for v in ys],
                 cbar_kws={"label": "final eval return (IQM)"},
@@ -335,6 +347,7 @@ def ranking(summary: pd.DataFrame, labels: Mapping[int, str], *, title: str, top
         a1.set_yticks(y, [f"#{r}  {t}" for r, t in zip(s["rank"], names, strict=True)], fontsize=8)
         a1.set_ylim(-0.7, n - 0.3)
         shown = f"top {n} of {len(summary)} configs" if n < len(summary) else f"all {n} configs"
+        shown = "the only config" if len(summary) == 1 else shown
         fig.suptitle(f"{title}\n{shown}, best first (dotted line: solved, 475)", fontsize=10)
     return fig
 
@@ -372,7 +385,8 @@ def sensitivity(sens: pd.DataFrame, *, title: str) -> Figure:
             ax.set_ylim(0, MAX_RETURN * 1.04)
             ax.set_xlabel(label(a))
             pooled = int(d["n_configs"].max())
-            ax.set_title(f"{pooled} config{'s' if pooled != 1 else ''} pooled per value", fontsize=9)
+            if pooled > 1:
+                ax.set_title(f"{pooled} configs pooled per value", fontsize=9)
         for ax in grid[:, 0]:
             ax.set_ylabel("final greedy eval return\n(IQM, 95% CI)")
         for j in range(n, n_rows * n_cols):
@@ -398,12 +412,11 @@ def improvement(
         i, j = pos[int(r.x)], pos[int(r.y)]
         val[i, j] = r.p
         text[i, j] = f"{r.p:.2f}\n[{r.ci_low:.2f}, {r.ci_high:.2f}]"
-    text[np.arange(k), np.arange(k)] = "–"
     names = [f"#{i + 1}  {labels[c]}" for i, c in enumerate(configs)]
     with _style(grid=False):
         fig = _figure(3.0 + 0.06 * max(len(t) for t in names) + 0.95 * k, 1.9 + 0.62 * k)
         ax = fig.subplots()
-        sns.heatmap(
+        _heatmap(
             val,
             ax=ax,
             annot=text,
@@ -469,6 +482,7 @@ def score_distributions(
                 )
         a1.set_yticks(np.arange(k)[::-1], [f"#{i + 1}  {t}" for i, t in enumerate(names)], fontsize=8)
         a1.set_xlim(-10, MAX_RETURN + 10)
+        a1.set_ylim(-0.6, k - 0.4)
         a1.set_xlabel("final greedy eval return (dots: seeds; diamond: IQM, 95% CI)")
         a1.axvline(SOLVED_RETURN, color="0.4", lw=0.8, ls=":")
         a2.set_xlim(0, MAX_RETURN)
@@ -476,9 +490,11 @@ def score_distributions(
         a2.set_xlabel("final greedy eval return τ")
         a2.set_ylabel("fraction of seeds with return > τ")
         n_prof = profiles["config"].nunique()
-        a2.set_title(f"performance profiles of the top {n_prof} (95% CI bands)", fontsize=9)
+        which = "" if n_prof == 1 else f" of the top {n_prof}"
+        a2.set_title(f"performance profile{'s' if n_prof > 1 else ''}{which} (95% CI bands)", fontsize=9)
         a2.legend(fontsize=8, loc="lower left", title="config", title_fontsize=8)
-        fig.suptitle(f"{title}\nscore distributions of the top {k} configs", fontsize=10)
+        which = "the only config" if k == 1 else f"the top {k} configs"
+        fig.suptitle(f"{title}\nscore distribution of {which}", fontsize=10)
     return fig
 
 

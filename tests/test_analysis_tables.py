@@ -1,0 +1,250 @@
+"""Tables, summary, report, compare and command line of ``analysis``, on small synthetic sweeps (no JAX)."""
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+import analysis
+from analysis import __main__ as cli
+from analysis.bench import synthetic_sweep
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def tiny_sweep():
+    """2 configs (lr) x 4 seeds with hand-picked final returns, and evals out of step order."""
+    runs = pd.DataFrame(
+        {
+            "config": np.repeat([0, 1], 4),
+            "seed": np.tile([0, 1, 2, 3], 2),
+            "lr": np.repeat([1e-3, 1e-4], 4),
+            "hidden_sizes": "64x64",
+            "double_q": False,
+            "extra": np.arange(8) * 10,  # an engine column analysis does not know: kept
+            "diverged": [False, False, False, True, False, False, False, False],
+        }
+    )
+    # Each run has evals at steps 200 and 100 (listed in that order); config 0's final returns are
+    # 100, 200, 300, 500 and config 1's are 10, 20, 30, 40; run 7 has no evals at all.
+    finals = [100.0, 200.0, 300.0, 500.0, 10.0, 20.0, 30.0]
+    evals = {
+        "run": np.repeat(np.arange(7), 2),
+        "step": np.tile([200, 100], 7).astype(np.int64),
+        "eval_return": np.array([[f, 0.0] for f in finals], np.float32).ravel(),
+    }
+    episodes = {
+        "run": np.array([0, 0, 0, 5]),
+        "episode": np.array([0, 1, 2, 0]),
+        "episode_return": np.array([10.0, 20.0, 30.0, 12.0], np.float32),
+        "episode_length": np.array([10, 20, 30, 12], np.int32),
+        "end_step": np.array([10, 30, 60, 12], np.int64),
+    }
+    manifest = {"grid": "tiny", "axes": ["lr"], "n_seeds": 4, "total_steps": 200, "versions": {"numpy": "x"}}
+    return {"runs": runs, "axes": ["lr"], "episodes": episodes, "evals": evals, "manifest": manifest}
+
+
+@pytest.fixture
+def tiny_dir(tmp_path):
+    analysis.write_tables(tmp_path, **tiny_sweep())
+    return tmp_path
+
+
+def test_write_tables_columns_dtypes_and_manifest(tiny_dir):
+    ep = pd.read_parquet(tiny_dir / "episodes.parquet")
+    assert list(ep.columns) == [
+        "config", "seed", "lr", "episode", "episode_return", "episode_length", "end_step"
+    ]  # fmt: skip
+    assert ep["episode_return"].dtype == np.float32 and ep["episode_length"].dtype == np.int32
+    assert ep["config"].tolist() == [0, 0, 0, 1] and ep["seed"].tolist() == [0, 0, 0, 1]
+    assert ep["lr"].tolist() == [1e-3, 1e-3, 1e-3, 1e-4]
+    ev = pd.read_parquet(tiny_dir / "evals.parquet")
+    assert list(ev.columns) == ["config", "seed", "lr", "step", "eval_return"]
+    runs = pd.read_parquet(tiny_dir / "runs.parquet")
+    assert list(runs.columns[:2]) == ["config", "seed"]
+    assert {"extra", "hidden_sizes", "double_q", "diverged", "final_eval_return", "episodes"} <= set(runs)
+    # The return at the largest step, not the last row; NaN for the run without evals.
+    np.testing.assert_array_equal(runs["final_eval_return"], [100, 200, 300, 500, 10, 20, 30, np.nan])
+    assert runs["episodes"].tolist() == [3, 0, 0, 0, 0, 1, 0, 0]
+    manifest = json.loads((tiny_dir / "manifest.json").read_text())
+    assert manifest["grid"] == "tiny"
+    for name in ("episodes", "evals", "runs"):
+        meta = pq.read_schema(tiny_dir / f"{name}.parquet").metadata
+        assert json.loads(meta[b"manifest"]) == manifest
+        column = pq.ParquetFile(tiny_dir / f"{name}.parquet").metadata.row_group(0).column(0)
+        assert column.compression == "ZSTD"
+    assert not [p for p in os.listdir(tiny_dir) if p.endswith(".tmp")]
+
+
+def test_write_tables_rejects_bad_input(tmp_path):
+    data = tiny_sweep()
+    bad = dict(data, evals={**data["evals"], "step": data["evals"]["step"][:-1]})
+    with pytest.raises(ValueError, match="equal length"):
+        analysis.write_tables(tmp_path, **bad)
+    bad = dict(data, episodes={**data["episodes"], "run": np.array([0, 0, 0, 8])})
+    with pytest.raises(ValueError, match="run index 8"):
+        analysis.write_tables(tmp_path, **bad)
+    with pytest.raises(ValueError, match="missing the columns lr"):
+        analysis.write_tables(tmp_path, **dict(data, runs=data["runs"].drop(columns="lr")))
+
+
+def test_summary_hand_computed(tiny_dir):
+    t = analysis.load(tiny_dir)
+    s = t.summary.set_index("config")
+    assert t.axes == ["lr"] and s.loc[0, "lr"] == 1e-3
+    assert s["n_seeds"].tolist() == [4, 4]
+    # config 0: finals 100, 200, 300, 500 -> IQM mean(200, 300); mean 275; median 250; 1 of 4 solved.
+    assert s.loc[0, "final_iqm"] == pytest.approx(250.0)
+    assert s.loc[0, "final_mean"] == pytest.approx(275.0)
+    assert s.loc[0, "final_median"] == pytest.approx(250.0)
+    assert s.loc[0, "final_optimality_gap"] == pytest.approx((375 + 275 + 175 + 0) / 4)
+    assert s.loc[0, "frac_solved"] == pytest.approx(0.25)
+    assert s.loc[0, "n_diverged"] == 1
+    # AUC = mean eval return / 500: run 0 evals (100, 0) -> 0.1; config 0's AUC IQM = mean(0.2, 0.3) / 2.
+    assert s.loc[0, "auc_iqm"] == pytest.approx(0.25)
+    # config 1 has three runs with a final return (run 7 has none): IQM of 10, 20, 30 -> drops none.
+    assert s.loc[1, "final_iqm"] == pytest.approx(20.0)
+    assert s.loc[0, "rank"] == 1 and s.loc[1, "rank"] == 2
+    for m in ("final_iqm", "final_mean", "final_median", "auc_iqm", "auc_mean", "auc_median"):
+        assert np.all(s[f"{m}_ci_low"] <= s[m]) and np.all(s[m] <= s[f"{m}_ci_high"])
+    again = analysis.summarise(t.runs, t.evals, t.axes)
+    pd.testing.assert_frame_equal(t.summary, again)  # seeded: the same tables give the same numbers
+
+
+def _sweep(axes_values, n_seeds=3, steps=2000, seed=0):
+    """A sweep over any axes: returns depend on the config so rankings are stable."""
+    rng = np.random.default_rng(seed)
+    names = list(axes_values)
+    combos = list(itertools.product(*axes_values.values())) or [()]
+    rows = []
+    for c, combo in enumerate(combos):
+        for s in range(n_seeds):
+            rows.append({"config": c, "seed": s, **dict(zip(names, combo, strict=True)), "lr_fixed": 1e-3})
+    runs = pd.DataFrame(rows)
+    runs["total_steps"] = steps
+    runs["diverged"] = False
+    n = len(runs)
+    skill = rng.uniform(0.1, 1.0, len(combos))[runs["config"]] * rng.uniform(0.7, 1.0, n)
+    steps_eval = np.arange(1, 5) * steps // 4
+    evals = {
+        "run": np.repeat(np.arange(n), 4),
+        "step": np.tile(steps_eval, n),
+        "eval_return": (500 * skill[:, None] * np.linspace(0.2, 1, 4)).astype(np.float32).ravel(),
+    }
+    lengths = np.clip((20 + 100 * skill[:, None] * np.ones((1, 40))).astype(int), 8, 500)
+    end = np.cumsum(lengths, axis=1)
+    r, e = np.nonzero(end <= steps)
+    episodes = {
+        "run": r,
+        "episode": e,
+        "episode_return": lengths[r, e].astype(np.float32),
+        "episode_length": lengths[r, e],
+        "end_step": end[r, e],
+    }
+    manifest = {"grid": "test", "axes": names, "n_seeds": n_seeds, "total_steps": steps}
+    return {"runs": runs, "axes": names, "episodes": episodes, "evals": evals, "manifest": manifest}
+
+
+@pytest.mark.parametrize(
+    "axes_values",
+    [
+        {},
+        {"lr": [1e-4, 1e-3, 1e-2]},
+        {"lr": [1e-4, 1e-3], "eps_end": [0.01, 0.1]},
+        {"lr": [1e-4, 1e-3], "double_q": [False, True], "hidden_sizes": ["64x64", "128x128"]},
+    ],
+    ids=["0-axes", "1-axis", "2-axes", "3-axes"],
+)
+def test_report_for_any_number_of_axes(tmp_path, axes_values):
+    analysis.write_tables(tmp_path, **_sweep(axes_values))
+    out = analysis.report(tmp_path)
+    assert out == tmp_path.resolve() / "report.html"
+    figs = {p.name for p in (tmp_path / "figures").iterdir()}
+    expected = {"learning_curves_eval.png", "learning_curves_train.png", "ranking.png"}
+    expected.add("score_distributions.png")
+    n_configs = max(1, int(np.prod([len(v) for v in axes_values.values()])))
+    if axes_values:
+        expected.add("sensitivity.png")
+    if len(axes_values) >= 2:
+        expected.add("heatmap_final_iqm.png")
+    if n_configs >= 2:
+        expected.add("probability_of_improvement.png")
+    assert figs == expected
+    for name in figs:
+        assert (tmp_path / "figures" / name).read_bytes()[:8] == PNG
+    html = out.read_text()
+    assert html.count("data:image/png;base64,") == len(expected)
+    assert "Best config" in html and "interquartile mean" in html
+    assert ("Runner-up" in html) == (n_configs >= 2)
+    summary = pd.read_parquet(tmp_path / "summary.parquet")
+    assert len(summary) == n_configs and list(summary.columns[: 1 + len(axes_values)]) == [
+        "config",
+        *axes_values,
+    ]
+    assert b"manifest" in pq.read_schema(tmp_path / "summary.parquet").metadata
+
+
+def test_load_errors_are_one_sentence(tmp_path):
+    with pytest.raises(analysis.RunDirError, match="does not exist"):
+        analysis.load(tmp_path / "nope")
+    with pytest.raises(analysis.RunDirError, match="is not a sweep's run folder"):
+        analysis.load(tmp_path)
+    analysis.write_tables(tmp_path, **tiny_sweep())
+    (tmp_path / "evals.parquet").write_bytes(b"not parquet")
+    with pytest.raises(analysis.RunDirError, match="cannot read"):
+        analysis.load(tmp_path)
+
+
+def test_cli_report_and_bad_input(tiny_dir, tmp_path, capsys):
+    link = tmp_path / "latest"
+    link.symlink_to(tiny_dir)
+    assert cli.main(["report", str(link)]) == 0
+    assert (tiny_dir / "report.html").is_file()
+    capsys.readouterr()
+    assert cli.main(["report", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not exist" in err and "Traceback" not in err
+
+
+def test_cli_subprocess_bad_folder_exits_2(tmp_path):
+    r = subprocess.run(
+        [sys.executable, "-m", "analysis", "report", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "not a sweep's run folder" in r.stderr
+
+
+def test_compare_two_sweeps(tmp_path, monkeypatch):
+    a, b = tmp_path / "a" / "run1", tmp_path / "b" / "run2"
+    for d, seed in ((a, 0), (b, 1)):
+        d.mkdir(parents=True)
+        analysis.write_tables(d, **_sweep({"lr": [1e-4, 1e-3]}, seed=seed))
+    monkeypatch.chdir(tmp_path)
+    out = analysis.compare([a, b])
+    assert out.parent.parent == (Path("results") / "compare")
+    table = pd.read_parquet(out.parent / "compare.parquet")
+    assert table["sweep"].tolist() == ["test/run1", "test/run2"]
+    for r, d in zip(table.itertuples(), (a, b), strict=True):
+        best = analysis.load(d).summary.sort_values("rank").iloc[0]
+        assert r.config == best["config"] and r.final_iqm == pytest.approx(best["final_iqm"])
+    for name in ("learning_curves.png", "intervals.png"):
+        assert (out.parent / "figures" / name).read_bytes()[:8] == PNG
+    assert "P(X &gt; Y)" in out.read_text()
+    assert cli.main(["compare", str(a), str(tmp_path / "missing"), "--out", str(tmp_path / "c")]) == 2
+
+
+def test_synthetic_bench_data_is_the_advertised_size():
+    data = synthetic_sweep(n_seeds=2)
+    per_run = len(data["episodes"]["run"]) / len(data["runs"])
+    assert len(data["runs"]) == 128 and 350 <= per_run <= 650
+    assert len(data["evals"]["run"]) == 128 * 10
