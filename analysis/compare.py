@@ -83,28 +83,32 @@ def compare(run_dirs: Sequence[str | os.PathLike], *, out_dir: str | os.PathLike
     write_parquet(out / "compare.parquet", table, {"runs": [str(t.path) for t in tables]})
 
     figs = [
-        _curves_figure(pd.concat(curves, ignore_index=True), names, out / "figures" / "learning_curves.png"),
+        _curves_figure(pd.concat(curves, ignore_index=True), table, out / "figures" / "learning_curves.png"),
         _intervals_figure(table, out / "figures" / "intervals.png"),
     ]
     atomic_write_text(out / "compare.html", _html(table, names, finals, figs))
     return out / "compare.html"
 
 
-def _curves_figure(curves: pd.DataFrame, names: Sequence[str], path: Path) -> FigureFile:
+def _curves_figure(curves: pd.DataFrame, table: pd.DataFrame, path: Path) -> FigureFile:
+    names = table["sweep"].tolist()
+    legend = dict(
+        zip(names, (f"{n}: {b}" for n, b in zip(names, table["best_config"], strict=True)), strict=True)
+    )
     palette = dict(zip(names, sns.color_palette("colorblind", len(names)), strict=False))
     with figures._style():
-        fig = figures._figure(10.0, 4.8)
+        fig = figures._figure(7.5 + 0.07 * max(len(t) for t in legend.values()), 4.8)
         ax = fig.subplots()
         for n in names:
             d = curves[curves["sweep"] == n].sort_values("step")
-            ax.plot(d["step"], d["iqm"], color=palette[n], lw=1.8, label=n)
+            ax.plot(d["step"], d["iqm"], color=palette[n], lw=1.8, label=legend[n])
             ax.fill_between(d["step"], d["ci_low"], d["ci_high"], color=palette[n], alpha=0.18, lw=0)
         ax.axhline(stats.SOLVED_RETURN, color="0.4", lw=0.8, ls=":")
         ax.set_ylim(0, stats.MAX_RETURN * 1.04)
         ax.set_xlabel(figures.STEP_LABEL)
         ax.set_ylabel(figures.EVAL_LABEL)
         ax.xaxis.set_major_formatter(FuncFormatter(figures._steps_formatter))
-        ax.legend(fontsize=8, title="sweep (its best config)", loc="outside right upper" if False else "best")
+        fig.legend(fontsize=8, title="sweep: its best config", loc="outside right center")
         fig.suptitle(
             "Best config of each sweep: greedy eval return, IQM over seeds, 95% CI bands", fontsize=10
         )

@@ -207,6 +207,25 @@ def best_html(t: RunTables, labels: Mapping[int, str]) -> str:
     return f'<div class="box">{text}</div>'
 
 
+def caveats(t: RunTables) -> list[str]:
+    """Warnings about the data that change how far the numbers can be trusted."""
+    out = []
+    n_seeds = int(t.summary["n_seeds"].min()) if len(t.summary) else 0
+    if 0 < n_seeds < 5:
+        out.append(
+            f"<p><b>Few seeds:</b> some configs have only {n_seeds} seed{'s' if n_seeds > 1 else ''}; "
+            "bootstrap intervals from so few runs understate the uncertainty (one seed gives none).</p>"
+        )
+    if len(t.evals) == 0:
+        out.append("<p><b>No evaluations were recorded:</b> final and AUC statistics are undefined.</p>")
+    if len(t.runs) and t.runs["final_eval_return"].isna().any() and len(t.evals):
+        n = int(t.runs["final_eval_return"].isna().sum())
+        out.append(
+            f"<p><b>{n} run{'s' if n > 1 else ''} without any evaluation</b> left out of the statistics.</p>"
+        )
+    return out
+
+
 def manifest_html(m: Mapping[str, Any]) -> str:
     """The manifest's essentials as a table, then the full manifest in a collapsed block."""
     fields = [
@@ -278,6 +297,7 @@ def render(t: RunTables, figs: Sequence[FigureFile]) -> str:
         f"<p>Run folder: <code>{html.escape(str(t.path))}</code>. Generated "
         f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}.</p>",
         best_html(t, labels),
+        *caveats(t),
         f"<p>{method}</p>",
         "<h2>Summary (best first)</h2>",
         summary_html(t.summary, t.axes),

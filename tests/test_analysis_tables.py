@@ -191,6 +191,19 @@ def test_report_for_any_number_of_axes(tmp_path, axes_values):
     assert b"manifest" in pq.read_schema(tmp_path / "summary.parquet").metadata
 
 
+@pytest.mark.parametrize("missing", ["evals", "episodes"])
+def test_report_without_evals_or_episodes(tmp_path, missing):
+    data = _sweep({"lr": [1e-4, 1e-3]}, n_seeds=2)
+    data[missing] = {k: v[:0] for k, v in data[missing].items()}
+    analysis.write_tables(tmp_path, **data)
+    html = analysis.report(tmp_path).read_text()
+    figs = {p.stem for p in (tmp_path / "figures").iterdir()}
+    curve = "learning_curves_eval" if missing == "evals" else "learning_curves_train"
+    assert curve not in figs and "ranking" in figs
+    assert ("No evaluations were recorded" in html) == (missing == "evals")
+    assert "Few seeds" in html
+
+
 def test_load_errors_are_one_sentence(tmp_path):
     with pytest.raises(analysis.RunDirError, match="does not exist"):
         analysis.load(tmp_path / "nope")
