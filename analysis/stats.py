@@ -53,7 +53,8 @@ def _valid_sorted(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _at(x: np.ndarray, i: np.ndarray) -> np.ndarray:
     """``x[..., i]`` with a per-row index ``i`` of shape ``x.shape[:-1]`` (clipped into range)."""
     i = np.clip(i, 0, max(x.shape[-1] - 1, 0))
-    return np.take_along_axis(x, i[..., None], axis=-1)[..., 0]
+    flat = x.reshape(-1, x.shape[-1])  # flat fancy indexing: several times faster than take_along_axis
+    return flat[np.arange(flat.shape[0]), i.ravel()].reshape(i.shape)
 
 
 def mean(scores: np.ndarray) -> np.ndarray:
@@ -66,7 +67,10 @@ def mean(scores: np.ndarray) -> np.ndarray:
 
 def median(scores: np.ndarray) -> np.ndarray:
     """Median over the last axis, ignoring NaN (mean of the middle two if even). ``[..., n] -> [...]``."""
-    x, n = _valid_sorted(scores)
+    return _median_sorted(*_valid_sorted(scores))
+
+
+def _median_sorted(x: np.ndarray, n: np.ndarray) -> np.ndarray:
     if x.shape[-1] == 0:
         return np.full(x.shape[:-1], np.nan)
     lo, hi = _at(x, (n - 1) // 2), _at(x, n // 2)
@@ -80,13 +84,17 @@ def iqm(scores: np.ndarray) -> np.ndarray:
     i.e. ``scipy.stats.trim_mean(x, 0.25)``: rliable's ``aggregate_iqm`` (Agarwal et al., 2021, sec. 4).
     Robust to outlier seeds like the median, but uses half of the runs rather than one or two.
     """
-    x, n = _valid_sorted(scores)
+    return _iqm_sorted(*_valid_sorted(scores))
+
+
+def _iqm_sorted(x: np.ndarray, n: np.ndarray) -> np.ndarray:
     g = n // 4
-    # Sum of x[g : n - g] from a cumulative sum with a leading zero; NaN sort last, so they never enter it.
-    c = np.concatenate([np.zeros(x.shape[:-1] + (1,)), np.cumsum(np.nan_to_num(x), axis=-1)], axis=-1)
+    # Sum of x[g : n - g] per row; NaN sort last (positions >= n), so the mask never keeps one.
+    j = np.arange(x.shape[-1])
+    keep = (j >= g[..., None]) & (j < (n - g)[..., None])
     kept = n - 2 * g
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(kept > 0, (_at(c, n - g) - _at(c, g)) / kept, np.nan)
+        return np.where(kept > 0, np.sum(x, axis=-1, where=keep) / kept, np.nan)
 
 
 def optimality_gap(scores: np.ndarray, threshold: float = SOLVED_RETURN) -> np.ndarray:
@@ -123,6 +131,11 @@ STATISTICS: Mapping[str, Statistic] = {
 }
 
 
+# Order statistics computed from scores already sorted along the last axis (NaN last) and their valid counts,
+# so the bootstrap sorts each replicate once for all of them.
+_SORTED = {"median": _median_sorted, "iqm": _iqm_sorted}
+
+
 def _statistic(statistic: str | Statistic) -> Statistic:
     if callable(statistic):
         return statistic
@@ -150,9 +163,11 @@ def _resample(x: np.ndarray, n: np.ndarray, rng: np.random.Generator, n_boot: in
     replicate has as many runs as the data it came from.
     """
     m = x.shape[-1]
-    u = rng.random(x.shape[:-1] + (n_boot, m))
-    idx = (u * n[..., None, None]).astype(np.int64)
-    out = np.take_along_axis(x[..., None, :], np.minimum(idx, max(m - 1, 0)), axis=-1)
+    u = rng.random(x.shape[:-1] + (n_boot, m), dtype=np.float32)
+    idx = np.minimum((u * n[..., None, None]).astype(np.int64), np.maximum(n - 1, 0)[..., None, None])
+    rows = x.reshape(-1, m)
+    base = (np.arange(rows.shape[0]) * m).reshape(x.shape[:-1] + (1, 1))
+    out = rows.ravel()[base + idx] if rows.size else np.full(idx.shape, np.nan)
     return np.where(np.arange(m) < n[..., None, None], out, np.nan)
 
 
@@ -194,10 +209,10 @@ def stratified_bootstrap_cis(
       across the statistics (one resample per batch element), which keeps their intervals consistent.
     """
     _check_confidence(confidence, n_boot)
-    if isinstance(statistics, Mapping):
-        stats = {k: _statistic(v) for k, v in statistics.items()}
-    else:
-        stats = {k: _statistic(k) for k in statistics}
+    if not isinstance(statistics, Mapping):
+        statistics = {k: k for k in statistics}
+    stats = {k: _statistic(v) for k, v in statistics.items()}
+    sorted_stats = {k: _SORTED[v] for k, v in statistics.items() if isinstance(v, str) and v in _SORTED}
     x = np.asarray(scores, dtype=np.float64)
     if x.ndim < 2:
         raise ValueError(f"scores must have shape [..., runs, tasks], got shape {x.shape}")
@@ -213,8 +228,9 @@ def stratified_bootstrap_cis(
     for start in range(0, x.shape[0], step):
         res = _resample(xc[start : start + step], n[start : start + step], rng, n_boot)  # [c, T, B, R]
         res = np.swapaxes(res, 1, 2).reshape(res.shape[0], n_boot, t * r)  # [c, B, T*R]
+        ordered = _valid_sorted(res) if sorted_stats else None
         for k, f in stats.items():
-            reps[k].append(f(res))
+            reps[k].append(sorted_stats[k](*ordered) if k in sorted_stats else f(res))
     out = {}
     for k in stats:
         rep = np.concatenate(reps[k], axis=0) if reps[k] else np.empty((0, n_boot) + points[k].shape[1:])
