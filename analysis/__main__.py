@@ -34,6 +34,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunDirError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # e.g. a read-only results folder
+        where = f" {e.filename!r}" if e.filename else ""
+        print(f"error: cannot write{where}: {e.strerror or e}", file=sys.stderr)
+        return 2
     print(out)
     return 0
 
