@@ -1,0 +1,70 @@
+"""A fixed-size ring replay buffer as pure functions over a pytree state.
+
+``init / add / sample / can_sample``, in the style of flashbax's flat buffer. Shapes are fixed at ``init``;
+``add`` writes one item at the ring position (overwriting the oldest item once full) with a dynamic update, which
+XLA performs in place inside a ``lax.scan`` loop, also when the buffer is vmapped (one buffer per run).
+``sample`` draws uniformly, with replacement, from the filled slots only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+
+class BufferState(NamedTuple):
+    data: Any  # pytree of [capacity, ...] arrays, one leaf per field of the stored item
+    pos: jax.Array  # [] int32, the slot the next add writes
+    size: jax.Array  # [] int32, filled slots (<= capacity)
+
+
+def _check_positive(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def capacity_of(state: BufferState) -> int:
+    """The static capacity: the leading dimension of every stored leaf."""
+    return jax.tree.leaves(state.data)[0].shape[0]
+
+
+def init(capacity: int, example: Any) -> BufferState:
+    """An empty buffer of ``capacity`` slots shaped like ``example`` (a pytree of arrays for one item)."""
+    _check_positive("capacity", capacity)
+    data = jax.tree.map(lambda x: jnp.zeros((capacity,) + jnp.shape(x), jnp.asarray(x).dtype), example)
+    return BufferState(data, jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
+
+
+def add(state: BufferState, item: Any) -> BufferState:
+    """Writes one item (same structure as ``example``) at ``pos``; the oldest item is overwritten when full."""
+    capacity = capacity_of(state)
+    data = jax.tree.map(
+        lambda d, x: jax.lax.dynamic_update_index_in_dim(d, jnp.asarray(x, d.dtype), state.pos, axis=0),
+        state.data,
+        item,
+    )
+    pos = (state.pos + 1) % capacity
+    size = jnp.minimum(state.size + 1, capacity)
+    return BufferState(data, pos.astype(jnp.int32), size.astype(jnp.int32))
+
+
+def can_sample(state: BufferState, batch_size: int) -> jax.Array:
+    """[] bool: at least ``batch_size`` items are stored."""
+    return state.size >= batch_size
+
+
+def sample(state: BufferState, key: jax.Array, batch_size: int) -> Any:
+    """``batch_size`` items drawn uniformly with replacement from the filled slots: leaves [batch_size, ...].
+
+    Raises ValueError if ``batch_size`` is not a positive integer or exceeds the capacity. Sampling from an
+    empty buffer returns copies of slot 0 (zeros); callers gate on ``can_sample``.
+    """
+    _check_positive("batch_size", batch_size)
+    capacity = capacity_of(state)
+    if batch_size > capacity:
+        raise ValueError(f"batch_size ({batch_size}) must not exceed the buffer capacity ({capacity})")
+    idx = jax.random.randint(key, (batch_size,), 0, jnp.maximum(state.size, 1))
+    return jax.tree.map(lambda d: jnp.take(d, idx, axis=0), state.data)

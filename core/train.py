@@ -1,0 +1,254 @@
+"""One pure DQN training function on CartPole-v1: ``make_train(static) -> train(key, hparams)``.
+
+The whole loop (acting, env stepping with explicit resets, replay buffer, updates, target updates, periodic
+greedy evaluation) is one ``lax.scan`` inside ``jit``, so ``jax.vmap(train)`` trains many agents at once.
+The same computation is available in resumable pieces, ``init(key, hparams) -> state`` and
+``run(state, n_steps) -> (state, outputs)``; running in chunks gives bitwise the same outputs as one call.
+
+Schedule predicates (learning started? an update step? an evaluation step?) depend only on the env step
+counter, which every run of a batch shares. Vmap the state with ``state_axes()`` to keep that counter
+unbatched, so these predicates stay real branches (``lax.cond``) instead of selects that compute both sides.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+import haiku as hk
+import jax
+import jax.numpy as jnp
+import optax
+
+from core import buffer as replay
+from core import cartpole
+from core.config import HParams, StaticConfig, validate_hparams
+from core.dqn import Transition, epsilon, make_network, make_optimizer, target_update, td_loss
+
+
+class TrainState(NamedTuple):
+    """Everything a run carries from one env step to the next."""
+
+    params: hk.Params  # online Q-network
+    target_params: hk.Params  # target Q-network
+    opt_state: optax.OptState
+    buffer: replay.BufferState  # Transition leaves [capacity, ...]
+    env_state: cartpole.EnvState
+    obs: jax.Array  # [4] float32, current observation
+    episode_return: jax.Array  # [] float32, return of the episode in progress
+    episode_length: jax.Array  # [] int32, length of the episode in progress
+    update_count: jax.Array  # [] int32, gradient updates done
+    diverged: jax.Array  # [] bool, a non-finite loss has been seen
+    key: jax.Array  # [2] uint32, raw data of this run's PRNG key (split every step, never reused)
+    hparams: HParams  # traced hyperparameters, [] each
+    step: jax.Array  # [] int32, env steps done; shared by every run of a batch (see state_axes)
+
+
+class StepOutputs(NamedTuple):
+    """Per-env-step record; ``run`` stacks these along a leading [n_steps] axis."""
+
+    episode_done: jax.Array  # [] bool, an episode ended at this step
+    episode_return: jax.Array  # [] float32, its return (0 where not episode_done)
+    episode_length: jax.Array  # [] int32, its length (0 where not episode_done)
+    eval_done: jax.Array  # [] bool, a greedy evaluation ran after this step
+    eval_return: jax.Array  # [] float32, its mean return (0 where not eval_done)
+
+
+def hparams_as_arrays(hparams: HParams) -> HParams:
+    """The hyperparameters with fixed dtypes (float32, target_period int32), so every run's state has the
+    same structure and dtype whatever Python numbers were given."""
+    return HParams(
+        **{
+            name: jnp.asarray(value, jnp.int32 if name == "target_period" else jnp.float32)
+            for name, value in hparams._asdict().items()
+        }
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Trainer:
+    """``train(key, hparams) -> outputs`` for one run, plus its resumable pieces ``init`` and ``run``."""
+
+    static: StaticConfig
+    env_params: cartpole.EnvParams
+    network: hk.Transformed
+
+    # -- the resumable pieces ------------------------------------------------------------------------------
+    def init(self, key: jax.Array, hparams: HParams) -> TrainState:
+        """A run's initial state. Consumes ``key``: the network, the first episode and the run's own stream
+        each get a split of it."""
+        validate_hparams(hparams)
+        hparams = hparams_as_arrays(hparams)
+        if not jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+            key = jax.random.wrap_key_data(key)  # raw uint32 key data is accepted too
+        k_net, k_env, k_run = jax.random.split(key, 3)
+        obs, env_state = cartpole.reset(k_env, self.env_params)
+        params = self.network.init(k_net, obs)
+        opt_state = make_optimizer(hparams).init(params)
+        example = Transition(
+            obs=obs,
+            action=jnp.zeros((), jnp.int32),
+            reward=jnp.zeros((), jnp.float32),
+            terminated=jnp.zeros((), jnp.float32),
+            next_obs=obs,
+        )
+        return TrainState(
+            params=params,
+            target_params=params,
+            opt_state=opt_state,
+            buffer=replay.init(self.static.buffer_capacity, example),
+            env_state=env_state,
+            obs=obs,
+            episode_return=jnp.zeros((), jnp.float32),
+            episode_length=jnp.zeros((), jnp.int32),
+            update_count=jnp.zeros((), jnp.int32),
+            diverged=jnp.zeros((), jnp.bool_),
+            key=jax.random.key_data(k_run),  # plain uint32, so states checkpoint as ordinary arrays
+            hparams=hparams,
+            step=jnp.zeros((), jnp.int32),
+        )
+
+    def run(self, state: TrainState, n_steps: int) -> tuple[TrainState, StepOutputs]:
+        """Advances a run by ``n_steps`` env steps (a static int). Outputs have a leading [n_steps] axis."""
+        if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps <= 0:
+            raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
+        return jax.lax.scan(lambda s, _: self._env_step(s), state, None, length=n_steps)
+
+    def __call__(self, key: jax.Array, hparams: HParams) -> StepOutputs:
+        """Trains one run for ``static.total_steps`` env steps; outputs have a leading [total_steps] axis."""
+        _, outputs = self.run(self.init(key, hparams), self.static.total_steps)
+        return outputs
+
+    @staticmethod
+    def state_axes() -> TrainState:
+        """``in_axes``/``out_axes`` for vmapping a batch of states: every field batched on axis 0 except the
+        shared step counter."""
+        return TrainState(*([0] * (len(TrainState._fields) - 1)), step=None)
+
+    # -- one env step --------------------------------------------------------------------------------------
+    def _env_step(self, state: TrainState) -> tuple[TrainState, StepOutputs]:
+        static, hp = self.static, state.hparams
+        key, k_explore, k_action, k_env, k_reset, k_sample, k_eval = jax.random.split(
+            jax.random.wrap_key_data(state.key), 7
+        )
+
+        # Epsilon-greedy action.
+        q = self.network.apply(state.params, state.obs)  # [A]
+        eps = epsilon(state.step, hp, static)
+        random_action = jax.random.randint(k_action, (), 0, cartpole.NUM_ACTIONS, jnp.int32)
+        explore = jax.random.uniform(k_explore) < eps
+        action = jnp.where(explore, random_action, jnp.argmax(q).astype(jnp.int32))
+
+        next_obs, env_state, reward, terminated, truncated, _ = cartpole.step(
+            k_env, state.env_state, action, self.env_params
+        )
+        transition = Transition(state.obs, action, reward, terminated.astype(jnp.float32), next_obs)
+        buffer = replay.add(state.buffer, transition)
+
+        # Episode bookkeeping; the caller-side reset keeps the true final observation in the buffer.
+        episode_return = state.episode_return + reward
+        episode_length = state.episode_length + 1
+        done = terminated | truncated
+        reset_obs, reset_state = cartpole.reset(k_reset, self.env_params)
+        env_state = jax.tree.map(lambda r, s: jnp.where(done, r, s), reset_state, env_state)
+        obs = jnp.where(done, reset_obs, next_obs)
+
+        state = state._replace(
+            buffer=buffer,
+            env_state=env_state,
+            obs=obs,
+            episode_return=jnp.where(done, 0.0, episode_return),
+            episode_length=jnp.where(done, 0, episode_length),
+            key=jax.random.key_data(key),
+            step=state.step + 1,
+        )
+
+        # A gradient update every train_every steps once learning has started: the predicate depends on the
+        # shared step counter only.
+        do_update = (state.step >= static.learning_starts) & (state.step % static.train_every == 0)
+        state = jax.lax.cond(do_update, self._update, lambda s, k: s, state, k_sample)
+
+        do_eval = state.step % static.eval_every == 0
+        eval_return = jax.lax.cond(
+            do_eval,
+            self._evaluate,
+            lambda p, k: jnp.zeros((), jnp.float32),
+            state.params,
+            k_eval,
+        )
+        outputs = StepOutputs(
+            episode_done=done,
+            episode_return=jnp.where(done, episode_return, 0.0),
+            episode_length=jnp.where(done, episode_length, 0),
+            eval_done=do_eval,
+            eval_return=eval_return,
+        )
+        return state, outputs
+
+    def _update(self, state: TrainState, key: jax.Array) -> TrainState:
+        """One gradient step on a sampled batch, then the target update."""
+        hp = state.hparams
+        batch = replay.sample(state.buffer, key, self.static.batch_size)
+        loss, grads = jax.value_and_grad(td_loss)(
+            state.params, state.target_params, batch, hp, self.static, self.network
+        )
+        updates, opt_state = make_optimizer(hp).update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        update_count = state.update_count + 1
+        target_params = target_update(state.target_params, params, update_count, hp)
+        return state._replace(
+            params=params,
+            target_params=target_params,
+            opt_state=opt_state,
+            update_count=update_count,
+            diverged=state.diverged | ~jnp.isfinite(loss),
+        )
+
+    def _evaluate(self, params: hk.Params, key: jax.Array) -> jax.Array:
+        """Mean return of ``eval_episodes`` fresh greedy episodes of up to ``max_steps_in_episode`` steps."""
+        n, horizon = self.static.eval_episodes, int(self.env_params.max_steps_in_episode)
+        obs, env_state = jax.vmap(cartpole.reset, in_axes=(0, None))(
+            jax.random.split(key, n), self.env_params
+        )
+
+        def body(carry, _):
+            obs, env_state, alive, returns = carry
+            action = jnp.argmax(self.network.apply(params, obs), axis=-1).astype(jnp.int32)  # [n]
+            obs, env_state, reward, terminated, truncated, _ = jax.vmap(
+                cartpole.step, in_axes=(None, 0, 0, None)
+            )(key, env_state, action, self.env_params)
+            returns = returns + jnp.where(alive, reward, 0.0)
+            alive = alive & ~(terminated | truncated)
+            return (obs, env_state, alive, returns), None
+
+        carry = (obs, env_state, jnp.ones((n,), jnp.bool_), jnp.zeros((n,), jnp.float32))
+        (_, _, _, returns), _ = jax.lax.scan(body, carry, None, length=horizon)
+        return jnp.mean(returns)
+
+
+def make_train(
+    static: StaticConfig = StaticConfig(), env_params: cartpole.EnvParams | None = None
+) -> Trainer:
+    """``train = make_train(static)``; ``train(key, hparams)`` trains one run, ``train.init`` and ``train.run``
+    are its resumable pieces. ``static`` is validated (ValueError naming the field)."""
+    if not isinstance(static, StaticConfig):
+        raise TypeError(f"static must be a StaticConfig, got {type(static).__name__}")
+    return Trainer(
+        static=static,
+        env_params=env_params or cartpole.EnvParams(),
+        network=make_network(static.hidden_sizes, cartpole.NUM_ACTIONS),
+    )
+
+
+def episodes_from_outputs(outputs: StepOutputs, first_step: int = 0) -> dict[str, Any]:
+    """Host-side helper: the completed episodes of one run's outputs ([n_steps] leaves, numpy) as arrays
+    ``episode_return, episode_length, end_step`` (env steps done when the episode ended)."""
+    import numpy as np
+
+    done = np.asarray(outputs.episode_done)
+    idx = np.flatnonzero(done)
+    return {
+        "episode_return": np.asarray(outputs.episode_return)[idx],
+        "episode_length": np.asarray(outputs.episode_length)[idx],
+        "end_step": idx.astype(np.int64) + first_step + 1,
+    }

@@ -1,0 +1,1 @@
+"""The sweep engine: grids, devices, chunks, checkpoints and the command line."""
