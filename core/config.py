@@ -76,13 +76,9 @@ def validate_static(cfg: StaticConfig) -> None:
         _positive_int(name, getattr(cfg, name))
     _positive_int("learning_starts", cfg.learning_starts, allow_zero=True)
     if cfg.batch_size > cfg.buffer_capacity:
-        raise ValueError(
-            f"batch_size ({cfg.batch_size}) must not exceed buffer_capacity ({cfg.buffer_capacity})"
-        )
+        raise ValueError(f"batch_size ({cfg.batch_size}) must not exceed buffer_capacity ({cfg.buffer_capacity})")
     if not isinstance(cfg.hidden_sizes, tuple) or not cfg.hidden_sizes:
-        raise ValueError(
-            f"hidden_sizes must be a non-empty tuple of positive integers, got {cfg.hidden_sizes!r}"
-        )
+        raise ValueError(f"hidden_sizes must be a non-empty tuple of positive integers, got {cfg.hidden_sizes!r}")
     for width in cfg.hidden_sizes:
         _positive_int("hidden_sizes", width)
     if cfg.eval_every > cfg.total_steps:
@@ -122,7 +118,5 @@ def validate_hparams(hparams: HParams) -> None:
         bad = ~(np.isfinite(arr) | (np.isinf(arr) & (name == "max_grad_norm"))) | ~test(arr)
         if np.any(bad):
             first = float(arr.reshape(-1)[np.argmax(np.asarray(bad).reshape(-1))])
-            shown = (
-                int(first) if name in INT_HPARAMS and math.isfinite(first) and first == int(first) else first
-            )
+            shown = int(first) if name in INT_HPARAMS and math.isfinite(first) and first == int(first) else first
             raise ValueError(f"{name} must be {allowed}, got {shown!r}")

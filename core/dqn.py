@@ -74,9 +74,7 @@ def td_loss(
     discount = hparams.gamma * (1.0 - batch.terminated)  # [B]
     if static.double_q:
         q_t_selector = network.apply(online_params, batch.next_obs)  # [B, A]
-        td = jax.vmap(rlax.double_q_learning)(
-            q_tm1, batch.action, batch.reward, discount, q_t_target, q_t_selector
-        )
+        td = jax.vmap(rlax.double_q_learning)(q_tm1, batch.action, batch.reward, discount, q_t_target, q_t_selector)
     else:
         td = jax.vmap(rlax.q_learning)(q_tm1, batch.action, batch.reward, discount, q_t_target)
     if static.loss == "huber":

@@ -207,16 +207,14 @@ class Trainer:
     def _evaluate(self, params: hk.Params, key: jax.Array) -> jax.Array:
         """Mean return of ``eval_episodes`` fresh greedy episodes of up to ``max_steps_in_episode`` steps."""
         n, horizon = self.static.eval_episodes, int(self.env_params.max_steps_in_episode)
-        obs, env_state = jax.vmap(cartpole.reset, in_axes=(0, None))(
-            jax.random.split(key, n), self.env_params
-        )
+        obs, env_state = jax.vmap(cartpole.reset, in_axes=(0, None))(jax.random.split(key, n), self.env_params)
 
         def body(carry, _):
             obs, env_state, alive, returns = carry
             action = jnp.argmax(self.network.apply(params, obs), axis=-1).astype(jnp.int32)  # [n]
-            obs, env_state, reward, terminated, truncated, _ = jax.vmap(
-                cartpole.step, in_axes=(None, 0, 0, None)
-            )(key, env_state, action, self.env_params)
+            obs, env_state, reward, terminated, truncated, _ = jax.vmap(cartpole.step, in_axes=(None, 0, 0, None))(
+                key, env_state, action, self.env_params
+            )
             returns = returns + jnp.where(alive, reward, 0.0)
             alive = alive & ~(terminated | truncated)
             return (obs, env_state, alive, returns), None
@@ -226,9 +224,7 @@ class Trainer:
         return jnp.mean(returns)
 
 
-def make_train(
-    static: StaticConfig = StaticConfig(), env_params: cartpole.EnvParams | None = None
-) -> Trainer:
+def make_train(static: StaticConfig = StaticConfig(), env_params: cartpole.EnvParams | None = None) -> Trainer:
     """``train = make_train(static)``; ``train(key, hparams)`` trains one run, ``train.init`` and ``train.run``
     are its resumable pieces. ``static`` is validated (ValueError naming the field)."""
     if not isinstance(static, StaticConfig):

@@ -81,9 +81,7 @@ def _rollout(policy_params, n_steps):
         obs, state = carry
         x, x_dot, theta, theta_dot = obs
         action = (theta * 10.0 + theta_dot * 2.0 + x * 0.1 + x_dot * 0.5 > 0).astype(jnp.int32)
-        obs, state, reward, terminated, truncated, _ = cartpole.step(
-            jax.random.key(0), state, action, policy_params
-        )
+        obs, state, reward, terminated, truncated, _ = cartpole.step(jax.random.key(0), state, action, policy_params)
         return (obs, state), (terminated, truncated, reward)
 
     obs, state = cartpole.reset(jax.random.key(3), policy_params)

@@ -103,9 +103,7 @@ def test_outputs_depend_on_the_key():
 
 def test_episode_and_evaluation_bookkeeping():
     train = _trainer()
-    state, out = jax.jit(train.run, static_argnums=1)(
-        train.init(jax.random.key(3), HPS[0]), SMALL.total_steps
-    )
+    state, out = jax.jit(train.run, static_argnums=1)(train.init(jax.random.key(3), HPS[0]), SMALL.total_steps)
     out = jax.device_get(out)
     eps = episodes_from_outputs(out)
     # Every env step belongs to exactly one episode: completed ones plus the one in progress.
@@ -186,9 +184,7 @@ def test_td_loss_bootstraps_through_truncation_but_not_termination():
 def test_double_q_selects_with_online_and_evaluates_with_target():
     net, online = _fixed_q_network([[1.0, 3.0], [9.0, 0.0]])  # online prefers action 0 at next obs
     _, target = _fixed_q_network([[1.0, 3.0], [2.0, 5.0]])  # target prefers action 1 (max 5)
-    batch = Transition(
-        jnp.zeros((1, 4)), jnp.array([1]), jnp.array([1.0]), jnp.array([0.0]), jnp.ones((1, 4))
-    )
+    batch = Transition(jnp.zeros((1, 4)), jnp.array([1]), jnp.array([1.0]), jnp.array([0.0]), jnp.ones((1, 4)))
     hp = hparams_as_arrays(HParams(gamma=0.5))
     static = dict(total_steps=10, eval_every=10, loss="mse")
     plain = float(td_loss(online, target, batch, hp, StaticConfig(**static), net))
@@ -197,9 +193,7 @@ def test_double_q_selects_with_online_and_evaluates_with_target():
     np.testing.assert_allclose(double, 0.5 * expected_double**2, rtol=1e-6)
     np.testing.assert_allclose(plain, 0.5 * (1.0 + 0.5 * 5.0 - 3.0) ** 2, rtol=1e-6)
     # rlax agrees on the same numbers.
-    td = rlax.double_q_learning(
-        jnp.array([1.0, 3.0]), 1, 1.0, 0.5, jnp.array([2.0, 5.0]), jnp.array([9.0, 0.0])
-    )
+    td = rlax.double_q_learning(jnp.array([1.0, 3.0]), 1, 1.0, 0.5, jnp.array([2.0, 5.0]), jnp.array([9.0, 0.0]))
     np.testing.assert_allclose(float(td), expected_double, rtol=1e-6)
 
 
