@@ -1,0 +1,170 @@
+"""``python -m sweep run|list|show``: the sweep engine's command line.
+
+Errors a user can cause print one line on stderr and exit with status 2, without a traceback and without
+writing anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+import sys
+from pathlib import Path
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, as for every other bad input
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m sweep", description="Massively parallel DQN sweeps on CartPole-v1.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="train every run of a grid and write its tables, figures and report")
+    run.add_argument("grid", help="a grid name from sweep/grids/ or a path to a .toml file")
+    run.add_argument("--seeds", type=_positive_int, help="seeds per config (overrides the grid)")
+    run.add_argument("--steps", type=_positive_int, help="env steps per run (overrides total_steps)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="fix a hyperparameter")
+    run.add_argument("--out", default="results", help="results root (default: results)")
+    run.add_argument("--run-id", help="run folder name (default: UTC time + short hash)")
+    run.add_argument("--chunk-steps", type=_positive_int, default=5_000, help="env steps per chunk (default 5000)")
+    run.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted sweep in RUN_DIR")
+    run.add_argument("--max-runs-per-device", type=_positive_int, help="cap on concurrent runs per device")
+    run.add_argument("--no-report", action="store_true", help="write the tables only, not figures/report")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--coordinator", metavar="HOST:PORT", help="multi-host: the coordinator's address")
+    run.add_argument("--num-processes", type=_positive_int, help="multi-host: number of processes")
+    run.add_argument("--process-id", type=int, help="multi-host: this process's index")
+    run.add_argument(
+        "--distributed",
+        action="store_true",
+        help="multi-host with the cluster's auto-detection (e.g. SLURM) instead of the three flags above",
+    )
+
+    sub.add_parser("list", help="the available grids: axes, runs and env steps")
+    show = sub.add_parser("show", help="a grid's resolved configuration")
+    show.add_argument("grid")
+    show.add_argument("--seeds", type=_positive_int)
+    show.add_argument("--steps", type=_positive_int)
+    show.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    return parser
+
+
+def _load(args):
+    from sweep import grid as grids
+
+    file_grid = grids.load(args.grid)
+    return file_grid, file_grid.with_overrides(seeds=args.seeds, steps=args.steps, sets=args.set)
+
+
+def _cmd_list(_args) -> int:
+    from sweep import grid as grids
+
+    rows = []
+    for name in grids.available():
+        try:
+            g = grids.load(name)
+        except grids.GridError as err:
+            rows.append((name, f"(invalid: {err})", "", "", ""))
+            continue
+        configs = g.configs()
+        steps = sum(c["total_steps"] for c in configs) * g.seeds
+        axes = ", ".join(f"{k}[{len(v)}]" for k, v in g.axes.items()) or "(seeds only)"
+        rows.append((name, axes, str(len(configs) * g.seeds), f"{steps:,}", g.description))
+    header = ("grid", "axes", "runs", "env steps", "description")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    for row in [header, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4])
+    return 0
+
+
+def _cmd_show(args) -> int:
+    _, grid = _load(args)
+    resolved = grid.resolved()
+    resolved["fixed"] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in resolved["fixed"].items()}
+    resolved["axes"] = {k: [list(x) if isinstance(x, tuple) else x for x in v] for k, v in resolved["axes"].items()}
+    print(json.dumps(resolved, indent=2, default=lambda x: "inf" if x == math.inf else str(x)))
+    return 0
+
+
+def _init_distributed(args) -> None:
+    flags = (args.coordinator, args.num_processes, args.process_id)
+    if any(f is not None for f in flags) and not all(f is not None for f in flags):
+        from sweep.grid import GridError
+
+        raise GridError("--coordinator, --num-processes and --process-id go together")
+    if args.process_id is not None and not 0 <= args.process_id < args.num_processes:
+        from sweep.grid import GridError
+
+        raise GridError(f"--process-id must be in [0, {args.num_processes}), got {args.process_id}")
+    import jax
+
+    if args.coordinator is not None:
+        jax.distributed.initialize(args.coordinator, args.num_processes, args.process_id)
+    elif args.distributed:
+        jax.distributed.initialize()
+
+
+def _cmd_run(args) -> int:
+    from sweep import engine
+
+    file_grid, grid = _load(args)  # validate everything before touching devices or files
+    _init_distributed(args)
+    options = engine.Options(
+        out=Path(args.out),
+        run_id=args.run_id,
+        chunk_steps=args.chunk_steps,
+        resume=Path(args.resume) if args.resume else None,
+        max_runs_per_device=args.max_runs_per_device,
+        progress=not args.no_progress,
+        report=not args.no_report,
+    )
+    run_dir = engine.run_sweep(grid, options, file_grid=file_grid)
+    import jax
+
+    if jax.process_index() == 0:
+        print(f"results: {run_dir}")
+        report = run_dir / "report.html"
+        if report.is_file():
+            print(f"report:  {report}")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from sweep.grid import GridError
+
+    def _terminate(signum, _frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return {"run": _cmd_run, "list": _cmd_list, "show": _cmd_show}[args.command](args)
+    except GridError as err:
+        print(f"python -m sweep: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        if args.command == "run":
+            print(
+                "\ninterrupted: the last finished chunk is checkpointed; continue with "
+                f"python -m sweep run {args.grid} --resume <run folder>",
+                file=sys.stderr,
+            )
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

@@ -1,0 +1,647 @@
+"""Runs a grid: one compiled program per static group, runs vmapped on one flat batch axis and sharded over
+every device (and host), time cut into chunks with progress and atomic checkpoints, tensors handed to
+``analysis`` for the tables.
+
+A run's results depend only on (its config, its seed): its key is ``fold_in(key(base_seed), seed)``, the
+same for every config (common random numbers), and nothing in its computation mixes runs, so neither the
+device count, the wave or chunk sizes, nor its neighbours in the batch change a bit of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import time
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+from jax.experimental import multihost_utils
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from core import STATIC_FIELDS, TRACED_FIELDS, HParams, TrainState, make_train
+from sweep.grid import Grid, GridError, split_config
+
+CHECKPOINT = "checkpoint"
+SWEEP_FILE = "sweep.json"
+AXIS = "runs"
+
+
+class SweepError(GridError):
+    """A user-caused problem with the command (output folder, resume folder); one sentence."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    out: Path = Path("results")
+    run_id: str | None = None
+    chunk_steps: int = 5_000
+    resume: Path | None = None
+    max_runs_per_device: int | None = None
+    progress: bool = True
+    base_seed: int = 0
+    report: bool = True  # figures and report.html at the end (tables are always written)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The plan: runs, groups, keys
+# ---------------------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    grid: Grid
+    configs: list[dict[str, Any]]  # one resolved config per grid point
+    groups: list[tuple[Any, list[int]]]  # (StaticConfig, run indices), in order of first appearance
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.configs) * self.grid.seeds
+
+    def config_of(self, run: int) -> int:
+        return run // self.grid.seeds
+
+    def seed_of(self, run: int) -> int:
+        return run % self.grid.seeds
+
+
+def make_plan(grid: Grid) -> Plan:
+    configs = grid.configs()
+    groups: dict[Any, list[int]] = {}
+    for c, cfg in enumerate(configs):
+        static, _ = split_config(cfg)
+        groups.setdefault(static, []).extend(range(c * grid.seeds, (c + 1) * grid.seeds))
+    return Plan(grid, configs, list(groups.items()))
+
+
+def run_keys(seeds: np.ndarray, base_seed: int) -> np.ndarray:
+    """Raw key data [n, 2] uint32 for each seed: ``fold_in(key(base_seed), seed)``."""
+    root = jax.random.key(base_seed)
+    keys = jax.vmap(lambda s: jax.random.fold_in(root, s))(jnp.asarray(seeds, jnp.uint32))
+    return np.asarray(jax.random.key_data(keys))
+
+
+def hparams_batch(configs: list[dict[str, Any]]) -> HParams:
+    return HParams(
+        **{
+            name: np.asarray([cfg[name] for cfg in configs], np.int32 if name == "target_period" else np.float32)
+            for name in TRACED_FIELDS
+        }
+    )
+
+
+def table_value(value: Any) -> Any:
+    """Hyperparameter values as table cells: tuples become '64x64'."""
+    if isinstance(value, tuple):
+        return "x".join(str(v) for v in value)
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Devices
+# ---------------------------------------------------------------------------------------------------------
+def make_mesh() -> Mesh:
+    """A 1-D mesh over every device of every process."""
+    return Mesh(np.asarray(jax.devices()), (AXIS,))
+
+
+def _put(x: np.ndarray, sharding: NamedSharding) -> jax.Array:
+    """A global array from a host array every process holds whole."""
+    return jax.make_array_from_callback(x.shape, sharding, lambda idx: x[idx])
+
+
+def _fetch(tree: Any) -> Any:
+    """Whole global arrays on the host of every process."""
+    if jax.process_count() == 1:
+        return jax.device_get(tree)
+    return multihost_utils.process_allgather(tree, tiled=True)
+
+
+def _device_budget_bytes() -> int:
+    """Memory one device may use for a wave: the device's limit, or on CPU half the host's memory split
+    over the local devices."""
+    dev = jax.local_devices()[0]
+    stats = None
+    try:
+        stats = dev.memory_stats()
+    except Exception:  # noqa: BLE001 - backends without memory stats
+        stats = None
+    if stats and stats.get("bytes_limit"):
+        return int(stats["bytes_limit"] * 0.8)
+    host = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return int(host * 0.5 / max(1, jax.local_device_count()))
+
+
+class _Group:
+    """One static group's compiled programs over a fixed wave size."""
+
+    def __init__(self, static, mesh: Mesh, wave_size: int):
+        self.static = static
+        self.trainer = make_train(static)
+        self.wave_size = wave_size
+        axes = self.trainer.state_axes()
+        batched, replicated = NamedSharding(mesh, P(AXIS)), NamedSharding(mesh, P())
+        self.batched = batched
+        self.state_shardings = TrainState(*([batched] * (len(TrainState._fields) - 1)), step=replicated)
+        self._init = jax.jit(
+            jax.vmap(self.trainer.init, out_axes=axes),
+            in_shardings=(batched, batched),
+            out_shardings=self.state_shardings,
+        )
+        trainer = self.trainer
+
+        def chunk(states, n_steps):
+            return jax.vmap(lambda s: trainer.run(s, n_steps), in_axes=(axes,), out_axes=(axes, 0))(states)
+
+        self._chunk = jax.jit(
+            chunk,
+            static_argnums=1,
+            in_shardings=(self.state_shardings,),
+            out_shardings=(self.state_shardings, batched),
+            donate_argnums=0,
+        )
+        self._compiled: dict[int, Any] = {}
+        self.compile_seconds = 0.0
+
+    def state_shapes(self) -> TrainState:
+        keys = jax.ShapeDtypeStruct((self.wave_size, 2), jnp.uint32)
+        hp = HParams(
+            *[
+                jax.ShapeDtypeStruct((self.wave_size,), jnp.int32 if f == "target_period" else jnp.float32)
+                for f in TRACED_FIELDS
+            ]
+        )
+        return jax.eval_shape(self._init, keys, hp)
+
+    def compiled(self, n_steps: int):
+        if n_steps not in self._compiled:
+            t0 = time.perf_counter()
+            shapes = jax.tree.map(
+                lambda s, sh: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sh),
+                self.state_shapes(),
+                _expand(self.state_shardings, self.state_shapes()),
+            )
+            self._compiled[n_steps] = self._chunk.lower(shapes, n_steps).compile()
+            self.compile_seconds += time.perf_counter() - t0
+        return self._compiled[n_steps]
+
+    def init(self, keys: np.ndarray, hparams: HParams) -> TrainState:
+        t0 = time.perf_counter()
+        states = self._init(_put(keys, self.batched), jax.tree.map(lambda x: _put(x, self.batched), hparams))
+        jax.block_until_ready(states)
+        self.compile_seconds += time.perf_counter() - t0  # mostly compilation; init itself is cheap
+        return states
+
+    def restore(self, leaves: list[np.ndarray]) -> TrainState:
+        treedef = jax.tree.structure(self.state_shapes())
+        shardings = jax.tree.leaves(_expand(self.state_shardings, self.state_shapes()))
+        return jax.tree.unflatten(treedef, [_put(x, s) for x, s in zip(leaves, shardings, strict=True)])
+
+
+def _expand(prefix: Any, full: Any) -> Any:
+    """A prefix pytree (one value per TrainState field) broadcast to the leaves of ``full``."""
+    return jax.tree.map(lambda p, sub: jax.tree.map(lambda _: p, sub), prefix, full, is_leaf=lambda x: x is None)
+
+
+def bytes_per_run(compiled, wave_size: int) -> float:
+    """Device bytes one run needs, from the compiled chunk program's memory analysis."""
+    mem = compiled.memory_analysis()
+    if mem is None:
+        return float("nan")
+    total = mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes
+    total -= getattr(mem, "alias_size_in_bytes", 0)  # donated state is counted once
+    return total / wave_size
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Records: what the runs produce, accumulated on the host
+# ---------------------------------------------------------------------------------------------------------
+class Records:
+    """Completed episodes and evaluations of every run so far, as flat numpy arrays."""
+
+    EP = ("run", "end_step", "episode_return", "episode_length")
+    EV = ("run", "step", "eval_return")
+
+    def __init__(self, n_runs: int):
+        self.ep: dict[str, list[np.ndarray]] = {k: [] for k in self.EP}
+        self.ev: dict[str, list[np.ndarray]] = {k: [] for k in self.EV}
+        self.diverged = np.zeros(n_runs, bool)
+
+    def add_chunk(self, outputs, runs: np.ndarray, first_step: int) -> None:
+        """``outputs``: StepOutputs with [wave, n_steps] leaves (padding rows dropped by ``runs`` < 0)."""
+        keep = runs >= 0
+        done = np.asarray(outputs.episode_done)[keep]
+        r, t = np.nonzero(done)
+        self.ep["run"].append(runs[keep][r].astype(np.int64))
+        self.ep["end_step"].append((t + first_step + 1).astype(np.int64))
+        self.ep["episode_return"].append(np.asarray(outputs.episode_return)[keep][r, t].astype(np.float32))
+        self.ep["episode_length"].append(np.asarray(outputs.episode_length)[keep][r, t].astype(np.int32))
+        ev = np.asarray(outputs.eval_done)[keep]
+        r, t = np.nonzero(ev)
+        self.ev["run"].append(runs[keep][r].astype(np.int64))
+        self.ev["step"].append((t + first_step + 1).astype(np.int64))
+        self.ev["eval_return"].append(np.asarray(outputs.eval_return)[keep][r, t].astype(np.float32))
+
+    def _cat(self, d):
+        return {k: (np.concatenate(v) if v else np.zeros(0)) for k, v in d.items()}
+
+    def episodes(self) -> dict[str, np.ndarray]:
+        ep = self._cat(self.ep)
+        order = np.lexsort((ep["end_step"], ep["run"]))
+        ep = {k: v[order] for k, v in ep.items()}
+        run = ep["run"].astype(np.int64)
+        # Episode number within its run: position minus the run's first position.
+        starts = np.searchsorted(run, run, side="left")
+        ep["episode"] = (np.arange(len(run)) - starts).astype(np.int32)
+        ep["run"] = run
+        return ep
+
+    def evals(self) -> dict[str, np.ndarray]:
+        ev = self._cat(self.ev)
+        order = np.lexsort((ev["step"], ev["run"]))
+        return {k: v[order] for k, v in ev.items()}
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        out = {f"ep_{k}": v for k, v in self._cat(self.ep).items()}
+        out.update({f"ev_{k}": v for k, v in self._cat(self.ev).items()})
+        out["diverged"] = self.diverged
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays, n_runs: int) -> Records:
+        rec = cls(n_runs)
+        rec.ep = {k: [arrays[f"ep_{k}"]] for k in cls.EP}
+        rec.ev = {k: [arrays[f"ev_{k}"]] for k in cls.EV}
+        rec.diverged = np.asarray(arrays["diverged"], bool)
+        return rec
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Checkpoints: written after each chunk, atomically (write, fsync, rename)
+# ---------------------------------------------------------------------------------------------------------
+def _atomic_write(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def save_checkpoint(run_dir: Path, meta: dict, records: Records, state_leaves: list[np.ndarray] | None) -> None:
+    ckpt = run_dir / CHECKPOINT
+    ckpt.mkdir(exist_ok=True)
+    name = f"ckpt-{meta['unit']:04d}-{meta['steps_done']:09d}.npz"
+    arrays = records.to_arrays()
+    if state_leaves is not None:
+        arrays.update({f"state_{i:03d}": x for i, x in enumerate(state_leaves)})
+    _atomic_write(ckpt / name, lambda f: np.savez(f, **arrays))
+    _atomic_write(ckpt / "latest.json", lambda f: f.write(json.dumps({**meta, "file": name}).encode()))
+    for old in ckpt.glob("ckpt-*.npz"):
+        if old.name != name:
+            old.unlink(missing_ok=True)
+
+
+def load_checkpoint(run_dir: Path, n_runs: int):
+    ckpt = run_dir / CHECKPOINT
+    latest = ckpt / "latest.json"
+    if not latest.is_file():
+        return None
+    meta = json.loads(latest.read_text())
+    with np.load(ckpt / meta["file"]) as data:
+        arrays = {k: data[k] for k in data.files}
+    records = Records.from_arrays(arrays, n_runs)
+    state_keys = sorted(k for k in arrays if k.startswith("state_"))
+    leaves = [arrays[k] for k in state_keys] if state_keys else None
+    return meta, records, leaves
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The run folder
+# ---------------------------------------------------------------------------------------------------------
+def new_run_id(grid: Grid) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    if jax.process_count() > 1:  # every process must name the same folder
+        stamp_arr = multihost_utils.broadcast_one_to_all(np.frombuffer(stamp.encode(), np.uint8))
+        stamp = bytes(np.asarray(stamp_arr, np.uint8)).decode()
+    return f"{stamp}-{grid.fingerprint()}"
+
+
+def _check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise SweepError(f"cannot write to output folder {folder}: {err.strerror or err}") from None
+
+
+def prepare_run_dir(grid: Grid, options: Options) -> tuple[Path, Grid]:
+    """Creates (or, with ``--resume``, checks) the run folder. Returns it and the grid to run, which on
+    resume is the one the folder was started with."""
+    if options.resume is not None:
+        run_dir = Path(options.resume)
+        info_path = run_dir / SWEEP_FILE
+        if not info_path.is_file():
+            raise SweepError(f"{run_dir} is not a sweep run folder (no {SWEEP_FILE})")
+        info = json.loads(info_path.read_text())
+        if info["grid"] != grid.name:
+            raise SweepError(f"{run_dir} belongs to grid '{info['grid']}', not '{grid.name}'")
+        stored = Grid(
+            name=info["grid"],
+            description=info["description"],
+            seeds=info["seeds"],
+            config={k: tuple(v) if isinstance(v, list) else v for k, v in info["config"].items()},
+            axes={k: [tuple(x) if isinstance(x, list) else x for x in v] for k, v in info["axes"].items()},
+            source=info["source"],
+        )
+        if stored.fingerprint() != info["fingerprint"]:
+            raise SweepError(f"{run_dir}/{SWEEP_FILE} is damaged (its fingerprint does not match)")
+        if grid.fingerprint() not in (info["fingerprint"], info["grid_file_fingerprint"]):
+            raise SweepError(
+                f"{run_dir} was started with other settings than these (grid file or --seeds/--steps/--set "
+                "changed); resume without overrides, or start a new run"
+            )
+        if not (run_dir / CHECKPOINT / "latest.json").is_file() and (run_dir / "runs.parquet").is_file():
+            raise SweepError(f"{run_dir} has already finished; nothing to resume")
+        _check_writable(run_dir)
+        return run_dir, stored
+
+    run_id = options.run_id or new_run_id(grid)
+    if not run_id or "/" in run_id or run_id in (".", "..", "latest"):
+        raise SweepError(f"--run-id must be a plain folder name, got {run_id!r}")
+    grid_dir = Path(options.out) / grid.name
+    _check_writable(grid_dir)
+    run_dir = grid_dir / run_id
+    if run_dir.exists() and any(run_dir.iterdir()):
+        info = run_dir / SWEEP_FILE
+        # Several processes of one cluster run share the folder: only process 0 creates its files.
+        same = info.is_file() and json.loads(info.read_text()).get("fingerprint") == grid.fingerprint()
+        if not (jax.process_count() > 1 and same):
+            raise SweepError(f"run folder {run_dir} already exists; use --resume {run_dir} or another --run-id")
+    run_dir.mkdir(exist_ok=True)
+    return run_dir, grid
+
+
+def write_sweep_info(run_dir: Path, grid: Grid, file_grid: Grid) -> None:
+    info = {
+        "grid": grid.name,
+        "description": grid.description,
+        "seeds": grid.seeds,
+        "config": grid.config,
+        "axes": grid.axes,
+        "source": grid.source,
+        "fingerprint": grid.fingerprint(),
+        "grid_file_fingerprint": file_grid.fingerprint(),
+    }
+    _atomic_write(run_dir / SWEEP_FILE, lambda f: f.write(json.dumps(info, indent=1, default=list).encode()))
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("jax", "jaxlib", "dm-haiku", "optax", "rlax", "numpy", "pandas", "pyarrow"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _git_commit() -> str | None:
+    try:
+        root = Path(__file__).resolve().parent.parent
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _update_latest(run_dir: Path) -> None:
+    link = run_dir.parent / "latest"
+    tmp = run_dir.parent / f".latest-{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    os.symlink(run_dir.name, tmp)
+    os.replace(tmp, link)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The sweep
+# ---------------------------------------------------------------------------------------------------------
+def run_sweep(grid: Grid, options: Options = Options(), *, file_grid: Grid | None = None) -> Path:
+    """Trains every run of ``grid``; returns the run folder with its tables (and report)."""
+    from tqdm import tqdm
+
+    import analysis
+
+    if isinstance(options.chunk_steps, bool) or not isinstance(options.chunk_steps, int) or options.chunk_steps <= 0:
+        raise SweepError(f"--chunk-steps must be a positive integer, got {options.chunk_steps!r}")
+    mrpd = options.max_runs_per_device
+    if mrpd is not None and (isinstance(mrpd, bool) or not isinstance(mrpd, int) or mrpd <= 0):
+        raise SweepError(f"--max-runs-per-device must be a positive integer, got {mrpd!r}")
+
+    run_dir, grid = prepare_run_dir(grid, options)
+    lead = jax.process_index() == 0
+    if lead and options.resume is None:
+        write_sweep_info(run_dir, grid, file_grid or grid)
+    plan = make_plan(grid)
+    mesh = make_mesh()
+    n_dev = mesh.size
+
+    # Units of work, in order: (group, wave). Sizes are fixed before anything runs, so a resumed sweep
+    # with the same devices cuts the same waves (and results do not depend on the cut anyway).
+    units = []
+    budget = _device_budget_bytes()
+    group_objs = []
+    for g, (static, runs) in enumerate(plan.groups):
+        per_device = math.ceil(len(runs) / n_dev)
+        if mrpd is not None:
+            per_device = min(per_device, mrpd)
+        group = _Group(static, mesh, n_dev * per_device)
+        if mrpd is None:  # shrink the wave if the compiled program would not fit
+            first = min(options.chunk_steps, static.total_steps)
+            need = bytes_per_run(group.compiled(first), group.wave_size)
+            if math.isfinite(need) and need * per_device > budget:
+                per_device = max(1, int(budget // need))
+                group = _Group(static, mesh, n_dev * per_device)
+        group_objs.append(group)
+        for w in range(math.ceil(len(runs) / group.wave_size)):
+            units.append((g, runs[w * group.wave_size : (w + 1) * group.wave_size]))
+
+    total_env_steps = sum(plan.groups[g][0].total_steps * len(r) for g, r in units)
+    records = Records(plan.n_runs)
+    start_unit, steps_done, state_leaves = 0, 0, None
+    prev_compile, prev_run, prev_steps = 0.0, 0.0, 0
+    loaded = load_checkpoint(run_dir, plan.n_runs) if options.resume is not None else None
+    if loaded is not None:
+        meta, records, state_leaves = loaded
+        if meta["n_units"] != len(units):
+            raise SweepError(
+                f"{run_dir} was checkpointed with a different device layout ({meta['n_units']} waves, now "
+                f"{len(units)}); resume it with --max-runs-per-device {meta['runs_per_wave_per_device']}"
+            )
+        start_unit, steps_done = meta["unit"], meta["steps_done"]
+        prev_compile, prev_run, prev_steps = meta["compile_seconds"], meta["run_seconds"], meta["env_steps"]
+
+    done_before = sum(plan.groups[g][0].total_steps * len(r) for g, r in units[:start_unit])
+    done_before += steps_done * (len(units[start_unit][1]) if start_unit < len(units) else 0)
+    bar = tqdm(
+        total=total_env_steps,
+        initial=done_before,
+        unit=" steps",
+        unit_scale=True,
+        desc=f"{grid.name}: {plan.n_runs} runs",
+        disable=not (options.progress and lead),
+        dynamic_ncols=True,
+        smoothing=0.3,
+    )
+    run_seconds, env_steps = 0.0, 0
+    try:
+        for u in range(start_unit, len(units)):
+            g, runs = units[u]
+            group, static = group_objs[g], plan.groups[g][0]
+            runs_arr = np.full(group.wave_size, -1, np.int64)
+            runs_arr[: len(runs)] = runs
+            padded = np.where(runs_arr >= 0, runs_arr, runs[0])  # padding repeats a real run, then is dropped
+            if state_leaves is not None and steps_done > 0:
+                states = group.restore(state_leaves)
+            else:
+                steps_done = 0
+                keys = run_keys(np.asarray([plan.seed_of(r) for r in padded]), options.base_seed)
+                states = group.init(keys, hparams_batch([plan.configs[plan.config_of(r)] for r in padded]))
+            state_leaves = None
+            bar.set_postfix_str(f"group {g + 1}/{len(plan.groups)}, wave of {len(runs)} runs")
+            while steps_done < static.total_steps:
+                n = min(options.chunk_steps, static.total_steps - steps_done)
+                compiled = group.compiled(n)
+                t0 = time.perf_counter()
+                states, outputs = compiled(states)
+                outputs = _fetch(outputs)
+                dt = time.perf_counter() - t0
+                run_seconds += dt
+                env_steps += n * len(runs)
+                records.add_chunk(outputs, runs_arr, steps_done)
+                steps_done += n
+                bar.update(n * len(runs))
+                if steps_done < static.total_steps:
+                    host_state = _fetch(states)
+                    if lead:
+                        save_checkpoint(
+                            run_dir,
+                            _meta(u, steps_done, units, group, n_dev, group_objs, prev_compile, prev_run + run_seconds,
+                                  prev_steps + env_steps),
+                            records,
+                            jax.tree.leaves(host_state),
+                        )  # fmt: skip
+            final = _fetch(states)
+            finite = np.ones(group.wave_size, bool)
+            for leaf in jax.tree.leaves((final.params, final.target_params)):
+                finite &= np.isfinite(leaf.reshape(group.wave_size, -1)).all(axis=1)
+            bad = np.asarray(final.diverged) | ~finite
+            records.diverged[runs] = bad[: len(runs)]
+            steps_done = 0
+            if lead and u + 1 < len(units):
+                save_checkpoint(
+                    run_dir,
+                    _meta(u + 1, 0, units, group, n_dev, group_objs, prev_compile, prev_run + run_seconds,
+                          prev_steps + env_steps),
+                    records,
+                    None,
+                )  # fmt: skip
+    finally:
+        bar.close()
+
+    compile_seconds = prev_compile + sum(gr.compile_seconds for gr in group_objs)
+    run_seconds += prev_run
+    env_steps += prev_steps
+    if lead:
+        runs_df = _runs_frame(plan, records.diverged)
+        manifest = _manifest(plan, file_grid, mesh, compile_seconds, run_seconds, env_steps, run_dir, group_objs)
+        analysis.write_tables(
+            run_dir,
+            runs=runs_df,
+            axes=list(grid.axes),
+            episodes=records.episodes(),
+            evals=records.evals(),
+            manifest=manifest,
+        )
+        if options.report:
+            analysis.report(run_dir)
+        shutil.rmtree(run_dir / CHECKPOINT, ignore_errors=True)
+        _update_latest(run_dir)
+    if jax.process_count() > 1:
+        multihost_utils.sync_global_devices("sweep finished")
+    return run_dir
+
+
+def _meta(unit, steps_done, units, group, n_dev, group_objs, compile_s, run_s, env_steps) -> dict:
+    return {
+        "unit": unit,
+        "steps_done": steps_done,
+        "n_units": len(units),
+        "runs_per_wave_per_device": group.wave_size // n_dev,
+        "compile_seconds": compile_s + sum(g.compile_seconds for g in group_objs),
+        "run_seconds": run_s,
+        "env_steps": env_steps,
+    }
+
+
+def _runs_frame(plan: Plan, diverged: np.ndarray) -> pd.DataFrame:
+    rows = []
+    for r in range(plan.n_runs):
+        cfg = plan.configs[plan.config_of(r)]
+        row = {"config": plan.config_of(r), "seed": plan.seed_of(r)}
+        row.update({k: table_value(cfg[k]) for k in (*TRACED_FIELDS, *STATIC_FIELDS)})
+        row["diverged"] = bool(diverged[r])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _manifest(plan, file_grid, mesh, compile_s, run_s, env_steps, run_dir, group_objs) -> dict:
+    grid = plan.grid
+    devices = [str(d) for d in mesh.devices.flat]
+    total_steps = sorted({s.total_steps for s, _ in plan.groups})
+    return {
+        "grid": grid.name,
+        "description": grid.description,
+        "run_id": run_dir.name,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "grid_file": grid.source,
+        "overrides": {k: v for k, v in grid.config.items() if file_grid is None or file_grid.config.get(k) != v},
+        "axes": list(grid.axes),
+        "axis_values": {k: [table_value(v) for v in vs] for k, vs in grid.axes.items()},
+        "n_seeds": grid.seeds,
+        "n_configs": len(plan.configs),
+        "n_runs": plan.n_runs,
+        "total_steps": total_steps[0] if len(total_steps) == 1 else total_steps,
+        "static_groups": [
+            {
+                **{k: table_value(v) for k, v in dataclasses.asdict(static).items()},
+                "runs": len(runs),
+                "wave_size": g.wave_size,
+            }
+            for (static, runs), g in zip(plan.groups, group_objs, strict=True)
+        ],
+        "traced_fixed": {
+            k: table_value(v) for k, v in plan.configs[0].items() if k in TRACED_FIELDS and k not in grid.axes
+        },
+        "versions": _versions(),
+        "devices": devices,
+        "device_kind": mesh.devices.flat[0].device_kind,
+        "num_devices": len(devices),
+        "num_processes": jax.process_count(),
+        "compile_seconds": round(compile_s, 3),
+        "run_seconds": round(run_s, 3),
+        "env_steps": int(env_steps),
+        "env_steps_per_second": round(env_steps / run_s, 1) if run_s > 0 else None,
+        "git_commit": _git_commit(),
+    }

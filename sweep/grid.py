@@ -1,0 +1,263 @@
+"""Grid files: TOML in ``sweep/grids/NAME.toml`` (or any path), expanded to configs and grouped by static fields.
+
+```toml
+description = "learning rate x final exploration rate"
+seeds = 8
+[config]          # fixed values for this sweep; everything else keeps its default
+total_steps = 50_000
+[grid]            # the axes; the sweep is their Cartesian product
+lr = [1e-4, 3e-4, 1e-3, 3e-3]
+eps_end = [0.01, 0.05, 0.1, 0.2]
+```
+
+Any hyperparameter may be an axis. Traced ones (``core.HParams``) are vmapped inside one compiled program;
+static ones (``core.StaticConfig``) split the sweep into groups, each compiled once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import itertools
+import json
+import math
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from core import STATIC_FIELDS, TRACED_FIELDS, HParams, StaticConfig, validate_hparams
+
+GRIDS_DIR = Path(__file__).parent / "grids"
+TOP_LEVEL_KEYS = ("description", "seeds", "config", "grid")
+ALL_FIELDS = STATIC_FIELDS + TRACED_FIELDS
+
+_STATIC_DEFAULTS = StaticConfig()
+_TRACED_DEFAULTS = HParams()
+INT_FIELDS = {f for f in STATIC_FIELDS if isinstance(getattr(_STATIC_DEFAULTS, f), int)} - {"double_q"}
+INT_FIELDS |= {"target_period"}
+FLOAT_FIELDS = set(TRACED_FIELDS) - INT_FIELDS
+BOOL_FIELDS = {"double_q"}
+STR_FIELDS = {"loss", "eps_schedule"}
+TUPLE_FIELDS = {"hidden_sizes"}
+
+
+class GridError(ValueError):
+    """A user-caused problem with a grid or its overrides; the message is one sentence."""
+
+
+def defaults() -> dict[str, Any]:
+    """Every hyperparameter's default, static and traced."""
+    return {**dataclasses.asdict(_STATIC_DEFAULTS), **_TRACED_DEFAULTS._asdict()}
+
+
+def _suggest(name: str, options) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.5)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def check_key(name: str, where: str) -> None:
+    if name not in ALL_FIELDS:
+        raise GridError(f"unknown hyperparameter '{name}' in {where}{_suggest(name, ALL_FIELDS)}")
+
+
+def coerce(name: str, value: Any, where: str) -> Any:
+    """``value`` as the type of hyperparameter ``name``, or GridError naming both."""
+
+    def bad(expected: str) -> GridError:
+        return GridError(f"{name} in {where} must be {expected}, got {value!r}")
+
+    if name in BOOL_FIELDS:
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if name in STR_FIELDS:
+        if not isinstance(value, str):
+            raise bad("a string")
+        return value
+    if name in TUPLE_FIELDS:
+        if isinstance(value, str):  # "64x64" or "64,64"
+            parts = value.replace("x", ",").split(",")
+            try:
+                value = [int(p) for p in parts]
+            except ValueError:
+                raise bad("a list of integers such as [64, 64]") from None
+        if not isinstance(value, list | tuple) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        ):
+            raise bad("a list of integers such as [64, 64]")
+        return tuple(value)
+    if name in INT_FIELDS:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad("an integer")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise bad("a number")
+    return float(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class Grid:
+    """A parsed grid: fixed overrides, axes (name -> values, in file order) and the seed count."""
+
+    name: str
+    description: str
+    seeds: int
+    config: dict[str, Any]
+    axes: dict[str, list[Any]]
+    source: str  # the file's text, kept for the manifest
+
+    def with_overrides(self, *, seeds: int | None = None, steps: int | None = None, sets=()) -> Grid:
+        """The grid with command-line overrides: ``--seeds``, ``--steps`` and ``--set KEY=VALUE`` (fixes KEY,
+        replacing an axis of that name)."""
+        config, axes = dict(self.config), dict(self.axes)
+        if seeds is not None:
+            _check_count("--seeds", seeds)
+        if steps is not None:
+            _check_count("--steps", steps)
+            config["total_steps"] = steps
+            axes.pop("total_steps", None)
+        for item in sets:
+            key, value = parse_set(item)
+            config[key] = value
+            axes.pop(key, None)
+        grid = dataclasses.replace(self, seeds=seeds or self.seeds, config=config, axes=axes)
+        grid.configs()  # validates the combination now
+        return grid
+
+    def fingerprint(self) -> str:
+        """A short hash of everything that determines the sweep's results."""
+        blob = json.dumps({"seeds": self.seeds, "config": self.config, "axes": self.axes}, sort_keys=True, default=list)
+        return hashlib.sha256(blob.encode()).hexdigest()[:8]
+
+    def configs(self) -> list[dict[str, Any]]:
+        """Every point of the grid, fully resolved (defaults included), in Cartesian-product order."""
+        names = list(self.axes)
+        out = []
+        for values in itertools.product(*(self.axes[n] for n in names)):
+            cfg = {**defaults(), **self.config, **dict(zip(names, values, strict=True))}
+            out.append(cfg)
+        for i, cfg in enumerate(out):
+            _validate_config(cfg, f"grid point {i} ({describe(cfg, names)})" if names else "the grid")
+        return out
+
+    def resolved(self) -> dict[str, Any]:
+        """What ``python -m sweep show`` prints: the fixed values and the axes over the defaults."""
+        fixed = {**defaults(), **self.config}
+        for name in self.axes:
+            fixed.pop(name)
+        return {
+            "name": self.name,
+            "description": self.description,
+            "seeds": self.seeds,
+            "axes": self.axes,
+            "fixed": fixed,
+            "configs": math.prod(len(v) for v in self.axes.values()),
+            "runs": self.seeds * math.prod(len(v) for v in self.axes.values()),
+        }
+
+
+def describe(cfg: dict[str, Any], names) -> str:
+    return ", ".join(f"{n}={cfg[n]}" for n in names)
+
+
+def _check_count(flag: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise GridError(f"{flag} must be a positive integer, got {value!r}")
+
+
+def split_config(cfg: dict[str, Any]) -> tuple[StaticConfig, HParams]:
+    static = StaticConfig(**{k: cfg[k] for k in STATIC_FIELDS})
+    return static, HParams(**{k: cfg[k] for k in TRACED_FIELDS})
+
+
+def _validate_config(cfg: dict[str, Any], where: str) -> None:
+    try:
+        static, hparams = split_config(cfg)
+        validate_hparams(hparams)
+    except ValueError as err:
+        raise GridError(f"{err} in {where}") from None
+
+
+def parse_set(item: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` from ``--set``; VALUE is read as a TOML value (``lr=3e-4``, ``loss="huber"``,
+    ``hidden_sizes=[128,128]``), falling back to a bare string (``loss=huber``)."""
+    if "=" not in item:
+        raise GridError(f"--set expects KEY=VALUE, got {item!r}")
+    key, raw = (s.strip() for s in item.split("=", 1))
+    check_key(key, "--set")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, coerce(key, value, "--set")
+
+
+def find(name_or_path: str) -> Path:
+    """A grid name from ``sweep/grids/`` or a path to a ``.toml`` file."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or "/" in name_or_path:
+        if not path.is_file():
+            raise GridError(f"grid file {name_or_path} does not exist")
+        return path
+    candidate = GRIDS_DIR / f"{name_or_path}.toml"
+    if not candidate.is_file():
+        known = available()
+        raise GridError(
+            f"unknown grid '{name_or_path}'{_suggest(name_or_path, known)}; known grids: {', '.join(known)}"
+        )
+    return candidate
+
+
+def available() -> list[str]:
+    return sorted(p.stem for p in GRIDS_DIR.glob("*.toml"))
+
+
+def load(name_or_path: str) -> Grid:
+    """Parses and validates a grid file; GridError (one sentence) on any problem."""
+    path = find(name_or_path)
+    text = path.read_text()
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise GridError(f"{path}: TOML syntax error: {err}") from None
+    return parse(data, name=path.stem, source=text, where=str(path))
+
+
+def parse(data: dict[str, Any], *, name: str, source: str = "", where: str = "the grid") -> Grid:
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            raise GridError(
+                f"unknown top-level key '{key}' in {where}{_suggest(key, TOP_LEVEL_KEYS)}; "
+                f"allowed: {', '.join(TOP_LEVEL_KEYS)}"
+            )
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise GridError(f"description in {where} must be a string")
+    seeds = data.get("seeds", 8)
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds <= 0:
+        raise GridError(f"seeds in {where} must be a positive integer, got {seeds!r}")
+    config, axes = {}, {}
+    for table in ("config", "grid"):
+        if not isinstance(data.get(table, {}), dict):
+            raise GridError(f"[{table}] in {where} must be a table")
+    for key, value in data.get("config", {}).items():
+        check_key(key, f"[config] of {where}")
+        config[key] = coerce(key, value, f"[config] of {where}")
+    for key, values in data.get("grid", {}).items():
+        check_key(key, f"[grid] of {where}")
+        if not isinstance(values, list):
+            raise GridError(f"axis {key} in [grid] of {where} must be a list of values, got {values!r}")
+        if not values:
+            raise GridError(f"axis {key} in [grid] of {where} is empty")
+        if key in config:
+            raise GridError(f"{key} is both fixed in [config] and an axis in [grid] of {where}")
+        coerced = [coerce(key, v, f"[grid] of {where}") for v in values]
+        if len(set(coerced)) != len(coerced):
+            raise GridError(f"axis {key} in [grid] of {where} repeats a value")
+        axes[key] = coerced
+    grid = Grid(name=name, description=description, seeds=seeds, config=config, axes=axes, source=source)
+    grid.configs()
+    return grid
