@@ -30,6 +30,12 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _run_id(text: str) -> str:
+    if not text:  # the engine would silently replace an empty name with a generated one
+        raise argparse.ArgumentTypeError("expected a plain folder name, got ''")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m sweep", description="Massively parallel DQN sweeps on CartPole-v1.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -40,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--steps", type=_positive_int, help="env steps per run (overrides total_steps)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="fix a hyperparameter")
     run.add_argument("--out", default="results", help="results root (default: results)")
-    run.add_argument("--run-id", help="run folder name (default: UTC time + short hash)")
+    run.add_argument("--run-id", type=_run_id, help="run folder name (default: UTC time + short hash)")
     run.add_argument("--chunk-steps", type=_positive_int, default=5_000, help="env steps per chunk (default 5000)")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted sweep in RUN_DIR")
     run.add_argument("--max-runs-per-device", type=_positive_int, help="cap on concurrent runs per device")
@@ -92,12 +98,21 @@ def _cmd_list(_args) -> int:
     return 0
 
 
+def _jsonable(value):
+    """Strict JSON: tuples as lists and an infinite value (``max_grad_norm = inf``) as the string "inf", as in
+    TOML, since JSON has no infinity."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
+
+
 def _cmd_show(args) -> int:
     _, grid = _load(args)
-    resolved = grid.resolved()
-    resolved["fixed"] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in resolved["fixed"].items()}
-    resolved["axes"] = {k: [list(x) if isinstance(x, tuple) else x for x in v] for k, v in resolved["axes"].items()}
-    print(json.dumps(resolved, indent=2, default=lambda x: "inf" if x == math.inf else str(x)))
+    print(json.dumps(_jsonable(grid.resolved()), indent=2, allow_nan=False))
     return 0
 
 

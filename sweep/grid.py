@@ -218,7 +218,12 @@ def available() -> list[str]:
 def load(name_or_path: str) -> Grid:
     """Parses and validates a grid file; GridError (one sentence) on any problem."""
     path = find(name_or_path)
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise GridError(f"{path}: not a TOML file (not UTF-8 text at byte {err.start})") from None
+    except OSError as err:
+        raise GridError(f"cannot read grid file {path}: {err.strerror or err}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:

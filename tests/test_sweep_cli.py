@@ -1,0 +1,473 @@
+"""The sweep command line: grid files, grouping, overrides, ``list`` and ``show``, and bad input, which must give
+one line on stderr, exit status 2, no traceback, and leave every file as it was, before anything is trained."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sweep import cli, engine
+from sweep import grid as grids
+
+ROOT = Path(__file__).resolve().parent.parent
+ERROR = "python -m sweep: error: "
+RUN_ERROR = "python -m sweep run: error: "  # argparse's own errors carry the subcommand
+TINY = """
+description = "tiny grid for command-line tests"
+seeds = 1
+[config]
+total_steps = 300
+buffer_capacity = 100
+batch_size = 8
+hidden_sizes = [8]
+learning_starts = 50
+eval_every = 300
+eval_episodes = 1
+[grid]
+lr = [1e-3, 3e-3]
+"""
+
+
+@pytest.fixture(autouse=True)
+def _keep_sigterm():
+    """``cli.main`` installs a SIGTERM handler; give pytest its own back."""
+    old = signal.getsignal(signal.SIGTERM)
+    yield
+    signal.signal(signal.SIGTERM, old)
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Bad input must be rejected before the engine plans (let alone compiles) anything."""
+
+    def fail(*_args, **_kwargs):
+        raise AssertionError("the sweep got as far as planning runs")
+
+    monkeypatch.setattr(engine, "make_plan", fail)
+    monkeypatch.setattr(engine, "make_mesh", fail)
+
+
+def call(argv, capsys):
+    """Runs the command line in this process: (exit status, stdout, stderr)."""
+    try:
+        code = cli.main([str(a) for a in argv])
+    except SystemExit as exc:  # argparse exits by itself
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, err, *facts, prefix=ERROR):
+    assert code == 2, err
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1 and err.endswith("\n"), err
+    line = lines[0]
+    assert line.startswith(prefix) and len(line) > len(prefix), line
+    for fact in facts:
+        assert fact in line, f"{fact!r} not in {line!r}"
+    return line
+
+
+def snapshot(folder: Path) -> dict[str, bytes | None]:
+    """Every path under ``folder`` with its bytes (None for a folder)."""
+    return {str(p.relative_to(folder)): (None if p.is_dir() else p.read_bytes()) for p in sorted(folder.rglob("*"))}
+
+
+def write_grid(folder: Path, text: str, name: str = "g") -> Path:
+    path = folder / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Grid files: parsing, product order, groups
+# ---------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", grids.available())
+def test_every_shipped_grid_parses_and_shows_as_strict_json(name, capsys):
+    grid = grids.load(name)
+    assert grid.name == name and grid.seeds > 0 and grid.description
+    assert grid.configs()  # validated, and at least one point
+    code, out, err = call(["show", name], capsys)
+    assert code == 0 and err == ""
+    shown = json.loads(out, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
+    assert shown["name"] == name
+    assert shown["runs"] == len(grid.configs()) * grid.seeds
+
+
+def test_shipped_grids_are_the_documented_ones():
+    assert {"smoke", "lr_eps", "gamma_target", "net_batch", "seeds"} <= set(grids.available())
+
+
+def test_configs_are_the_cartesian_product_in_file_order(tmp_path):
+    path = write_grid(
+        tmp_path,
+        "seeds = 2\n[config]\ngamma = 0.9\n[grid]\nlr = [1e-3, 1e-2]\neps_end = [0.01, 0.1, 0.2]\n",
+    )
+    grid = grids.load(str(path))
+    assert grid.name == "g" and list(grid.axes) == ["lr", "eps_end"]
+    configs = grid.configs()
+    assert [(c["lr"], c["eps_end"]) for c in configs] == [
+        (1e-3, 0.01),
+        (1e-3, 0.1),
+        (1e-3, 0.2),
+        (1e-2, 0.01),
+        (1e-2, 0.1),
+        (1e-2, 0.2),
+    ]
+    assert all(c["gamma"] == 0.9 for c in configs)  # [config]
+    assert all(c["batch_size"] == grids.defaults()["batch_size"] for c in configs)  # default
+    assert grid.resolved()["runs"] == 12 and grid.resolved()["configs"] == 6
+
+
+def test_traced_only_grid_is_one_group():
+    plan = engine.make_plan(grids.load("gamma_target"))
+    assert len(plan.groups) == 1
+    assert plan.groups[0][1] == list(range(9 * 8))
+
+
+def test_static_axes_split_into_groups(tmp_path):
+    path = write_grid(tmp_path, "seeds = 2\n[grid]\nlr = [1e-3, 1e-2]\nbatch_size = [8, 16]\n")
+    plan = engine.make_plan(grids.load(str(path)))
+    # configs: (1e-3, 8), (1e-3, 16), (1e-2, 8), (1e-2, 16); runs are config * seeds + seed
+    assert [(static.batch_size, runs) for static, runs in plan.groups] == [(8, [0, 1, 4, 5]), (16, [2, 3, 6, 7])]
+    assert len(engine.make_plan(grids.load("net_batch")).groups) == 9
+    hidden = write_grid(tmp_path, "seeds = 1\n[grid]\nhidden_sizes = [[8], [8, 8], '16x16']\n", "h")
+    plan = engine.make_plan(grids.load(str(hidden)))
+    assert [static.hidden_sizes for static, _ in plan.groups] == [(8,), (8, 8), (16, 16)]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Overrides: --set, --seeds, --steps, and the fingerprint
+# ---------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("item", "key", "value"),
+    [
+        ("lr=3e-4", "lr", 3e-4),
+        ("gamma=1", "gamma", 1.0),
+        ("loss=huber", "loss", "huber"),
+        ('loss="huber"', "loss", "huber"),
+        ("hidden_sizes=[128,128]", "hidden_sizes", (128, 128)),
+        ("hidden_sizes=128x128", "hidden_sizes", (128, 128)),
+        ("hidden_sizes=[32]", "hidden_sizes", (32,)),
+        ("hidden_sizes=64,32", "hidden_sizes", (64, 32)),
+        ("total_steps=10_000", "total_steps", 10_000),
+        ("target_period=200", "target_period", 200),
+        ("double_q=true", "double_q", True),
+        (" eps_end = 0.02 ", "eps_end", 0.02),
+    ],
+)
+def test_parse_set(item, key, value):
+    got_key, got = grids.parse_set(item)
+    assert got_key == key and got == value and type(got) is type(value)
+
+
+def test_overrides_fix_values_and_replace_axes():
+    grid = grids.load("smoke")
+    over = grid.with_overrides(seeds=3, steps=4_000, sets=["lr=3e-4", "hidden_sizes=16x16"])
+    assert over.seeds == 3 and "lr" not in over.axes
+    assert over.config["total_steps"] == 4_000 and over.config["lr"] == 3e-4
+    assert over.config["hidden_sizes"] == (16, 16)
+    assert [c["lr"] for c in over.configs()] == [3e-4]
+    assert grid.axes["lr"] == [1e-3, 3e-3] and grid.seeds == 2  # the file's grid is left as it was
+
+
+def test_fingerprint_changes_with_every_setting():
+    grid = grids.load("smoke")
+    assert grids.load("smoke").fingerprint() == grid.fingerprint() == grid.with_overrides().fingerprint()
+    prints = {
+        grid.fingerprint(),
+        grid.with_overrides(seeds=3).fingerprint(),
+        grid.with_overrides(steps=4_000).fingerprint(),
+        grid.with_overrides(sets=["lr=1e-3"]).fingerprint(),  # an axis fixed to one of its values
+        grid.with_overrides(sets=["gamma=0.9"]).fingerprint(),
+        grid.with_overrides(sets=["hidden_sizes=16x16"]).fingerprint(),
+    }
+    assert len(prints) == 6
+    assert all(re.fullmatch(r"[0-9a-f]{8}", p) for p in prints)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# list and show
+# ---------------------------------------------------------------------------------------------------------
+def test_list_shows_every_grid_with_its_run_count(capsys):
+    code, out, err = call(["list"], capsys)
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert re.split(r"\s{2,}", lines[0])[:3] == ["grid", "axes", "runs"]
+    rows = {cells[0]: cells for cells in (re.split(r"\s{2,}", line.strip()) for line in lines[1:])}
+    assert sorted(rows) == grids.available()
+    for name, cells in rows.items():
+        grid = grids.load(name)
+        assert int(cells[2]) == len(grid.configs()) * grid.seeds, cells
+    assert rows["smoke"][1:3] == ["lr[2]", "4"]  # 2 learning rates x 2 seeds
+    assert rows["lr_eps"][2] == "128"  # 4 x 4 configs x 8 seeds
+
+
+def test_show_prints_the_resolved_config_with_overrides(capsys):
+    code, out, err = call(["show", "smoke", "--seeds", "3", "--steps", "3000", "--set", "loss=huber"], capsys)
+    assert code == 0 and err == ""
+    shown = json.loads(out)
+    assert shown["seeds"] == 3 and shown["configs"] == 2 and shown["runs"] == 6
+    assert shown["axes"] == {"lr": [1e-3, 3e-3]}
+    fixed = shown["fixed"]
+    assert "lr" not in fixed
+    assert fixed["total_steps"] == 3000 and fixed["loss"] == "huber" and fixed["hidden_sizes"] == [32, 32]
+    assert fixed["gamma"] == grids.defaults()["gamma"]  # defaults are shown too
+    assert set(fixed) == set(grids.ALL_FIELDS) - {"lr"}
+
+
+def test_show_writes_infinity_as_strict_json(tmp_path, capsys):
+    path = write_grid(tmp_path, TINY.replace("[grid]", "max_grad_norm = inf\n[grid]"))
+    code, out, err = call(["show", path], capsys)
+    assert code == 0, err
+    shown = json.loads(out, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
+    assert shown["fixed"]["max_grad_norm"] == "inf"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Bad input: one line, exit 2, no traceback, nothing written, nothing trained
+# ---------------------------------------------------------------------------------------------------------
+BAD_GRIDS = [
+    # (what is wrong, grid file text, facts the message must contain)
+    ("unknown axis", "[grid]\nlrr = [1e-3, 3e-3]\n", ["'lrr'", "did you mean 'lr'"]),
+    ("unknown fixed key", "[config]\ngama = 0.9\n", ["'gama'", "[config]", "did you mean 'gamma'"]),
+    ("unknown top-level key", "seed = 3\n", ["'seed'", "did you mean 'seeds'"]),
+    ("string for an int", '[config]\nbatch_size = "big"\n', ["batch_size", "integer", "'big'"]),
+    ("string on a float axis", '[grid]\nlr = [1e-3, "fast"]\n', ["lr", "number", "'fast'"]),
+    ("int for a bool", "[config]\ndouble_q = 1\n", ["double_q", "true or false"]),
+    ("int for hidden sizes", "[config]\nhidden_sizes = 64\n", ["hidden_sizes", "list of integers"]),
+    ("non-integral int", "[config]\ntarget_period = 2.5\n", ["target_period", "integer", "2.5"]),
+    ("axis not a list", "[grid]\nlr = 1e-3\n", ["axis lr", "list"]),
+    ("empty axis", "[grid]\nlr = []\n", ["axis lr", "empty"]),
+    ("repeated value", "[grid]\nlr = [1e-3, 0.001]\n", ["axis lr", "repeats"]),
+    ("fixed and axis", "[config]\nlr = 1e-3\n[grid]\nlr = [1e-3, 3e-3]\n", ["lr", "both"]),
+    ("zero seeds", "seeds = 0\n", ["seeds", "positive integer", "0"]),
+    ("negative seeds", "seeds = -2\n", ["seeds", "positive integer", "-2"]),
+    ("fractional seeds", "seeds = 1.5\n", ["seeds", "positive integer", "1.5"]),
+    ("zero steps", "[config]\ntotal_steps = 0\n", ["total_steps", "positive integer", "0"]),
+    ("negative steps", "[config]\ntotal_steps = -100\n", ["total_steps", "-100"]),
+    ("value out of range", "[grid]\ngamma = [0.9, 1.5]\n", ["gamma", "[0, 1]", "1.5", "gamma=1.5"]),
+    ("unknown loss", '[config]\nloss = "l1"\n', ["loss", "huber", "'l1'"]),
+    ("batch above capacity", "[config]\nbatch_size = 512\nbuffer_capacity = 256\n", ["batch_size", "512", "256"]),
+    ("config not a table", "config = 3\n", ["[config]", "table"]),
+    ("TOML syntax error", 'seeds = 1\n[grid]\nlr = [1e-3,\n  "a" = 2\n', ["TOML syntax error", "line 4"]),
+    ("TOML duplicate key", "seeds = 1\nseeds = 2\n", ["TOML syntax error", "line 2"]),
+]
+
+
+@pytest.mark.parametrize(("text", "facts"), [case[1:] for case in BAD_GRIDS], ids=[case[0] for case in BAD_GRIDS])
+def test_bad_grid_file_is_one_line_exit_2_and_writes_nothing(text, facts, tmp_path, capsys, monkeypatch, no_training):
+    monkeypatch.chdir(tmp_path)  # so that even a default --out would land here
+    path = write_grid(tmp_path, text)
+    before = snapshot(tmp_path)
+    code, out, err = call(["run", path, "--out", tmp_path / "results", "--no-progress", "--no-report"], capsys)
+    assert_one_line_error(code, err, *facts)
+    assert out == "" and snapshot(tmp_path) == before
+    code, out, err = call(["show", path], capsys)  # show reads grids the same way
+    assert_one_line_error(code, err, *facts)
+
+
+def test_grid_file_that_is_not_text(tmp_path, capsys, no_training):
+    path = tmp_path / "g.toml"
+    path.write_bytes(b"seeds = 1\n\xff\xfe\x00")
+    code, _, err = call(["run", path, "--out", tmp_path / "results"], capsys)
+    assert_one_line_error(code, err, str(path), "UTF-8")
+    assert not (tmp_path / "results").exists()
+
+
+BAD_ARGS = [
+    # (what is wrong, arguments after the grid, prefix, facts)
+    ("unknown --set key", ["--set", "lrr=1e-3"], ERROR, ["'lrr'", "--set", "did you mean 'lr'"]),
+    ("--set without =", ["--set", "lr"], ERROR, ["KEY=VALUE", "'lr'"]),
+    ("--set wrong type", ["--set", "lr=fast"], ERROR, ["lr", "--set", "number", "'fast'"]),
+    ("--set bad hidden sizes", ["--set", "hidden_sizes=64xx"], ERROR, ["hidden_sizes", "list of integers"]),
+    ("--set empty hidden sizes", ["--set", "hidden_sizes=[]"], ERROR, ["hidden_sizes", "non-empty"]),
+    ("--set out of range", ["--set", "tau=0"], ERROR, ["tau", "(0, 1]"]),
+    ("--steps below eval_every", ["--steps", "100"], ERROR, ["eval_every (300)", "total_steps (100)"]),
+    ("zero --seeds", ["--seeds", "0"], RUN_ERROR, ["--seeds", "positive integer", "'0'"]),
+    ("negative --seeds", ["--seeds", "-3"], RUN_ERROR, ["--seeds", "'-3'"]),
+    ("zero --steps", ["--steps", "0"], RUN_ERROR, ["--steps", "positive integer", "'0'"]),
+    ("text --steps", ["--steps", "many"], RUN_ERROR, ["--steps", "'many'"]),
+    ("zero --chunk-steps", ["--chunk-steps", "0"], RUN_ERROR, ["--chunk-steps", "'0'"]),
+    ("run id with a slash", ["--run-id", "a/b"], ERROR, ["--run-id", "'a/b'"]),
+    ("run id 'latest'", ["--run-id", "latest"], ERROR, ["--run-id", "'latest'"]),
+    ("empty run id", ["--run-id", ""], RUN_ERROR, ["--run-id", "''"]),
+    ("half the cluster flags", ["--process-id", "0"], ERROR, ["--coordinator", "--num-processes", "--process-id"]),
+    (
+        "process id out of range",
+        ["--coordinator", "localhost:1", "--num-processes", "2", "--process-id", "2"],
+        ERROR,
+        ["--process-id", "[0, 2)", "2"],
+    ),
+    ("unknown option", ["--sed", "3"], ERROR, ["unrecognized arguments", "--sed"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "prefix", "facts"), [case[1:] for case in BAD_ARGS], ids=[case[0] for case in BAD_ARGS]
+)
+def test_bad_arguments_are_one_line_exit_2_and_write_nothing(
+    args, prefix, facts, tmp_path, capsys, monkeypatch, no_training
+):
+    monkeypatch.chdir(tmp_path)
+    path = write_grid(tmp_path, TINY)
+    before = snapshot(tmp_path)
+    code, out, err = call(["run", path, "--out", tmp_path / "results", "--no-progress", *args], capsys)
+    assert_one_line_error(code, err, *facts, prefix=prefix)
+    assert out == "" and snapshot(tmp_path) == before
+
+
+def test_unknown_grid_name_suggests_the_nearest(tmp_path, capsys, monkeypatch, no_training):
+    monkeypatch.chdir(tmp_path)
+    for command in (["run", "lrr_eps", "--out", tmp_path / "results"], ["show", "lrr_eps"]):
+        code, _, err = call(command, capsys)
+        assert_one_line_error(code, err, "unknown grid 'lrr_eps'", "did you mean 'lr_eps'", *grids.available())
+    code, _, err = call(["run", tmp_path / "missing.toml", "--out", tmp_path / "results"], capsys)
+    assert_one_line_error(code, err, "missing.toml", "does not exist")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_or_unknown_command_is_one_line(capsys):
+    code, _, err = call([], capsys)
+    assert_one_line_error(code, err, "command")
+    code, _, err = call(["train", "smoke"], capsys)
+    assert_one_line_error(code, err, "'train'")
+    code, _, err = call(["run"], capsys)
+    assert_one_line_error(code, err, "grid", prefix=RUN_ERROR)
+
+
+def test_output_folder_under_a_file_is_one_line(tmp_path, capsys, no_training):
+    path = write_grid(tmp_path, TINY)
+    (tmp_path / "afile").write_text("keep me\n")
+    before = snapshot(tmp_path)
+    code, _, err = call(["run", path, "--out", tmp_path / "afile" / "sub", "--no-progress"], capsys)
+    assert_one_line_error(code, err, "cannot write to output folder", str(tmp_path / "afile"), "Not a directory")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.fixture
+def started(tmp_path):
+    """A run folder of grid ``a`` (TINY) as the engine leaves it before its first checkpoint."""
+    path_a = write_grid(tmp_path, TINY, "a")
+    grid_a = grids.load(str(path_a))
+    run_dir = tmp_path / "results" / "a" / "r1"
+    run_dir.mkdir(parents=True)
+    engine.write_sweep_info(run_dir, grid_a, grid_a)
+    return path_a, run_dir
+
+
+def test_resume_folder_of_another_grid_names_both(started, tmp_path, capsys, no_training):
+    _, run_dir = started
+    path_b = write_grid(tmp_path, TINY.replace("lr = [1e-3, 3e-3]", "lr = [1e-2]"), "b")
+    before = snapshot(tmp_path)
+    code, _, err = call(["run", path_b, "--resume", run_dir, "--no-progress"], capsys)
+    assert_one_line_error(code, err, str(run_dir), "'a'", "'b'")
+    assert snapshot(tmp_path) == before
+
+
+def test_resume_with_other_settings_is_refused(started, tmp_path, capsys, no_training):
+    path_a, run_dir = started
+    before = snapshot(tmp_path)
+    for extra in (["--seeds", "3"], ["--set", "gamma=0.9"]):
+        code, _, err = call(["run", path_a, "--resume", run_dir, "--no-progress", *extra], capsys)
+        assert_one_line_error(code, err, str(run_dir), "other settings")
+    path_a.write_text(TINY.replace("seeds = 1", "seeds = 2"))  # the grid file itself changed
+    before[path_a.name] = path_a.read_bytes()
+    code, _, err = call(["run", path_a, "--resume", run_dir, "--no-progress"], capsys)
+    assert_one_line_error(code, err, "other settings")
+    assert snapshot(tmp_path) == before
+
+
+def test_resume_folder_that_is_not_a_run_folder(tmp_path, capsys, no_training):
+    path = write_grid(tmp_path, TINY)
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "notes.txt").write_text("mine\n")
+    before = snapshot(tmp_path)
+    for folder in (tmp_path / "plain", tmp_path / "nowhere"):
+        code, _, err = call(["run", path, "--resume", folder, "--no-progress"], capsys)
+        assert_one_line_error(code, err, str(folder), "not a sweep run folder", "sweep.json")
+    assert snapshot(tmp_path) == before
+
+
+def test_resume_of_a_finished_folder(started, tmp_path, capsys, no_training):
+    path_a, run_dir = started
+    (run_dir / "runs.parquet").write_bytes(b"finished tables")
+    before = snapshot(tmp_path)
+    code, _, err = call(["run", path_a, "--resume", run_dir, "--no-progress"], capsys)
+    assert_one_line_error(code, err, str(run_dir), "already finished")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=(ValueError, KeyError),
+    reason="engine.prepare_run_dir reads a damaged sweep.json without a check: JSONDecodeError/KeyError escape",
+)
+@pytest.mark.parametrize("text", ["{oops", '{"grid": "a"}'], ids=["not JSON", "fields missing"])
+def test_resume_folder_with_a_damaged_sweep_json(text, tmp_path, capsys, no_training):
+    path = write_grid(tmp_path, TINY, "a")
+    run_dir = tmp_path / "r1"
+    run_dir.mkdir()
+    (run_dir / engine.SWEEP_FILE).write_text(text)
+    before = snapshot(tmp_path)
+    code, _, err = call(["run", path, "--resume", run_dir, "--no-progress"], capsys)
+    assert_one_line_error(code, err, str(run_dir), engine.SWEEP_FILE)
+    assert snapshot(tmp_path) == before
+
+
+def test_existing_run_folder_is_not_overwritten(started, tmp_path, capsys, no_training):
+    path_a, run_dir = started
+    (run_dir / "runs.parquet").write_bytes(b"earlier results")
+    before = snapshot(tmp_path)
+    for grid_args in ([path_a], [path_a, "--seeds", "2"]):  # same settings or not, the folder is kept
+        code, _, err = call(
+            ["run", *grid_args, "--out", tmp_path / "results", "--run-id", "r1", "--no-progress"], capsys
+        )
+        assert_one_line_error(code, err, str(run_dir), "already exists", f"--resume {run_dir}")
+    assert snapshot(tmp_path) == before
+
+
+def _env():
+    paths = [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=os.pathsep.join(paths))
+
+
+def test_subprocess_bad_input_exits_2_without_traceback(tmp_path):
+    path = write_grid(tmp_path, "[grid]\nlrr = [1e-3]\n")
+    before = snapshot(tmp_path)
+    cmd = [sys.executable, "-m", "sweep", "run", str(path), "--out", str(tmp_path / "results"), "--no-progress"]
+    proc = subprocess.run(cmd, env=_env(), cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    assert_one_line_error(proc.returncode, proc.stderr, "'lrr'", "did you mean 'lr'")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.slow
+def test_finished_run_is_kept_and_cannot_be_resumed(tmp_path, capsys):
+    """One real (tiny) sweep; then its folder is neither overwritten nor resumed, and another grid's resume
+    of it is refused."""
+    path = write_grid(tmp_path, TINY, "a")
+    out = tmp_path / "results"
+    code, stdout, err = call(["run", path, "--out", out, "--run-id", "r1", "--no-report", "--no-progress"], capsys)
+    run_dir = out / "a" / "r1"
+    assert code == 0, err
+    assert f"results: {run_dir}" in stdout
+    assert (run_dir / "runs.parquet").is_file() and not (run_dir / engine.CHECKPOINT).exists()
+    assert json.loads((run_dir / engine.SWEEP_FILE).read_text())["grid"] == "a"
+    before = snapshot(tmp_path)
+    code, _, err = call(["run", path, "--out", out, "--run-id", "r1", "--no-progress"], capsys)
+    assert_one_line_error(code, err, "already exists", "--resume")
+    code, _, err = call(["run", path, "--resume", run_dir, "--no-progress"], capsys)
+    assert_one_line_error(code, err, "already finished")
+    other = write_grid(tmp_path, TINY, "b")
+    before[other.name] = other.read_bytes()
+    code, _, err = call(["run", other, "--resume", run_dir, "--no-progress"], capsys)
+    assert_one_line_error(code, err, "'a'", "'b'")
+    assert snapshot(tmp_path) == before
