@@ -15,6 +15,7 @@ import math
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import time
 from datetime import UTC, datetime
@@ -34,6 +35,9 @@ from core import STATIC_FIELDS, TRACED_FIELDS, HParams, TrainState, make_train
 from sweep.grid import Grid, GridError, split_config
 
 CHECKPOINT = "checkpoint"
+# Fault injection for the resume tests: "N" or "N:SIGNAME" makes the process send itself SIGKILL (or the
+# named signal) right after its N-th checkpoint of this invocation, so a kill lands at a known point.
+FAULT_ENV = "SWEEP_FAULT_AFTER_CHECKPOINT"
 SWEEP_FILE = "sweep.json"
 AXIS = "runs"
 
@@ -297,6 +301,20 @@ def _atomic_write(path: Path, write) -> None:
     os.replace(tmp, path)
 
 
+_checkpoints_written = 0
+
+
+def _fault_hook() -> None:
+    global _checkpoints_written
+    _checkpoints_written += 1
+    spec = os.environ.get(FAULT_ENV)
+    if not spec:
+        return
+    count, _, name = spec.partition(":")
+    if _checkpoints_written == int(count):
+        os.kill(os.getpid(), getattr(signal, name or "SIGKILL"))
+
+
 def save_checkpoint(run_dir: Path, meta: dict, records: Records, state_leaves: list[np.ndarray] | None) -> None:
     ckpt = run_dir / CHECKPOINT
     ckpt.mkdir(exist_ok=True)
@@ -309,6 +327,7 @@ def save_checkpoint(run_dir: Path, meta: dict, records: Records, state_leaves: l
     for old in ckpt.glob("ckpt-*.npz"):
         if old.name != name:
             old.unlink(missing_ok=True)
+    _fault_hook()
 
 
 def load_checkpoint(run_dir: Path, n_runs: int):
@@ -354,20 +373,24 @@ def prepare_run_dir(grid: Grid, options: Options) -> tuple[Path, Grid]:
         info_path = run_dir / SWEEP_FILE
         if not info_path.is_file():
             raise SweepError(f"{run_dir} is not a sweep run folder (no {SWEEP_FILE})")
-        info = json.loads(info_path.read_text())
+        try:
+            info = json.loads(info_path.read_text())
+            stored = Grid(
+                name=info["grid"],
+                description=info["description"],
+                seeds=info["seeds"],
+                config={k: tuple(v) if isinstance(v, list) else v for k, v in info["config"].items()},
+                axes={k: [tuple(x) if isinstance(x, list) else x for x in v] for k, v in info["axes"].items()},
+                source=info["source"],
+            )
+            stored_fingerprints = (info["fingerprint"], info["grid_file_fingerprint"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            raise SweepError(f"{info_path} is damaged or not a sweep record; start a new run") from None
         if info["grid"] != grid.name:
             raise SweepError(f"{run_dir} belongs to grid '{info['grid']}', not '{grid.name}'")
-        stored = Grid(
-            name=info["grid"],
-            description=info["description"],
-            seeds=info["seeds"],
-            config={k: tuple(v) if isinstance(v, list) else v for k, v in info["config"].items()},
-            axes={k: [tuple(x) if isinstance(x, list) else x for x in v] for k, v in info["axes"].items()},
-            source=info["source"],
-        )
-        if stored.fingerprint() != info["fingerprint"]:
+        if stored.fingerprint() != stored_fingerprints[0]:
             raise SweepError(f"{run_dir}/{SWEEP_FILE} is damaged (its fingerprint does not match)")
-        if grid.fingerprint() not in (info["fingerprint"], info["grid_file_fingerprint"]):
+        if grid.fingerprint() not in stored_fingerprints:
             raise SweepError(
                 f"{run_dir} was started with other settings than these (grid file or --seeds/--steps/--set "
                 "changed); resume without overrides, or start a new run"

@@ -1,0 +1,197 @@
+"""The sweep engine end to end: a run's rows do not depend on device count, waves, chunks, batch neighbours,
+interruption or the number of processes."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sweep import engine
+from sweep import grid as grids
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = """
+description = "tiny grid for engine tests"
+seeds = 3
+[config]
+total_steps = 600
+buffer_capacity = 200
+batch_size = 16
+hidden_sizes = [16]
+learning_starts = 100
+eval_every = 200
+eval_episodes = 2
+[grid]
+lr = [1e-3, 3e-3]
+"""
+TABLES = ("episodes", "evals", "runs")
+
+
+def _env(devices=1, **extra):
+    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT), **extra)
+    env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    return env
+
+
+def _sweep(grid_file, out, run_id, *args, devices=1, check=True, **env):
+    cmd = [sys.executable, "-m", "sweep", "run", str(grid_file), "--out", str(out), "--run-id", run_id]
+    cmd += ["--no-report", "--no-progress", *args]
+    proc = subprocess.run(cmd, env=_env(devices, **env), capture_output=True, text=True, timeout=300, cwd=ROOT)
+    if check:
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def _tables(run_dir):
+    return {t: pd.read_parquet(Path(run_dir) / f"{t}.parquet") for t in TABLES}
+
+
+def _assert_same_rows(a, b):
+    for t in TABLES:
+        pd.testing.assert_frame_equal(a[t], b[t], check_exact=True)
+
+
+@pytest.fixture(scope="module")
+def grid_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("grid") / "tiny.toml"
+    path.write_text(TINY)
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference(grid_file, tmp_path_factory):
+    """One device, one chunk per run, in this process."""
+    out = tmp_path_factory.mktemp("ref")
+    g = grids.load(str(grid_file))
+    run_dir = engine.run_sweep(g, engine.Options(out=out, run_id="ref", chunk_steps=600, progress=False, report=False))
+    return _tables(run_dir)
+
+
+def test_reference_tables_are_complete(reference):
+    runs, episodes, evals = reference["runs"], reference["episodes"], reference["evals"]
+    assert len(runs) == 6 and list(runs[["config", "seed"]].itertuples(index=False, name=None)) == [
+        (c, s) for c in range(2) for s in range(3)
+    ]
+    assert list(episodes.columns) == [
+        "config", "seed", "lr", "episode", "episode_return", "episode_length", "end_step"
+    ]  # fmt: skip
+    assert list(evals.columns) == ["config", "seed", "lr", "step", "eval_return"]
+    assert sorted(evals["step"].unique()) == [200, 400, 600]
+    assert len(evals) == 6 * 3
+    # Every env step of a run is in a completed episode or the one still running at the end.
+    per_run = episodes.groupby(["config", "seed"])["episode_length"].sum()
+    assert (per_run <= 600).all() and (per_run > 500).all()
+    assert not runs["diverged"].any()
+    # Seeds differ; configs with the same seed share their random numbers but not their learning.
+    first = episodes[episodes.episode == 0].set_index(["config", "seed"])["episode_return"]
+    assert first.loc[0].nunique() > 1
+
+
+def test_four_devices_waves_and_chunks_give_identical_rows(reference, grid_file, tmp_path):
+    # 4 devices, 6 runs padded to 8, one run per device per wave (two waves), chunks of 150 and 250 steps.
+    for i, (chunk, per_device) in enumerate([("150", "1"), ("250", "2")]):
+        _sweep(grid_file, tmp_path, f"d4-{i}", "--chunk-steps", chunk, "--max-runs-per-device", per_device, devices=4)
+        run_dir = tmp_path / "tiny" / f"d4-{i}"
+        _assert_same_rows(reference, _tables(run_dir))
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        assert manifest["num_devices"] == 4
+
+
+def test_rows_do_not_depend_on_batch_neighbours(reference, grid_file, tmp_path):
+    # Run config lr=3e-3 alone (and with fewer seeds): its rows equal those it had beside lr=1e-3.
+    g = grids.load(str(grid_file)).with_overrides(seeds=2, sets=["lr=3e-3"])
+    run_dir = engine.run_sweep(g, engine.Options(out=tmp_path, run_id="alone", progress=False, report=False))
+    alone = _tables(run_dir)
+    for t in ("episodes", "evals"):
+        ref = reference[t][(reference[t].config == 1) & (reference[t].seed < 2)].drop(columns=["config", "lr"])
+        got = alone[t].drop(columns=["config"])
+        pd.testing.assert_frame_equal(ref.reset_index(drop=True), got.reset_index(drop=True), check_exact=True)
+
+
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGINT", "SIGTERM"])
+def test_killed_sweep_resumes_to_the_same_rows(reference, grid_file, tmp_path, sig):
+    # Killed right after its 3rd checkpoint (chunks of 100 steps: 300 of 600 steps done).
+    proc = _sweep(grid_file, tmp_path, "killed", "--chunk-steps", "100", check=False,
+                  **{engine.FAULT_ENV: f"3:{sig}"})  # fmt: skip
+    run_dir = tmp_path / "tiny" / "killed"
+    expected_rc = {"SIGKILL": -9, "SIGINT": 130, "SIGTERM": 130}[sig]
+    assert proc.returncode == expected_rc, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    meta = json.loads((run_dir / "checkpoint" / "latest.json").read_text())
+    assert meta["steps_done"] == 300
+    assert not (run_dir / "runs.parquet").exists()  # nothing half-written, no tables yet
+    assert not (tmp_path / "tiny" / "latest").exists()
+
+    resumed = _sweep(grid_file, tmp_path, "ignored", "--resume", str(run_dir), "--chunk-steps", "200")
+    assert "Traceback" not in resumed.stderr
+    _assert_same_rows(reference, _tables(run_dir))
+    assert not (run_dir / "checkpoint").exists()  # removed once the tables are written
+    assert (tmp_path / "tiny" / "latest").resolve() == run_dir.resolve()
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_process_cluster_writes_the_same_rows(reference, grid_file, tmp_path):
+    port = _free_port()
+    procs = []
+    for pid in range(2):
+        cmd = [sys.executable, "-m", "sweep", "run", str(grid_file), "--out", str(tmp_path), "--run-id", "cluster",
+               "--no-report", "--no-progress", "--chunk-steps", "200", "--coordinator", f"127.0.0.1:{port}",
+               "--num-processes", "2", "--process-id", str(pid)]  # fmt: skip
+        procs.append(subprocess.Popen(cmd, env=_env(2), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True))  # fmt: skip
+    results = []
+    for p in procs:
+        try:
+            out, err = p.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            for q in procs:
+                q.kill()
+            raise
+        results.append((p.returncode, err))
+    for rc, err in results:
+        assert rc == 0, err[-3000:]
+    run_dir = tmp_path / "tiny" / "cluster"
+    _assert_same_rows(reference, _tables(run_dir))
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["num_processes"] == 2 and manifest["num_devices"] == 4
+
+
+def test_static_axes_make_groups(tmp_path):
+    config = {"total_steps": 300, "eval_every": 300}
+    g = grids.parse({"seeds": 2, "config": config, "grid": {"lr": [1e-3, 3e-3], "batch_size": [8, 16]}}, name="groups")
+    plan = engine.make_plan(g)
+    assert len(plan.groups) == 2
+    assert [runs for _, runs in plan.groups] == [[0, 1, 4, 5], [2, 3, 6, 7]]
+    assert {static.batch_size for static, _ in plan.groups} == {8, 16}
+
+
+def test_records_number_episodes_per_run():
+    rec = engine.Records(2)
+
+    class Out:  # [wave=2, n_steps=4]
+        episode_done = np.array([[0, 1, 0, 1], [1, 0, 0, 0]], bool)
+        episode_return = np.array([[0, 2, 0, 2], [1, 0, 0, 0]], np.float32)
+        episode_length = np.array([[0, 2, 0, 2], [1, 0, 0, 0]], np.int32)
+        eval_done = np.array([[0, 0, 0, 1], [0, 0, 0, 1]], bool)
+        eval_return = np.array([[0, 0, 0, 9], [0, 0, 0, 8]], np.float32)
+
+    rec.add_chunk(Out, np.array([1, 0]), first_step=10)
+    rec.add_chunk(Out, np.array([1, -1]), first_step=14)  # second row is padding: dropped
+    ep = rec.episodes()
+    np.testing.assert_array_equal(ep["run"], [0, 1, 1, 1, 1])
+    np.testing.assert_array_equal(ep["episode"], [0, 0, 1, 2, 3])
+    np.testing.assert_array_equal(ep["end_step"], [11, 12, 14, 16, 18])
+    ev = rec.evals()
+    np.testing.assert_array_equal(ev["run"], [0, 1, 1])
+    np.testing.assert_array_equal(ev["step"], [14, 14, 18])
