@@ -208,3 +208,38 @@ def test_run_rejects_a_bad_chunk_length():
     train = _trainer()
     with pytest.raises(ValueError, match="n_steps"):
         train.run(train.init(jax.random.key(0), HParams()), 0)
+
+
+def _random_policy_return(n_episodes=200):
+    """Mean return of the uniformly random policy on CartPole-v1, measured with our env."""
+    from core import cartpole
+
+    def episode(key):
+        k_reset, k_act = jax.random.split(key)
+        obs, state = cartpole.reset(k_reset)
+
+        def body(carry, k):
+            state, alive, ret = carry
+            action = jax.random.randint(k, (), 0, 2)
+            _, state, reward, term, trunc, _ = cartpole.step(k, state, action)
+            return (state, alive & ~(term | trunc), ret + jnp.where(alive, reward, 0.0)), None
+
+        (_, _, ret), _ = jax.lax.scan(body, (state, True, 0.0), jax.random.split(k_act, 500))
+        return ret
+
+    return float(jnp.mean(jax.jit(jax.vmap(episode))(jax.random.split(jax.random.key(11), n_episodes))))
+
+
+def test_a_few_seeds_learn_clearly_better_than_random():
+    # A short, small run (~8 s with compilation); the full learning figure is a benchmark (README).
+    static = StaticConfig(
+        total_steps=6000, buffer_capacity=5000, batch_size=32, hidden_sizes=(32, 32), learning_starts=500,
+        eval_every=3000, eval_episodes=5,
+    )  # fmt: skip
+    train = make_train(static)
+    hp = jax.tree.map(lambda x: jnp.broadcast_to(x, (4,)), hparams_as_arrays(HParams()))
+    out = jax.device_get(jax.jit(jax.vmap(train))(jax.random.split(jax.random.key(0), 4), hp))
+    final = out.eval_return[:, out.eval_done[0]][:, -1]
+    random_return = _random_policy_return()
+    assert 15 < random_return < 30  # about 22 for CartPole-v1
+    assert np.all(final > 4 * random_return), (final, random_return)
