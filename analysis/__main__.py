@@ -16,9 +16,7 @@ from .tables import RunDirError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m analysis", description="Tables, figures and reports of sweeps."
-    )
+    p = argparse.ArgumentParser(prog="python -m analysis", description="Tables, figures and reports of sweeps.")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("report", help="regenerate summary.parquet, figures/ and report.html of a run folder")
     r.add_argument("run_dir", help="a sweep's run folder, e.g. results/lr_eps/latest")

@@ -184,9 +184,7 @@ def grouped_intervals(
     return out
 
 
-def sensitivity(
-    summary: pd.DataFrame, runs: pd.DataFrame, axes: Sequence[str], *, seed: int = SEED
-) -> pd.DataFrame:
+def sensitivity(summary: pd.DataFrame, runs: pd.DataFrame, axes: Sequence[str], *, seed: int = SEED) -> pd.DataFrame:
     """Each hyperparameter's marginal effect: final-return IQM per value, pooled over the other axes, with CI.
 
     Returns ``axis, value, label, iqm, ci_low, ci_high, n_configs, n_runs`` (``value`` as an object column).
@@ -203,9 +201,7 @@ def sensitivity(
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
 
 
-def pair_heatmaps(
-    summary: pd.DataFrame, runs: pd.DataFrame, axes: Sequence[str], *, seed: int = SEED
-) -> pd.DataFrame:
+def pair_heatmaps(summary: pd.DataFrame, runs: pd.DataFrame, axes: Sequence[str], *, seed: int = SEED) -> pd.DataFrame:
     """Final-return IQM over every pair of axes, pooled over the remaining axes, with CI.
 
     Returns ``x_axis, y_axis, x, y, iqm, ci_low, ci_high, n_configs, n_runs``; empty with fewer than 2 axes.

@@ -92,9 +92,7 @@ def compare(run_dirs: Sequence[str | os.PathLike], *, out_dir: str | os.PathLike
 
 def _curves_figure(curves: pd.DataFrame, table: pd.DataFrame, path: Path) -> FigureFile:
     names = table["sweep"].tolist()
-    legend = dict(
-        zip(names, (f"{n}: {b}" for n, b in zip(names, table["best_config"], strict=True)), strict=True)
-    )
+    legend = dict(zip(names, (f"{n}: {b}" for n, b in zip(names, table["best_config"], strict=True)), strict=True))
     palette = dict(zip(names, sns.color_palette("colorblind", len(names)), strict=False))
     with figures._style():
         fig = figures._figure(7.5 + 0.07 * max(len(t) for t in legend.values()), 4.8)
@@ -109,9 +107,7 @@ def _curves_figure(curves: pd.DataFrame, table: pd.DataFrame, path: Path) -> Fig
         ax.set_ylabel(figures.EVAL_LABEL)
         ax.xaxis.set_major_formatter(FuncFormatter(figures._steps_formatter))
         fig.legend(fontsize=8, title="sweep: its best config", loc="outside right center")
-        fig.suptitle(
-            "Best config of each sweep: greedy eval return, IQM over seeds, 95% CI bands", fontsize=10
-        )
+        fig.suptitle("Best config of each sweep: greedy eval return, IQM over seeds, 95% CI bands", fontsize=10)
     figures.save(fig, path)
     return FigureFile(path, "Each sweep's best config: eval return against env steps, IQM with 95% CI bands.")
 

@@ -138,9 +138,7 @@ def _tick(v: Any) -> str:
     return format_value(v)
 
 
-def sweep_title(
-    manifest: Mapping[str, Any], axes: Sequence[str], n_configs: int, n_seeds: int, steps: int
-) -> str:
+def sweep_title(manifest: Mapping[str, Any], axes: Sequence[str], n_configs: int, n_seeds: int, steps: int) -> str:
     """Two-line title naming what was swept, how many configs and seeds, and the env steps per run."""
     grid = manifest.get("grid") or "sweep"
     swept = "swept " + " × ".join(axes) if axes else "seeds only"
@@ -171,9 +169,7 @@ def curve_layout(summary: pd.DataFrame, axes: Sequence[str]) -> CurveLayout:
     sizes = {a: summary[a].nunique() for a in axes}
     panels = math.prod(sizes[a] for a in axes[1:])
     if len(axes) <= 3 and sizes[axes[0]] <= MAX_HUE and panels <= MAX_PANELS:
-        return CurveLayout(
-            axes[0], axes[1] if len(axes) > 1 else None, axes[2] if len(axes) > 2 else None, configs, ""
-        )
+        return CurveLayout(axes[0], axes[1] if len(axes) > 1 else None, axes[2] if len(axes) > 2 else None, configs, "")
     k = min(TOP_K, len(configs))
     return CurveLayout("label", None, None, configs[:k], f"top {k} of {len(configs)} configs by final IQM")
 
@@ -230,9 +226,7 @@ def learning_curves(
                     line = line.sort_values("step")
                     colour = palette[h]
                     ax.plot(line["step"], line["iqm"], color=colour, lw=1.6, label=format_value(h))
-                    ax.fill_between(
-                        line["step"], line["ci_low"], line["ci_high"], color=colour, alpha=0.18, lw=0
-                    )
+                    ax.fill_between(line["step"], line["ci_low"], line["ci_high"], color=colour, alpha=0.18, lw=0)
             parts = [f"{label(a)} = {format_value(v)}" for a, v in ((layout.row, r), (layout.col, c)) if a]
             if parts:
                 ax.set_title("\n".join(parts), fontsize=9)
@@ -253,13 +247,9 @@ def learning_curves(
             handles = [mpl.lines.Line2D([], [], color=palette[h], lw=2) for h in hue_values]
             names = [format_value(h) for h in hue_values]
             legend_title = "config (best first)" if layout.hue == "label" else label(layout.hue)
-            fig.legend(
-                handles, names, title=legend_title, loc="outside right center", fontsize=8, title_fontsize=9
-            )
+            fig.legend(handles, names, title=legend_title, loc="outside right center", fontsize=8, title_fontsize=9)
         note = f" ({layout.note})" if layout.note else ""
-        fig.suptitle(
-            f"{title}{note}\ndotted line: solved (475); bands: 95% bootstrap CI over seeds", fontsize=10
-        )
+        fig.suptitle(f"{title}{note}\ndotted line: solved (475); bands: 95% bootstrap CI over seeds", fontsize=10)
     return fig
 
 
@@ -273,8 +263,7 @@ def heatmaps(cells: pd.DataFrame, *, title: str) -> Figure:
     n_cols = min(n, 3)
     n_rows = math.ceil(n / n_cols)
     sizes = [
-        (cells[cells["x_axis"] == xa]["x"].nunique(), cells[cells["y_axis"] == ya]["y"].nunique())
-        for xa, ya in pairs
+        (cells[cells["x_axis"] == xa]["x"].nunique(), cells[cells["y_axis"] == ya]["y"].nunique()) for xa, ya in pairs
     ]
     cw = max(max(s[0] for s in sizes) * 0.85, 3.5)
     ch = max(max(s[1] for s in sizes) * 0.5, 2.5)
@@ -291,9 +280,7 @@ def heatmaps(cells: pd.DataFrame, *, title: str) -> Figure:
             for r in d.itertuples(index=False):
                 yi, xi = ys.index(r.y), xs.index(r.x)
                 val[yi, xi] = r.iqm
-                text[yi, xi] = (
-                    f"{r.iqm:.0f}\n[{r.ci_low:.0f}, {r.ci_high:.0f}]" if show_ci else f"{r.iqm:.0f}"
-                )
+                text[yi, xi] = f"{r.iqm:.0f}\n[{r.ci_low:.0f}, {r.ci_high:.0f}]" if show_ci else f"{r.iqm:.0f}"
             _heatmap(
                 val,
                 ax=ax,
@@ -391,15 +378,11 @@ def sensitivity(sens: pd.DataFrame, *, title: str) -> Figure:
             ax.set_ylabel("final greedy eval return\n(IQM, 95% CI)")
         for j in range(n, n_rows * n_cols):
             grid.flat[j].set_visible(False)
-        fig.suptitle(
-            f"{title}\nsensitivity: each hyperparameter's effect, pooled over the others", fontsize=10
-        )
+        fig.suptitle(f"{title}\nsensitivity: each hyperparameter's effect, pooled over the others", fontsize=10)
     return fig
 
 
-def improvement(
-    pairs: pd.DataFrame, configs: Sequence[int], labels: Mapping[int, str], *, title: str
-) -> Figure:
+def improvement(pairs: pd.DataFrame, configs: Sequence[int], labels: Mapping[int, str], *, title: str) -> Figure:
     """Matrix of P(row config > column config) on final return among ``configs`` (best first), with 95% CIs.
 
     ``pairs``: ``x, y, p, ci_low, ci_high`` (``aggregate.improvement_matrix``).
@@ -474,12 +457,8 @@ def score_distributions(
             a1.errorbar([p], [y + 0.32], xerr=[[p - lo], [hi - p]], fmt="D", color="0.15", ms=4, capsize=3)
             d = profiles[profiles["config"] == c]
             if len(d):
-                a2.plot(
-                    d["tau"], d["fraction"], color=colour, lw=1.6, label=f"#{i + 1}", drawstyle="steps-post"
-                )
-                a2.fill_between(
-                    d["tau"], d["ci_low"], d["ci_high"], color=colour, alpha=0.15, lw=0, step="post"
-                )
+                a2.plot(d["tau"], d["fraction"], color=colour, lw=1.6, label=f"#{i + 1}", drawstyle="steps-post")
+                a2.fill_between(d["tau"], d["ci_low"], d["ci_high"], color=colour, alpha=0.15, lw=0, step="post")
         a1.set_yticks(np.arange(k)[::-1], [f"#{i + 1}  {t}" for i, t in enumerate(names)], fontsize=8)
         a1.set_xlim(-10, MAX_RETURN + 10)
         a1.set_ylim(-0.6, k - 0.4)

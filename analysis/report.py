@@ -95,8 +95,7 @@ def make_figures(t: RunTables, out_dir: Path) -> list[FigureFile]:
     emit(
         "ranking",
         figures.ranking(summary, labels, title=title),
-        "Configs ranked by final IQM (left) with the normalised area under the eval curve (right), "
-        "95% bootstrap CIs.",
+        "Configs ranked by final IQM (left) with the normalised area under the eval curve (right), 95% bootstrap CIs.",
     )
     if axes:
         sens = aggregate.sensitivity(summary, runs, axes)
@@ -220,9 +219,7 @@ def caveats(t: RunTables) -> list[str]:
         out.append("<p><b>No evaluations were recorded:</b> final and AUC statistics are undefined.</p>")
     if len(t.runs) and t.runs["final_eval_return"].isna().any() and len(t.evals):
         n = int(t.runs["final_eval_return"].isna().sum())
-        out.append(
-            f"<p><b>{n} run{'s' if n > 1 else ''} without any evaluation</b> left out of the statistics.</p>"
-        )
+        out.append(f"<p><b>{n} run{'s' if n > 1 else ''} without any evaluation</b> left out of the statistics.</p>")
     return out
 
 
@@ -281,9 +278,7 @@ def render(t: RunTables, figs: Sequence[FigureFile]) -> str:
     """The report page: best config, summary table, figures (embedded), manifest."""
     facts = sweep_facts(t)
     labels = aggregate.config_labels(t.summary, t.axes)
-    title = figures.sweep_title(
-        t.manifest, t.axes, facts["n_configs"], facts["n_seeds"], facts["total_steps"]
-    )
+    title = figures.sweep_title(t.manifest, t.axes, facts["n_configs"], facts["n_seeds"], facts["total_steps"])
     method = (
         "Statistics over seeds follow Agarwal et al., “Deep Reinforcement Learning at the Edge of the "
         "Statistical Precipice” (NeurIPS 2021): interquartile mean (IQM), percentile stratified bootstrap "
@@ -308,9 +303,7 @@ def render(t: RunTables, figs: Sequence[FigureFile]) -> str:
     ]
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
-        + "\n".join(body)
-        + "</body></html>\n"
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>" + "\n".join(body) + "</body></html>\n"
     )
 
 

@@ -277,9 +277,7 @@ def load(run_dir: str | os.PathLike, *, summary: bool = True) -> RunTables:
     runs = frames["runs"]
     for c in ("config", "seed", "final_eval_return"):
         if c not in runs.columns:
-            raise RunDirError(
-                f"{str(path / 'runs.parquet')!r} has no column {c!r}; it was not written by this package"
-            )
+            raise RunDirError(f"{str(path / 'runs.parquet')!r} has no column {c!r}; it was not written by this package")
     axes = infer_axes(manifest, runs)
     summ = None
     if summary and (path / "summary.parquet").is_file():

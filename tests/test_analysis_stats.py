@@ -49,9 +49,7 @@ def test_probability_of_improvement_hand_computed():
     p = stats.probability_of_improvement(np.array([1.0, 2.0]), np.array([1.0, 0.0]))
     assert p == pytest.approx(0.875)
     x, y = np.random.default_rng(1).normal(size=(2, 5, 7))
-    np.testing.assert_allclose(
-        stats.probability_of_improvement(x, y) + stats.probability_of_improvement(y, x), 1.0
-    )
+    np.testing.assert_allclose(stats.probability_of_improvement(x, y) + stats.probability_of_improvement(y, x), 1.0)
     assert stats.probability_of_improvement(np.array([3.0, nan]), np.array([1.0, 5.0])) == pytest.approx(0.5)
 
 
