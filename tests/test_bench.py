@@ -1,0 +1,101 @@
+"""The benchmark's helpers and a miniature run of the whole harness. Nothing here asserts a speed."""
+
+from __future__ import annotations
+
+import json
+import types
+
+import pytest
+
+from core import StaticConfig, make_train
+from sweep import bench
+
+TINY = StaticConfig(
+    total_steps=400,
+    buffer_capacity=64,
+    batch_size=32,
+    hidden_sizes=(32, 32),
+    learning_starts=16,
+    eval_every=200,
+    eval_episodes=2,
+)
+
+
+def test_mlp_forward_flops_is_the_hand_count():
+    assert bench.mlp_forward_flops((4, 64, 64, 2)) == 2 * (4 * 64 + 64 * 64 + 64 * 2) == 8_960
+    assert bench.hand_update_flops((4, 64, 64, 2), 64) == 4 * 64 * 8_960
+
+
+def test_cost_analysis_flops_match_the_hand_count():
+    flops = bench.measure_flops(make_train(TINY))
+    assert flops["hand_act_flops"] == 2 * (4 * 32 + 32 * 32 + 32 * 2)
+    # XLA also counts biases, ReLUs, the loss and Adam: a few percent more than the matmuls alone.
+    assert flops["act_flops"] == pytest.approx(flops["hand_act_flops"], rel=0.2)
+    assert flops["update_flops"] == pytest.approx(flops["hand_update_flops"], rel=0.2)
+    assert flops["flops_per_env_step"] == flops["update_flops"] + flops["act_flops"]
+
+
+def test_cost_flops_reads_dicts_lists_and_missing_analyses():
+    def compiled(cost):
+        return types.SimpleNamespace(cost_analysis=lambda: cost)
+
+    assert bench.cost_flops(compiled({"flops": 12.0})) == 12.0
+    assert bench.cost_flops(compiled([{"flops": 7.0}])) == 7.0
+    for missing in (None, {}, []):
+        assert bench.cost_flops(compiled(missing)) != bench.cost_flops(compiled(missing))  # nan
+
+
+def test_compiled_bytes_per_run_counts_donated_state_once():
+    mem = types.SimpleNamespace(
+        argument_size_in_bytes=100, output_size_in_bytes=120, temp_size_in_bytes=30, alias_size_in_bytes=100
+    )
+    compiled = types.SimpleNamespace(memory_analysis=lambda: mem)
+    assert bench.compiled_bytes_per_run(compiled, 10) == (100 + 120 + 30 - 100) / 10
+
+
+def test_needed_bytes_per_run_is_buffer_params_and_outputs():
+    need = bench.needed_bytes_per_run(make_train(TINY), chunk_steps=10)
+    # obs[4], action, reward, terminated, next_obs[4]: 11 four-byte values per slot.
+    assert need["buffer"] == TINY.buffer_capacity * 11 * 4
+    n_params = 4 * 32 + 32 + 32 * 32 + 32 + 32 * 2 + 2
+    assert need["params_x4"] == 4 * n_params * 4
+    # per step: episode_done (bool), episode_return (f32), episode_length (i32), eval_done (bool), eval_return (f32)
+    assert need["outputs"] == 10 * (1 + 4 + 4 + 1 + 4)
+    assert need["total"] == need["buffer"] + need["params_x4"] + need["outputs"]
+
+
+def test_miniature_run_has_every_required_figure():
+    cfg = bench.BenchConfig(
+        static=TINY,
+        n_runs=(2,),
+        reference_n=64,  # not measured: the largest measured N becomes the reference
+        chunk_steps=16,
+        min_repeats=1,
+        target_seconds_per_n=0.0,
+        sequential_runs=1,
+        host_loop_steps=20,
+        matmul_n=64,
+        matmul_repeats=1,
+        buffer_capacities=(16, 64),
+        buffer_runs=2,
+        buffer_adds=8,
+        buffer_repeats=1,
+    )
+    result = bench.run_bench(cfg)
+    parsed = json.loads(bench.to_json(result))
+    missing = [k for k in bench.REQUIRED_KEYS if k not in parsed]
+    assert not missing, missing
+    assert parsed["n_runs"] == 2
+    assert [e["n_runs"] for e in parsed["scaling"]] == [2]
+    assert [b["capacity"] for b in parsed["buffer_add"]] == [16, 64]
+    assert parsed["agg_steps_per_s"] > 0 and parsed["sequential_steps_per_s"] > 0
+    assert parsed["ratio_vs_host_loop"] == pytest.approx(parsed["agg_steps_per_s"] / parsed["host_loop_steps_per_s"])
+    assert parsed["baselines"]["host_loop"]["steps_done"] == TINY.learning_starts + 1 + 20
+    assert "runs N" in bench.format_table(result)
+
+
+def test_an_output_folder_that_is_a_file_is_a_one_line_error(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert bench.main(["--quick", "--out", str(blocker)]) == 2
+    assert "is not a folder" in capsys.readouterr().err
