@@ -33,10 +33,17 @@ def make_network(hidden_sizes: tuple[int, ...], num_actions: int) -> hk.Transfor
     return hk.without_apply_rng(hk.transform(q_fn))
 
 
-def make_optimizer(hparams: HParams) -> optax.GradientTransformation:
-    """Global-norm clipping then Adam. The hyperparameters may be traced: the state's structure does not
+def make_optimizer(hparams: HParams, static: StaticConfig) -> optax.GradientTransformation:
+    """Global-norm clipping then Adam, its step size decaying linearly from ``lr`` to ``lr * (1 - lr_decay)``
+    over the run's gradient updates. The hyperparameters may be traced: the state's structure does not
     depend on their values, so one optimizer state fits every run of a vmapped batch."""
-    return optax.chain(optax.clip_by_global_norm(hparams.max_grad_norm), optax.adam(hparams.lr))
+    n_updates = max(1, (static.total_steps - static.learning_starts) // static.train_every)
+
+    def step_size(count):
+        progress = jnp.minimum(count.astype(jnp.float32) / n_updates, 1.0)
+        return hparams.lr * (1.0 - hparams.lr_decay * progress)
+
+    return optax.chain(optax.clip_by_global_norm(hparams.max_grad_norm), optax.adam(step_size))
 
 
 def epsilon(step: jax.Array, hparams: HParams, static: StaticConfig) -> jax.Array:

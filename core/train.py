@@ -84,7 +84,7 @@ class Trainer:
         k_net, k_env, k_run = jax.random.split(key, 3)
         obs, env_state = cartpole.reset(k_env, self.env_params)
         params = self.network.init(k_net, obs)
-        opt_state = make_optimizer(hparams).init(params)
+        opt_state = make_optimizer(hparams, self.static).init(params)
         example = Transition(
             obs=obs,
             action=jnp.zeros((), jnp.int32),
@@ -192,7 +192,7 @@ class Trainer:
         loss, grads = jax.value_and_grad(td_loss)(
             state.params, state.target_params, batch, hp, self.static, self.network
         )
-        updates, opt_state = make_optimizer(hp).update(grads, state.opt_state, state.params)
+        updates, opt_state = make_optimizer(hp, self.static).update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         update_count = state.update_count + 1
         target_params = target_update(state.target_params, params, update_count, hp)
