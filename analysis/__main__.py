@@ -1,7 +1,8 @@
 """CLI: ``python -m analysis report RUN_DIR``, ``python -m analysis compare RUN_DIR ... [--out DIR]``.
 
-Bad input (a missing folder, a folder that is not a run folder, an unreadable table) prints one line on stderr
-and exits with status 2.
+Bad input (a wrong argument, a missing folder, a folder that is not a run folder, an unreadable or malformed
+table, an output that cannot be written) prints one line ``error: ...`` on stderr and exits with status 2,
+without a traceback. Every file is replaced atomically, so a failure leaves earlier results as they were.
 """
 
 from __future__ import annotations
@@ -12,29 +13,40 @@ from collections.abc import Sequence
 
 from .compare import compare
 from .report import report
-from .tables import RunDirError
+from .tables import RunDirError, WriteError
+
+
+class _UsageError(Exception):
+    """A command line argparse rejected; the message is argparse's."""
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints the usage and the message on two lines and exits; this hands the message to ``main``
+    # instead, so every error is one line. Sub-command parsers are built with the same class.
+    def error(self, message: str):
+        raise _UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m analysis", description="Tables, figures and reports of sweeps.")
+    p = _Parser(prog="python -m analysis", description="Tables, figures and reports of sweeps.")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("report", help="regenerate summary.parquet, figures/ and report.html of a run folder")
     r.add_argument("run_dir", help="a sweep's run folder, e.g. results/lr_eps/latest")
     c = sub.add_parser("compare", help="compare the best configs of several sweeps")
     c.add_argument("run_dirs", nargs="+", help="run folders to compare")
     c.add_argument("--out", default=None, help="output folder (default: results/compare/<UTC time>-<hash>)")
-    args = p.parse_args(argv)
     try:
+        args = p.parse_args(argv)
         if args.command == "report":
             out = report(args.run_dir)
         else:
             out = compare(args.run_dirs, out_dir=args.out)
-    except RunDirError as e:
+    except (_UsageError, RunDirError, WriteError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except OSError as e:  # e.g. a read-only results folder
-        where = f" {e.filename!r}" if e.filename else ""
-        print(f"error: cannot write{where}: {e.strerror or e}", file=sys.stderr)
+    except OSError as e:  # anything else the file system refused, reading or writing
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"error: {e.strerror or e}{where}", file=sys.stderr)
         return 2
     print(out)
     return 0

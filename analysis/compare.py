@@ -21,7 +21,7 @@ from matplotlib.ticker import FuncFormatter
 
 from . import aggregate, figures, stats
 from .report import CSS, FigureFile, img_html
-from .tables import N_BOOT, SEED, RunDirError, RunTables, atomic_write_text, load, seed_matrix, write_parquet
+from .tables import N_BOOT, SEED, RunTables, atomic_write_text, load, make_dir, seed_matrix, write_parquet
 
 
 def _labels(tables: Sequence[RunTables]) -> list[str]:
@@ -52,13 +52,11 @@ def compare(run_dirs: Sequence[str | os.PathLike], *, out_dir: str | os.PathLike
         raise ValueError("compare needs at least one run folder")
     tables = [load(d) for d in run_dirs]
     out = Path(out_dir) if out_dir is not None else default_out_dir([t.path for t in tables])
-    (out / "figures").mkdir(parents=True, exist_ok=True)
+    make_dir(out / "figures")
     names = _labels(tables)
 
     rows, curves, finals = [], [], []
     for name, t in zip(names, tables, strict=True):
-        if not len(t.summary):
-            raise RunDirError(f"{str(t.path)!r} has no runs to compare")
         best = t.summary.sort_values("rank").iloc[0]
         c = int(best["config"])
         label = aggregate.config_labels(t.summary, t.axes)[c]

@@ -481,4 +481,4 @@ def save(fig: Figure, path) -> None:
     """Writes ``fig`` as PNG to ``path`` atomically."""
     from .tables import _atomic_write
 
-    _atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI))
+    _atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=DPI))

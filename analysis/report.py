@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import aggregate, figures
-from .tables import RunTables, atomic_write_text, load, manifest_json, summarise, write_parquet
+from .tables import RunTables, atomic_write_text, load, make_dir, manifest_json, summarise, write_parquet
 
 
 class FigureFile(NamedTuple):
@@ -50,7 +50,7 @@ def make_figures(t: RunTables, out_dir: Path) -> list[FigureFile]:
     sensitivity to each axis (1+ axes), probability of improvement among the top configs (2+ configs) and the
     score distributions with performance profiles.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(out_dir)
     summary, runs, axes = t.summary, t.runs, t.axes
     facts = sweep_facts(t)
     title = figures.sweep_title(t.manifest, axes, facts["n_configs"], facts["n_seeds"], facts["total_steps"])

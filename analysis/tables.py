@@ -2,8 +2,8 @@
 
 A run folder holds ``episodes.parquet``, ``evals.parquet``, ``runs.parquet``, ``summary.parquet`` and
 ``manifest.json``; each Parquet file also carries the manifest JSON in its schema metadata under ``manifest``.
-Every file is written to a temporary file in the same folder and moved into place with ``os.replace``, so a
-reader never sees half a file.
+Every file is written to a temporary file in the same folder, flushed to disk (``os.fsync``) and moved into
+place with ``os.replace``, so a reader never sees half a file and a crash leaves the old file or the new one.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,10 @@ SEED = 0  # the summary's bootstrap seed: the same tables always give the same n
 
 class RunDirError(ValueError):
     """A path that is not a readable run folder (missing, not a sweep's output, or unreadable Parquet)."""
+
+
+class WriteError(OSError):
+    """An output file or folder that cannot be written (e.g. a read-only results folder)."""
 
 
 class RunTables(NamedTuple):
@@ -74,31 +78,64 @@ def _umask() -> int:
 _FILE_MODE = 0o666 & ~_umask()  # what open() would give; mkstemp's files are private (0600)
 
 
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Calls ``write(tmp)`` on a temporary file next to ``path``, then moves it onto ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    os.chmod(tmp, _FILE_MODE)
+def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Calls ``write(f)`` on a temporary binary file next to ``path``, fsyncs it, then moves it onto ``path``.
+
+    Raises ``WriteError`` (one sentence naming ``path``) when the folder or the file cannot be written; the
+    file at ``path``, if any, is then left as it was.
+    """
+    path = Path(path)
     try:
-        write(tmp)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise WriteError(f"cannot write {str(path)!r}: {e.strerror or e}") from e
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), _FILE_MODE)
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())  # the data reaches the disk before the rename makes it visible
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError) and not isinstance(e, WriteError):
+            raise WriteError(f"cannot write {str(path)!r}: {e.strerror or e}") from e
         raise
+
+
+def make_dir(path: Path) -> Path:
+    """Creates the folder ``path`` and its parents if needed; ``WriteError`` (one sentence) if it cannot."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise WriteError(f"cannot create the folder {str(path)!r}: {e.strerror or e}") from e
+    return path
 
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Writes ``text`` (UTF-8) to ``path`` atomically."""
-    _atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    data = text.encode("utf-8")
+    _atomic_write(Path(path), lambda f: f.write(data))
 
 
-def write_parquet(path: Path, df: pd.DataFrame, manifest: Mapping[str, Any] | str) -> None:
-    """Writes ``df`` to ``path`` atomically, zstd-compressed, the manifest JSON in the schema metadata."""
+def write_parquet(
+    path: Path,
+    df: pd.DataFrame,
+    manifest: Mapping[str, Any] | str,
+    *,
+    metadata: Mapping[str, str] | None = None,
+) -> None:
+    """Writes ``df`` to ``path`` atomically, zstd-compressed, the manifest JSON in the schema metadata.
+
+    ``metadata`` adds further ``{key: text}`` entries to the schema metadata.
+    """
     table = pa.Table.from_pandas(df, preserve_index=False)
     text = manifest if isinstance(manifest, str) else manifest_json(manifest)
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"manifest": text.encode()})
-    _atomic_write(Path(path), lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    extra = {k.encode(): v.encode() for k, v in (metadata or {}).items()}
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"manifest": text.encode(), **extra})
+    _atomic_write(Path(path), lambda f: pq.write_table(table, f, compression="zstd"))
 
 
 def _compact_int(a: np.ndarray) -> np.ndarray:

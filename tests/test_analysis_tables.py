@@ -1,5 +1,6 @@
 """Tables, summary, report, compare and command line of ``analysis``, on small synthetic sweeps (no JAX)."""
 
+import errno
 import itertools
 import json
 import os
@@ -14,6 +15,7 @@ import pytest
 
 import analysis
 from analysis import __main__ as cli
+from analysis import tables
 from analysis.bench import synthetic_sweep
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -224,6 +226,51 @@ def test_cli_report_and_bad_input(tiny_dir, tmp_path, capsys):
     assert cli.main(["report", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "does not exist" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        ([], "required: command"),
+        (["report"], "required: run_dir"),
+        (["frob", "x"], "invalid choice: 'frob'"),
+        (["compare", "a", "--out"], "--out: expected one argument"),
+    ],
+)
+def test_cli_usage_errors_are_one_line(argv, message, capsys):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err
+
+
+def test_atomic_write_fsyncs_before_rename(tmp_path, monkeypatch):
+    calls = []
+    fsync, replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append("fsync"), fsync(fd))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (calls.append("replace"), replace(a, b))[1])
+    tables.write_parquet(tmp_path / "x.parquet", pd.DataFrame({"a": [1, 2]}), {"grid": "g"})
+    assert calls == ["fsync", "replace"]
+    assert pd.read_parquet(tmp_path / "x.parquet")["a"].tolist() == [1, 2]
+
+
+def test_failed_write_keeps_the_old_file(tiny_dir, tmp_path, monkeypatch, capsys):
+    (tmp_path / "out").mkdir()
+    path = tmp_path / "out" / "notes.txt"
+    tables.atomic_write_text(path, "old")
+
+    def fail(fd):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", fail)
+    with pytest.raises(tables.WriteError, match="cannot write .*notes.txt.*Input/output error"):
+        tables.atomic_write_text(path, "new")
+    assert path.read_text() == "old" and os.listdir(path.parent) == ["notes.txt"]
+    # The command line words it as a failed write, on one line, and leaves the run's tables alone.
+    before = {p.name: p.read_bytes() for p in tiny_dir.iterdir() if p.is_file()}
+    assert cli.main(["report", str(tiny_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: cannot write") and "Traceback" not in err
+    assert {p.name: p.read_bytes() for p in tiny_dir.iterdir() if p.is_file()} == before
 
 
 def test_cli_subprocess_bad_folder_exits_2(tmp_path):
