@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import aggregate, figures
-from .tables import RunTables, atomic_write_text, load, make_dir, manifest_json, summarise, write_parquet
+from .tables import RunTables, atomic_write_text, load, make_dir, manifest_json, summarise, write_summary
 
 
 class FigureFile(NamedTuple):
@@ -33,7 +33,7 @@ def sweep_facts(t: RunTables) -> dict[str, Any]:
     m, runs = t.manifest, t.runs
     n_seeds = int(t.summary["n_seeds"].max()) if len(t.summary) else 0
     steps = m.get("total_steps")
-    if not isinstance(steps, int | float) or steps <= 0:
+    if not isinstance(steps, int | float) or not np.isfinite(steps) or steps <= 0:
         if "total_steps" in runs.columns and len(runs):
             steps = runs["total_steps"].max()
         elif len(t.episodes):
@@ -228,10 +228,10 @@ def manifest_html(m: Mapping[str, Any]) -> str:
     fields = [
         ("grid", m.get("grid")),
         ("description", m.get("description")),
-        ("axes", ", ".join(map(str, m.get("axes") or [])) or "none (seeds only)"),
+        ("axes", _join(m.get("axes")) or "none (seeds only)"),
         ("seeds per config", m.get("n_seeds")),
         ("env steps per run", f"{m['total_steps']:,}" if isinstance(m.get("total_steps"), int) else None),
-        ("devices", ", ".join(map(str, m.get("devices") or [])) or None),
+        ("devices", _join(m.get("devices")) or None),
         ("processes", m.get("num_processes")),
         ("compile time", _seconds(m.get("compile_seconds"))),
         ("run time", _seconds(m.get("run_seconds"))),
@@ -245,7 +245,7 @@ def manifest_html(m: Mapping[str, Any]) -> str:
         for k, v in fields
         if v is not None and v != ""
     )
-    versions = m.get("versions") or {}
+    versions = m.get("versions") if isinstance(m.get("versions"), dict) else {}
     vrows = "".join(
         f'<tr><th class="l">{html.escape(str(k))}</th><td class="l">{html.escape(str(v))}</td></tr>'
         for k, v in versions.items()
@@ -255,6 +255,10 @@ def manifest_html(m: Mapping[str, Any]) -> str:
         out += f"<h3>Versions</h3><table>{vrows}</table>"
     full = html.escape(manifest_json(m, indent=2))
     return out + f"<details><summary>Full manifest</summary><pre>{full}</pre></details>"
+
+
+def _join(v: Any) -> str | None:
+    return ", ".join(map(str, v)) if isinstance(v, list) else None if v is None else str(v)
 
 
 def _seconds(v: Any) -> str | None:
@@ -315,7 +319,7 @@ def report(run_dir: str | os.PathLike) -> Path:
     """
     t = load(run_dir, summary=False)
     summary = summarise(t.runs, t.evals, t.axes)
-    write_parquet(t.path / "summary.parquet", summary, t.manifest)
+    write_summary(t.path / "summary.parquet", summary, t.manifest)
     t = t._replace(summary=summary)
     figs = make_figures(t, t.path / "figures")
     out = t.path / "report.html"

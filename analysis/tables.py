@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import reprlib
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -27,10 +28,13 @@ EVAL_COLUMNS = ("step", "eval_return")
 TABLES = ("episodes", "evals", "runs")
 N_BOOT = 2000  # bootstrap replicates for the summary's intervals
 SEED = 0  # the summary's bootstrap seed: the same tables always give the same numbers
+# Stored in summary.parquet's metadata; a summary with another value is recomputed, not trusted. Bump it when a
+# column changes meaning.
+SUMMARY_FORMAT = "1"
 
 
 class RunDirError(ValueError):
-    """A path that is not a readable run folder (missing, not a sweep's output, or unreadable Parquet)."""
+    """A path that is not a usable run folder: missing, not a sweep's output, unreadable or malformed."""
 
 
 class WriteError(OSError):
@@ -266,61 +270,148 @@ def resolve_run_dir(run_dir: str | os.PathLike) -> Path:
     return path
 
 
-def _read(path: Path) -> tuple[pd.DataFrame, dict[str, Any] | None]:
+# Columns every reader relies on, per table, with the kind of values they must hold.
+REQUIRED_COLUMNS: Mapping[str, Mapping[str, str]] = {
+    "runs": {"config": "integer", "seed": "integer", "final_eval_return": "numeric"},
+    "episodes": {
+        "config": "integer",
+        "seed": "integer",
+        "episode": "integer",
+        "episode_return": "numeric",
+        "episode_length": "integer",
+        "end_step": "integer",
+    },
+    "evals": {"config": "integer", "seed": "integer", "step": "integer", "eval_return": "numeric"},
+}
+_KINDS = {"integer": pd.api.types.is_integer_dtype, "numeric": pd.api.types.is_numeric_dtype}
+
+
+def _read_table(path: Path) -> tuple[pd.DataFrame, dict[bytes, bytes]]:
+    """A Parquet file as a DataFrame and its schema metadata; ``RunDirError`` if it cannot be read."""
     try:
         table = pq.read_table(path)
+        return table.to_pandas(), dict(table.schema.metadata or {})
     except (OSError, pa.ArrowException) as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise RunDirError(f"cannot read {str(path)!r}: {reason}") from None
-    meta = (table.schema.metadata or {}).get(b"manifest")
-    manifest = None
-    if meta is not None:
-        try:
-            manifest = json.loads(meta)
-        except ValueError:
-            manifest = None
-    return table.to_pandas(), manifest
+
+
+def _embedded_manifest(meta: Mapping[bytes, bytes]) -> dict[str, Any] | None:
+    """The manifest a table carries in its schema metadata, if it is a JSON object."""
+    try:
+        m = json.loads(meta[b"manifest"])
+    except (KeyError, ValueError):
+        return None
+    return m if isinstance(m, dict) else None
+
+
+def _check_columns(path: Path, df: pd.DataFrame, required: Mapping[str, str]) -> None:
+    for c, kind in required.items():
+        if c not in df.columns:
+            raise RunDirError(f"{str(path)!r} has no column {c!r}; it was not written by this package")
+        if not _KINDS[kind](df[c].dtype) or pd.api.types.is_bool_dtype(df[c].dtype):
+            raise RunDirError(f"{str(path)!r} column {c!r} holds {df[c].dtype} values; it must hold {kind} values")
+
+
+_JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
-    """``manifest.json`` of a run folder, or the copy in ``runs.parquet``'s metadata, or ``{}``."""
+    """``manifest.json`` of a run folder, or ``{}`` without one; ``RunDirError`` unless it is a JSON object."""
     path = Path(run_dir) / "manifest.json"
-    if path.is_file():
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as e:
-            raise RunDirError(f"cannot read {str(path)!r}: {e}") from None
-    return {}
+    if not path.is_file():
+        return {}
+    try:
+        m = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise RunDirError(f"cannot read {str(path)!r}: {e}") from None
+    except OSError as e:
+        raise RunDirError(f"cannot read {str(path)!r}: {e.strerror or e}") from None
+    if not isinstance(m, dict):
+        kind = _JSON_KINDS.get(type(m), "null")
+        raise RunDirError(f"{str(path)!r} holds {kind}; a manifest must be a JSON object")
+    return m
 
 
-def infer_axes(manifest: Mapping[str, Any], runs: pd.DataFrame) -> list[str]:
-    """The swept hyperparameters: the manifest's ``axes`` that are columns of ``runs``."""
-    axes = manifest.get("axes") or []
-    return [a for a in axes if isinstance(a, str) and a in runs.columns]
+def infer_axes(manifest: Mapping[str, Any], runs: pd.DataFrame, *, source: str = "the manifest") -> list[str]:
+    """The swept hyperparameters: the manifest's ``axes``, each of which must name a column of ``runs``.
+
+    ``RunDirError`` if ``axes`` is not a list of names, names a column ``runs`` lacks, or names a column of
+    nested values (lists, dicts), which cannot label a config.
+    """
+    axes = manifest.get("axes")
+    if axes is None:
+        return []
+    if not isinstance(axes, list) or not all(isinstance(a, str) for a in axes):
+        raise RunDirError(f"{source} has 'axes' = {reprlib.repr(axes)}; it must be a list of column names of runs")
+    for a in axes:
+        if a not in runs.columns:
+            raise RunDirError(f"{source} names the axis {a!r}, but runs.parquet has no column {a!r}")
+        if runs[a].dtype == object and runs[a].map(lambda v: isinstance(v, list | dict | np.ndarray)).any():
+            raise RunDirError(f"runs.parquet column {a!r} (an axis) holds lists; an axis needs one value per run")
+    return axes
+
+
+def _check_runs(path: Path, runs: pd.DataFrame) -> None:
+    if len(runs) == 0:
+        raise RunDirError(f"{str(path)!r} holds no runs; there is nothing to analyse")
+    dup = runs.duplicated(["config", "seed"])
+    if dup.any():
+        c, s = runs.loc[dup, ["config", "seed"]].iloc[0]
+        raise RunDirError(f"{str(path)!r} lists config {c}, seed {s} more than once; each run must appear once")
+
+
+def read_summary(path: Path, runs: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame | None:
+    """``summary.parquet`` if it can be trusted for these ``runs``, else ``None`` (so the caller recomputes it).
+
+    Trusted when it is readable, was written by ``write_summary`` with the current ``SUMMARY_FORMAT``, has
+    every column of ``summary_columns(axes)`` and one row per config of ``runs``.
+    """
+    if not path.is_file():
+        return None
+    try:
+        df, meta = _read_table(path)
+    except RunDirError:
+        return None
+    if meta.get(b"summary_format") != SUMMARY_FORMAT.encode():
+        return None
+    if not set(summary_columns(axes)) <= set(df.columns):
+        return None
+    configs = df["config"].to_numpy()
+    if len(configs) != len(set(configs)) or set(configs) != set(runs["config"].to_numpy()):
+        return None
+    return df
 
 
 def load(run_dir: str | os.PathLike, *, summary: bool = True) -> RunTables:
-    """Reads a run folder's tables. ``summary.parquet`` is read if present, else computed (not written).
+    """Reads and checks a run folder's tables.
 
-    Raises ``RunDirError`` (one sentence) for a missing folder, a folder that is not a run folder, or an
-    unreadable file.
+    ``summary.parquet`` is used when ``read_summary`` trusts it; otherwise (missing, unreadable, written by an
+    older version, not matching the runs) the summary is computed from the tables (not written).
+
+    Raises ``RunDirError`` (one sentence) for a missing folder, a folder that is not a run folder, an
+    unreadable file, a manifest that is not a JSON object or whose axes are not columns of ``runs``, a table
+    lacking a column this package needs, or no runs at all.
     """
     path = resolve_run_dir(run_dir)
     frames, embedded = {}, None
     for t in TABLES:
-        frames[t], meta = _read(path / f"{t}.parquet")
-        embedded = embedded or meta
-    manifest = read_manifest(path) or embedded or {}
+        file = path / f"{t}.parquet"
+        frames[t], meta = _read_table(file)
+        _check_columns(file, frames[t], REQUIRED_COLUMNS[t])
+        embedded = embedded or _embedded_manifest(meta)
     runs = frames["runs"]
-    for c in ("config", "seed", "final_eval_return"):
-        if c not in runs.columns:
-            raise RunDirError(f"{str(path / 'runs.parquet')!r} has no column {c!r}; it was not written by this package")
-    axes = infer_axes(manifest, runs)
+    _check_runs(path / "runs.parquet", runs)
+    manifest = read_manifest(path)
+    source = repr(str(path / "manifest.json"))
+    if not manifest and embedded:
+        manifest, source = embedded, "the manifest in runs.parquet"
+    axes = infer_axes(manifest, runs, source=source)
     summ = None
-    if summary and (path / "summary.parquet").is_file():
-        summ, _ = _read(path / "summary.parquet")
-    elif summary:
-        summ = summarise(runs, frames["evals"], axes)
+    if summary:
+        summ = read_summary(path / "summary.parquet", runs, axes)
+        if summ is None:
+            summ = summarise(runs, frames["evals"], axes)
     return RunTables(path, frames["episodes"], frames["evals"], runs, summ, manifest, axes)
 
 
@@ -367,6 +458,23 @@ def run_auc(runs: pd.DataFrame, evals: pd.DataFrame) -> np.ndarray:
     return per.reindex(key).to_numpy(np.float64) / stats.MAX_RETURN
 
 
+SUMMARY_STATISTICS = {"final": ("mean", "median", "iqm", "optimality_gap"), "auc": ("mean", "median", "iqm")}
+
+
+def summary_columns(axes: Sequence[str]) -> list[str]:
+    """The columns of ``summarise``'s table, in order."""
+    cols = ["config", *axes, "n_seeds"]
+    for prefix, names in SUMMARY_STATISTICS.items():
+        for m in names:
+            cols += [f"{prefix}_{m}", f"{prefix}_{m}_ci_low", f"{prefix}_{m}_ci_high"]
+    return [*cols, "frac_solved", "n_diverged", "rank"]
+
+
+def write_summary(path: Path, summary: pd.DataFrame, manifest: Mapping[str, Any]) -> None:
+    """Writes ``summarise``'s table to ``path`` (``summary.parquet``), marked with ``SUMMARY_FORMAT``."""
+    write_parquet(path, summary, manifest, metadata={"summary_format": SUMMARY_FORMAT})
+
+
 def summarise(
     runs: pd.DataFrame,
     evals: pd.DataFrame,
@@ -392,9 +500,8 @@ def summarise(
     final, _ = seed_matrix(runs, "final_eval_return")
     auc, _ = seed_matrix(runs, run_auc(runs, evals))
     kw = dict(n_boot=n_boot, confidence=confidence, seed=seed)
-    names = ("mean", "median", "iqm", "optimality_gap")
-    for prefix, mat, which in (("final", final, names), ("auc", auc, names[:3])):
-        cis = stats.stratified_bootstrap_cis(mat[..., None], which, **kw)
+    for prefix, mat in (("final", final), ("auc", auc)):
+        cis = stats.stratified_bootstrap_cis(mat[..., None], SUMMARY_STATISTICS[prefix], **kw)
         for m, iv in cis.items():
             out[f"{prefix}_{m}"] = iv.point
             out[f"{prefix}_{m}_ci_low"] = iv.low

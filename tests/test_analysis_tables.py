@@ -217,6 +217,90 @@ def test_load_errors_are_one_sentence(tmp_path):
         analysis.load(tmp_path)
 
 
+def _rewrite(path, change):
+    """Rewrites a Parquet table of a run folder as ``change(DataFrame)``."""
+    change(pd.read_parquet(path)).to_parquet(path)
+
+
+def _manifest(value):
+    return lambda d: (d / "manifest.json").write_text(json.dumps(value))
+
+
+BAD_RUN_FOLDERS = {
+    "manifest-not-object": (_manifest([1]), "holds an array; a manifest must be a JSON object"),
+    "axes-not-list": (_manifest({"axes": "lr"}), "it must be a list of column names"),
+    "axis-not-a-column": (_manifest({"axes": ["lr", "gamma"]}), "names the axis 'gamma', but runs.parquet has no"),
+    "evals-without-eval_return": (
+        lambda d: _rewrite(d / "evals.parquet", lambda df: df.drop(columns="eval_return")),
+        "evals.parquet' has no column 'eval_return'",
+    ),
+    "episodes-without-end_step": (
+        lambda d: _rewrite(d / "episodes.parquet", lambda df: df.drop(columns="end_step")),
+        "episodes.parquet' has no column 'end_step'",
+    ),
+    "text-seeds": (
+        lambda d: _rewrite(d / "runs.parquet", lambda df: df.assign(seed=df["seed"].astype(str))),
+        "it must hold integer values",
+    ),
+    "zero-runs": (lambda d: _rewrite(d / "runs.parquet", lambda df: df.iloc[:0]), "holds no runs"),
+    "duplicate-run": (
+        lambda d: _rewrite(d / "runs.parquet", lambda df: df.assign(seed=0)),
+        "lists config 0, seed 0 more than once",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_RUN_FOLDERS))
+@pytest.mark.parametrize("command", ["report", "compare"])
+def test_cli_bad_run_folder_is_one_line_and_keeps_earlier_results(tmp_path, capsys, case, command):
+    run = tmp_path / "run"
+    run.mkdir()
+    analysis.write_tables(run, **tiny_sweep())
+    (run / "report.html").write_text("earlier report")
+    (run / "summary.parquet").write_bytes(b"earlier summary")
+    good = tmp_path / "good"
+    good.mkdir()
+    analysis.write_tables(good, **tiny_sweep())
+    spoil, message = BAD_RUN_FOLDERS[case]
+    spoil(run)
+    out = tmp_path / "cmp"
+    argv = ["report", str(run)] if command == "report" else ["compare", str(good), str(run), "--out", str(out)]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err, err
+    assert (run / "report.html").read_text() == "earlier report"
+    assert (run / "summary.parquet").read_bytes() == b"earlier summary"
+    assert not out.exists()
+
+
+def test_compare_does_not_trust_a_stale_or_foreign_summary(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    analysis.write_tables(run, **tiny_sweep())
+    truth = analysis.load(run).summary
+    assert truth.loc[truth["rank"] == 1, "config"].item() == 0
+    # A summary without a rank column (written by something else), and one with every column but no format
+    # marker (an older version) and numbers that would make config 1 the best: both are recomputed.
+    bad = [
+        lambda p: tables.write_summary(p, truth.drop(columns="rank"), {}),
+        lambda p: tables.write_parquet(p, truth.assign(rank=[2, 1], final_iqm=[0.0, 500.0]), {}),
+    ]
+    for write in bad:
+        write(run / "summary.parquet")
+        pd.testing.assert_frame_equal(analysis.load(run).summary, truth)
+        out = analysis.compare([run], out_dir=tmp_path / "cmp")
+        row = pd.read_parquet(out.parent / "compare.parquet").iloc[0]
+        assert row["config"] == 0 and row["final_iqm"] == pytest.approx(truth.loc[0, "final_iqm"])
+    # A summary written by report with this version is used as it is.
+    tables.write_summary(run / "summary.parquet", truth.assign(final_iqm=[1.0, 2.0]), {})
+    assert analysis.load(run).summary["final_iqm"].tolist() == [1.0, 2.0]
+
+
+def test_summary_columns_are_the_documented_ones(tiny_dir):
+    t = analysis.load(tiny_dir)
+    assert list(t.summary.columns) == tables.summary_columns(["lr"])
+
+
 def test_cli_report_and_bad_input(tiny_dir, tmp_path, capsys):
     link = tmp_path / "latest"
     link.symlink_to(tiny_dir)
