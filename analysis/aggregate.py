@@ -112,7 +112,10 @@ def train_curves(
 
     Each run's value in a bin is the mean return of its episodes that ended in that bin of ``n_bins`` equal
     slices of ``[0, max end_step]``; a bin where a run completed no episode (a long episode straddles it)
-    carries the run's previous value forward. ``step`` is the bin's upper edge. Columns as ``eval_curves``.
+    carries the run's previous value forward, up to the bin holding the run's last step (``total_steps`` of
+    ``runs``; without that column, its last completed episode). A run that trained for fewer steps than the
+    sweep's longest therefore ends there rather than running flat to the end. ``step`` is the bin's upper
+    edge. Columns as ``eval_curves``.
     """
     cols = ["config", "step", "iqm", "ci_low", "ci_high", "n_runs"]
     if len(episodes) == 0 or len(runs) == 0:
@@ -128,12 +131,30 @@ def train_curves(
     counts = np.bincount(key, minlength=size)
     with np.errstate(invalid="ignore", divide="ignore"):
         t = (sums / counts).reshape(len(confs), s, n_bins)
-    # Forward fill along bins: index of the last bin with data, per position.
+    # Forward fill along bins: index of the last bin with data, per position; then cut each run after its end.
     have = ~np.isnan(t)
-    last = np.maximum.accumulate(np.where(have, np.arange(n_bins), -1), axis=-1)
+    bins = np.arange(n_bins)
+    last = np.maximum.accumulate(np.where(have, bins, -1), axis=-1)
     t = np.where(last >= 0, np.take_along_axis(t, np.maximum(last, 0), axis=-1), np.nan)
+    t = np.where(bins <= _end_bins(runs, last[..., -1], width, n_bins)[..., None], t, np.nan)
     steps = (np.arange(1, n_bins + 1) * width).astype(np.int64)
     return _curve_frame(t, confs, steps, None if configs is None else np.asarray(configs), seed)
+
+
+def _end_bins(runs: pd.DataFrame, last_data: np.ndarray, width: int, n_bins: int) -> np.ndarray:
+    """``[configs, seeds]`` index of the bin holding each run's last training step (``total_steps``).
+
+    Never before the run's last bin with data (``last_data``, -1 for none); that bin alone without a finite
+    ``total_steps``.
+    """
+    if "total_steps" not in runs.columns or not pd.api.types.is_numeric_dtype(runs["total_steps"]):
+        return last_data
+    row, col, _, _ = _slots(runs, runs)
+    total = runs["total_steps"].to_numpy(np.float64)
+    ok = np.isfinite(total)
+    end = np.full(last_data.shape, -1, np.int64)
+    end[row[ok], col[ok]] = np.clip((total[ok] - 1) // width, 0, n_bins - 1).astype(np.int64)
+    return np.maximum(end, last_data)
 
 
 def grouped_intervals(

@@ -15,7 +15,7 @@ import pytest
 
 import analysis
 from analysis import __main__ as cli
-from analysis import tables
+from analysis import aggregate, tables
 from analysis.bench import synthetic_sweep
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -385,6 +385,27 @@ def test_compare_two_sweeps(tmp_path, monkeypatch):
         assert (out.parent / "figures" / name).read_bytes()[:8] == PNG
     assert "P(X &gt; Y)" in out.read_text()
     assert cli.main(["compare", str(a), str(tmp_path / "missing"), "--out", str(tmp_path / "c")]) == 2
+
+
+def test_train_curves_stop_at_each_runs_total_steps():
+    # Config 0 trains 1,000 steps, config 1 5,000 (total_steps swept); 25 bins of 200 steps. Config 0's last
+    # episode ends at 700: bin (800, 1000] is still training and carries 70 forward; later bins do not exist
+    # for it. Config 1 completes no episode in (2000, 2600]: those bins carry its previous value.
+    runs = pd.DataFrame({"config": [0, 0, 1, 1], "seed": [0, 1, 0, 1], "total_steps": [1000, 1000, 5000, 5000]})
+    ends = {0: np.arange(100, 800, 100), 1: np.setdiff1d(np.arange(200, 5001, 200), [2200, 2400])}
+    rows = [(c, s, e) for c in (0, 1) for s in (0, 1) for e in ends[c]]
+    episodes = pd.DataFrame(rows, columns=["config", "seed", "end_step"]).assign(
+        episode_return=lambda d: d["end_step"] / 10.0
+    )
+    cur = aggregate.train_curves(runs, episodes, n_bins=25)
+    c0, c1 = cur[cur["config"] == 0], cur[cur["config"] == 1]
+    assert c0["step"].tolist() == [200, 400, 600, 800, 1000]
+    np.testing.assert_allclose(c0["iqm"], [15.0, 35.0, 55.0, 70.0, 70.0])
+    assert c1["step"].tolist() == list(range(200, 5001, 200)) and (c1["n_runs"] == 2).all()
+    np.testing.assert_allclose(c1.set_index("step").loc[[2200, 2400, 2600], "iqm"], [200.0, 200.0, 260.0])
+    # Without total_steps a run ends at its last completed episode.
+    cur = aggregate.train_curves(runs.drop(columns="total_steps"), episodes, n_bins=25)
+    assert cur.loc[cur["config"] == 0, "step"].max() == 800
 
 
 def test_synthetic_bench_data_is_the_advertised_size():
