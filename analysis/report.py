@@ -219,7 +219,10 @@ def caveats(t: RunTables) -> list[str]:
         out.append("<p><b>No evaluations were recorded:</b> final and AUC statistics are undefined.</p>")
     if len(t.runs) and t.runs["final_eval_return"].isna().any() and len(t.evals):
         n = int(t.runs["final_eval_return"].isna().sum())
-        out.append(f"<p><b>{n} run{'s' if n > 1 else ''} without any evaluation</b> left out of the statistics.</p>")
+        out.append(
+            f"<p><b>{n} run{'s' if n > 1 else ''} without any evaluation</b>: left out of the return and AUC "
+            "statistics, and counted as not solved.</p>"
+        )
     return out
 
 
@@ -288,8 +291,10 @@ def render(t: RunTables, figs: Sequence[FigureFile]) -> str:
         "Statistical Precipice” (NeurIPS 2021): interquartile mean (IQM), percentile stratified bootstrap "
         "95% confidence intervals (2,000 replicates, fixed seed), probability of improvement and performance "
         "profiles. <i>Final</i> is the greedy evaluation return at each run's last evaluation; <i>AUC</i> is "
-        "the mean evaluation return over a run's evaluations divided by 500 (0–1); <i>solved</i> is the "
-        "share of seeds whose final return reached 475; the optimality gap is the mean shortfall below 475."
+        "the area under a run's evaluation curve (each evaluation's return held over the steps since the "
+        "previous one, from step 0 to the last evaluation) divided by that of a return of 500 over the same "
+        "steps (0–1); <i>solved</i> is the share of a config's seeds whose final return reached 475, a seed "
+        "without any evaluation counting as not solved; the optimality gap is the mean shortfall below 475."
     )
     body = [
         f"<h1>{html.escape(title)}</h1>",

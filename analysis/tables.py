@@ -30,7 +30,7 @@ N_BOOT = 2000  # bootstrap replicates for the summary's intervals
 SEED = 0  # the summary's bootstrap seed: the same tables always give the same numbers
 # Stored in summary.parquet's metadata; a summary with another value is recomputed, not trusted. Bump it when a
 # column changes meaning.
-SUMMARY_FORMAT = "1"
+SUMMARY_FORMAT = "2"  # 2: step-weighted AUC; frac_solved counts runs without evaluation
 
 
 class RunDirError(ValueError):
@@ -445,17 +445,32 @@ def seed_matrix(runs: pd.DataFrame, values: np.ndarray | str) -> tuple[np.ndarra
 
 
 def run_auc(runs: pd.DataFrame, evals: pd.DataFrame) -> np.ndarray:
-    """Normalised area under each run's evaluation curve: the mean eval return over its evaluations / 500.
+    """Normalised area under each run's evaluation curve, in ``[0, 1]``. ``[runs]`` in the row order of ``runs``.
 
-    In ``[0, 1]``; with evaluations every ``eval_every`` steps this is the area under the step-function
-    learning curve divided by that of a perfect agent. ``[runs]`` in the row order of ``runs``; NaN for a
-    run with no evaluation.
+    A run's evaluations at steps ``s_1 < ... < s_k`` with returns ``r_1 .. r_k`` define a step function worth
+    ``r_i`` over the training steps ``(s_(i-1), s_i]`` since the previous evaluation (``s_0 = 0``). The AUC is
+    its area divided by that of a perfect agent (return 500) over the same span::
+
+        AUC = sum_i (s_i - s_(i-1)) * r_i / (500 * s_k)
+
+    so each evaluation weighs as many steps as it stands for, and uneven spacing counts correctly; with
+    evaluations every ``eval_every`` steps from step ``eval_every`` on it is the mean eval return / 500. An
+    evaluation at step 0 covers no training and gets no weight, unless it is the run's only one (then the AUC is
+    its return / 500); several evaluations at one step count as their mean. NaN for a run with no evaluation.
     """
     key = runs.set_index(["config", "seed"]).index
     if len(evals) == 0:
         return np.full(len(runs), np.nan)
-    per = evals.groupby(["config", "seed"], sort=False)["eval_return"].mean()
-    return per.reindex(key).to_numpy(np.float64) / stats.MAX_RETURN
+    per = evals.groupby(["config", "seed", "step"], sort=True)["eval_return"].mean().reset_index()
+    run = [per["config"], per["seed"]]
+    step = per["step"].astype(np.float64)
+    weight = (step - step.groupby(run).shift(1, fill_value=0.0)).clip(lower=0.0)
+    ret = per["eval_return"].astype(np.float64)
+    area = (weight * ret).groupby(run).sum()
+    span = weight.groupby(run).sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auc = pd.Series(np.where(span > 0, area / span, ret.groupby(run).mean()), index=area.index)
+    return auc.reindex(key).to_numpy(np.float64) / stats.MAX_RETURN
 
 
 SUMMARY_STATISTICS = {"final": ("mean", "median", "iqm", "optimality_gap"), "auc": ("mean", "median", "iqm")}
@@ -489,8 +504,9 @@ def summarise(
     Columns, for ``m`` in ``mean, median, iqm`` (each with ``_ci_low`` / ``_ci_high``, 95% by default):
       ``final_m``: of ``final_eval_return`` (the greedy eval return at each run's last evaluation);
       ``final_optimality_gap``: mean shortfall below 475 (Agarwal et al., 2021), lower is better;
-      ``auc_m``: of the normalised area under the eval curve (``run_auc``: mean eval return / 500, in [0, 1]);
-      ``frac_solved``: fraction of seeds whose final eval return reached 475;
+      ``auc_m``: of the normalised area under the eval curve (``run_auc``: step-weighted, in [0, 1]);
+      ``frac_solved``: fraction of the config's ``n_seeds`` runs whose final eval return reached 475; a run
+        with no evaluation counts as not solved (the return and AUC statistics leave it out);
       ``n_diverged``: runs flagged ``diverged``;
       ``rank``: 1 for the best config by ``final_iqm``, ties broken by ``auc_iqm``.
     Intervals come from ``stats.stratified_bootstrap_cis`` with a fixed seed, so they are reproducible.
@@ -506,7 +522,9 @@ def summarise(
             out[f"{prefix}_{m}"] = iv.point
             out[f"{prefix}_{m}_ci_low"] = iv.low
             out[f"{prefix}_{m}_ci_high"] = iv.high
-    out["frac_solved"] = stats.fraction_above(final, stats.SOLVED_RETURN)
+    # NaN >= 475 is False: a run without a final evaluation is a run not solved, out of n_seeds.
+    solved = (runs["final_eval_return"].to_numpy(np.float64) >= stats.SOLVED_RETURN).astype(np.float64)
+    out["frac_solved"] = stats.mean(seed_matrix(runs, solved)[0])
     if "diverged" in runs.columns:
         div, _ = seed_matrix(runs, runs["diverged"].astype(np.float64).to_numpy())
         out["n_diverged"] = np.nansum(div, axis=1).astype(np.int32)

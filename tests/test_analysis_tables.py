@@ -109,7 +109,8 @@ def test_summary_hand_computed(tiny_dir):
     assert s.loc[0, "final_optimality_gap"] == pytest.approx((375 + 275 + 175 + 0) / 4)
     assert s.loc[0, "frac_solved"] == pytest.approx(0.25)
     assert s.loc[0, "n_diverged"] == 1
-    # AUC = mean eval return / 500: run 0 evals (100, 0) -> 0.1; config 0's AUC IQM = mean(0.2, 0.3) / 2.
+    # Evals evenly spaced (steps 100, 200), so AUC = mean eval return / 500: run 0's (0, 100) -> 0.1; config 0's
+    # AUCs are 0.1, 0.2, 0.3, 0.5 -> IQM mean(0.2, 0.3) = 0.25.
     assert s.loc[0, "auc_iqm"] == pytest.approx(0.25)
     # config 1 has three runs with a final return (run 7 has none): IQM of 10, 20, 30 -> drops none.
     assert s.loc[1, "final_iqm"] == pytest.approx(20.0)
@@ -118,6 +119,33 @@ def test_summary_hand_computed(tiny_dir):
         assert np.all(s[f"{m}_ci_low"] <= s[m]) and np.all(s[m] <= s[f"{m}_ci_high"])
     again = analysis.summarise(t.runs, t.evals, t.axes)
     pd.testing.assert_frame_equal(t.summary, again)  # seeded: the same tables give the same numbers
+
+
+def test_frac_solved_counts_a_run_without_evaluation_as_not_solved(tmp_path):
+    # Config 1's final returns become 480, 490, 30 and run 7 has no evaluation: 2 of its 4 seeds solved.
+    data = tiny_sweep()
+    ret = data["evals"]["eval_return"].copy()
+    ret[[8, 10]] = [480.0, 490.0]  # the step-200 evals of runs 4 and 5
+    analysis.write_tables(tmp_path, **dict(data, evals={**data["evals"], "eval_return": ret}))
+    s = analysis.load(tmp_path).summary.set_index("config")
+    assert s.loc[1, "n_seeds"] == 4 and s.loc[1, "frac_solved"] == pytest.approx(2 / 4)
+    assert s.loc[0, "frac_solved"] == pytest.approx(1 / 4)
+    assert s.loc[1, "final_mean"] == pytest.approx(1000 / 3)  # the return statistics leave run 7 out
+
+
+def test_run_auc_weights_each_eval_by_the_steps_it_covers():
+    runs = pd.DataFrame({"config": [0, 1, 2, 3, 4], "seed": 0})
+    evals = pd.DataFrame(
+        [
+            (0, 400, 400.0), (0, 100, 100.0),  # (100 * 100 + 300 * 400) / (500 * 400)
+            (1, 0, 50.0), (1, 200, 300.0), (1, 300, 500.0),  # the step-0 eval covers no step
+            (2, 0, 250.0),  # only a step-0 eval: its return / 500
+            (4, 100, 100.0), (4, 100, 300.0),  # two evals at one step count as their mean; run 3 has none
+        ],
+        columns=["config", "step", "eval_return"],
+    ).assign(seed=0)  # fmt: skip
+    auc = tables.run_auc(runs, evals)
+    np.testing.assert_allclose(auc, [130_000 / 200_000, 110_000 / 150_000, 0.5, np.nan, 0.4])
 
 
 def _sweep(axes_values, n_seeds=3, steps=2000, seed=0):
