@@ -26,6 +26,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from core import STATIC_FIELDS, TRACED_FIELDS, HParams, StaticConfig, validate_hparams
 
 GRIDS_DIR = Path(__file__).parent / "grids"
@@ -40,6 +42,11 @@ FLOAT_FIELDS = set(TRACED_FIELDS) - INT_FIELDS
 BOOL_FIELDS = {"double_q"}
 STR_FIELDS = {"loss", "eps_schedule"}
 TUPLE_FIELDS = {"hidden_sizes"}
+# The engine computes in int32 and float32: integers must stay below 2**31, and traced numbers must neither
+# overflow to inf nor round to zero (or lose their normal precision) when cast to float32.
+INT_LIMIT = 2**31
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+FLOAT32_TINY = float(np.finfo(np.float32).tiny)
 
 
 class GridError(ValueError):
@@ -63,9 +70,10 @@ def check_key(name: str, where: str) -> None:
 
 def coerce(name: str, value: Any, where: str) -> Any:
     """``value`` as the type of hyperparameter ``name``, or GridError naming both."""
+    given = value
 
     def bad(expected: str) -> GridError:
-        return GridError(f"{name} in {where} must be {expected}, got {value!r}")
+        return GridError(f"{name} in {where} must be {expected}, got {given!r}")
 
     if name in BOOL_FIELDS:
         if not isinstance(value, bool):
@@ -86,12 +94,16 @@ def coerce(name: str, value: Any, where: str) -> Any:
             isinstance(v, int) and not isinstance(v, bool) for v in value
         ):
             raise bad("a list of integers such as [64, 64]")
+        if any(abs(v) >= INT_LIMIT for v in value):
+            raise bad(f"a list of integers below 2**31 = {INT_LIMIT}")
         return tuple(value)
     if name in INT_FIELDS:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise bad("an integer")
+        if abs(value) >= INT_LIMIT:
+            raise bad(f"an integer below 2**31 = {INT_LIMIT}")
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise bad("a number")
@@ -166,6 +178,8 @@ def describe(cfg: dict[str, Any], names) -> str:
 def _check_count(flag: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise GridError(f"{flag} must be a positive integer, got {value!r}")
+    if value >= INT_LIMIT:
+        raise GridError(f"{flag} must be an integer below 2**31 = {INT_LIMIT}, got {value!r}")
 
 
 def split_config(cfg: dict[str, Any]) -> tuple[StaticConfig, HParams]:
@@ -173,12 +187,43 @@ def split_config(cfg: dict[str, Any]) -> tuple[StaticConfig, HParams]:
     return static, HParams(**{k: cfg[k] for k in TRACED_FIELDS})
 
 
+def _positive(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 def _validate_config(cfg: dict[str, Any], where: str) -> None:
+    total, eval_every = cfg["total_steps"], cfg["eval_every"]
+    if _positive(total) and _positive(eval_every) and eval_every > total:
+        raise GridError(
+            f"eval_every ({eval_every}) must not exceed total_steps ({total}) in {where}; "
+            "lower it with --set eval_every=N (or in the grid's [config])"
+        )
     try:
         static, hparams = split_config(cfg)
         validate_hparams(hparams)
     except ValueError as err:
         raise GridError(f"{err} in {where}") from None
+    if static.learning_starts >= static.total_steps:
+        raise GridError(
+            f"learning_starts ({static.learning_starts}) must be below total_steps ({static.total_steps}) in "
+            f"{where}, or the agent never learns"
+        )
+    for name in TRACED_FIELDS:  # in field order, so the first bad field named is always the same
+        if name in FLOAT_FIELDS:
+            _check_float32(name, cfg[name], where)
+
+
+def _check_float32(name: str, value: float, where: str) -> None:
+    """GridError unless ``value`` keeps its meaning in float32, the dtype the runs compute in."""
+    if math.isfinite(value) and abs(value) > FLOAT32_MAX:
+        raise GridError(f"{name} must be at most {FLOAT32_MAX:.3g} in magnitude (float32), got {value!r} in {where}")
+    if value != 0 and abs(value) < FLOAT32_TINY:
+        try:
+            validate_hparams(_TRACED_DEFAULTS._replace(**{name: 0.0}))
+            allowed = f"0 or at least {FLOAT32_TINY:.3g}"
+        except ValueError:
+            allowed = f"at least {FLOAT32_TINY:.3g}"
+        raise GridError(f"{name} must be {allowed} (float32 rounds smaller numbers), got {value!r} in {where}")
 
 
 def parse_set(item: str) -> tuple[str, Any]:
@@ -242,8 +287,8 @@ def parse(data: dict[str, Any], *, name: str, source: str = "", where: str = "th
     if not isinstance(description, str):
         raise GridError(f"description in {where} must be a string")
     seeds = data.get("seeds", 8)
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds <= 0:
-        raise GridError(f"seeds in {where} must be a positive integer, got {seeds!r}")
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or not 0 < seeds < INT_LIMIT:
+        raise GridError(f"seeds in {where} must be a positive integer below 2**31, got {seeds!r}")
     config, axes = {}, {}
     for table in ("config", "grid"):
         if not isinstance(data.get(table, {}), dict):

@@ -168,7 +168,7 @@ def test_two_process_cluster_writes_the_same_rows(reference, grid_file, tmp_path
 
 
 def test_static_axes_make_groups(tmp_path):
-    config = {"total_steps": 300, "eval_every": 300}
+    config = {"total_steps": 300, "eval_every": 300, "learning_starts": 100}
     g = grids.parse({"seeds": 2, "config": config, "grid": {"lr": [1e-3, 3e-3], "batch_size": [8, 16]}}, name="groups")
     plan = engine.make_plan(g)
     assert len(plan.groups) == 2
