@@ -17,6 +17,7 @@ import analysis
 from analysis import __main__ as cli
 from analysis import aggregate, tables
 from analysis.bench import synthetic_sweep
+from analysis.report import caveats
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -211,9 +212,14 @@ def test_report_for_any_number_of_axes(tmp_path, axes_values):
         assert (tmp_path / "figures" / name).read_bytes()[:8] == PNG
     html = out.read_text()
     assert html.count("data:image/png;base64,") == len(expected)
-    assert "Best config" in html and "interquartile mean" in html
     assert ("Runner-up" in html) == (n_configs >= 2)
     summary = pd.read_parquet(tmp_path / "summary.parquet")
+    # The best config's final IQM and its CI, as the report prints them, and its label.
+    best = summary.sort_values("rank").iloc[0]
+    iqm = f"{best['final_iqm']:.1f} [{best['final_iqm_ci_low']:.1f}, {best['final_iqm_ci_high']:.1f}]"
+    assert f"IQM {iqm}" in html
+    label = aggregate.config_labels(summary, list(axes_values))[int(best["config"])]
+    assert f"<b>Best config</b> (rank 1 by final IQM): <b>{label}</b>" in html
     assert len(summary) == n_configs and list(summary.columns[: 1 + len(axes_values)]) == [
         "config",
         *axes_values,
@@ -232,6 +238,15 @@ def test_report_without_evals_or_episodes(tmp_path, missing):
     assert curve not in figs and "ranking" in figs
     assert ("No evaluations were recorded" in html) == (missing == "evals")
     assert "Few seeds" in html
+
+
+@pytest.mark.parametrize("n_seeds, warned", [(2, True), (6, True), (9, True), (10, False)])
+def test_few_seeds_caveat_below_ten_seeds(tmp_path, n_seeds, warned):
+    analysis.write_tables(tmp_path, **_sweep({"lr": [1e-4, 1e-3]}, n_seeds=n_seeds))
+    text = " ".join(caveats(analysis.load(tmp_path)))
+    assert ("Few seeds" in text) == warned
+    if warned:
+        assert f"only {n_seeds} seeds" in text and "91% with 5–6" in text
 
 
 def test_load_errors_are_one_sentence(tmp_path):
