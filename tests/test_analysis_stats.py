@@ -120,6 +120,20 @@ def test_probability_of_improvement_ci():
     assert np.all((iv.low <= iv.point) & (iv.point <= iv.high))
 
 
+def test_probability_of_improvement_ci_hand_computed_with_ties():
+    # x = (1, 2), y = (1, 0): P = (0.5 + 1 + 1 + 1) / 4 = 0.875 (the 1-1 tie counts 1/2). Resampling x and y
+    # independently, P over the 16 equally likely pairs of resamples is 0.5 w.p. 1/16 (x = y = (1, 1)), 0.75
+    # w.p. 4/16, 0.875 w.p. 4/16 and 1 w.p. 7/16. So the 2.5% / 97.5% quantiles are 0.5 and 1 and the 25% /
+    # 75% ones 0.75 and 1; with 2,000 replicates the empirical quantiles land on these values.
+    x, y = np.array([1.0, 2.0]), np.array([1.0, 0.0])
+    iv = stats.probability_of_improvement_ci(x, y, n_boot=2000)
+    np.testing.assert_allclose([iv.point, iv.low, iv.high], [0.875, 0.5, 1.0])
+    iv = stats.probability_of_improvement_ci(x, y, n_boot=2000, confidence=0.5)
+    np.testing.assert_allclose([iv.point, iv.low, iv.high], [0.875, 0.75, 1.0])
+    iv = stats.probability_of_improvement_ci(y, x, n_boot=2000, confidence=0.5)  # P(Y > X) = 1 - P(X > Y)
+    np.testing.assert_allclose([iv.point, iv.low, iv.high], [0.125, 0.0, 0.25])
+
+
 def test_bad_arguments_name_the_problem():
     with pytest.raises(ValueError, match="statistic must be one of"):
         stats.bootstrap_ci(np.ones(3), "mode")

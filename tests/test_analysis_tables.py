@@ -411,6 +411,22 @@ def test_cli_subprocess_bad_folder_exits_2(tmp_path):
     assert r.stderr.strip().count("\n") == 0 and "not a sweep's run folder" in r.stderr
 
 
+def test_cli_subprocess_compare_bad_input_exits_2(tiny_dir, tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    analysis.write_tables(bad, **tiny_sweep())
+    (bad / "manifest.json").write_text("[1]")
+    r = subprocess.run(
+        [sys.executable, "-m", "analysis", "compare", str(tiny_dir), str(bad), "--out", str(tmp_path / "c")],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr
+    assert f"{str(bad.resolve() / 'manifest.json')!r} holds an array; a manifest must be a JSON object" in r.stderr
+
+
 def test_compare_two_sweeps(tmp_path, monkeypatch):
     a, b = tmp_path / "a" / "run1", tmp_path / "b" / "run2"
     for d, seed in ((a, 0), (b, 1)):
