@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", type=_positive_int, help="seeds per config (overrides the grid)")
     run.add_argument("--steps", type=_positive_int, help="env steps per run (overrides total_steps)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="fix a hyperparameter")
-    run.add_argument("--out", default="results", help="results root (default: results)")
+    run.add_argument("--out", help="results root (default: results)")
     run.add_argument("--run-id", type=_run_id, help="run folder name (default: UTC time + short hash)")
     run.add_argument("--chunk-steps", type=_positive_int, default=5_000, help="env steps per chunk (default 5000)")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted sweep in RUN_DIR")
@@ -138,9 +138,14 @@ def _cmd_run(args) -> int:
     from sweep import engine
 
     file_grid, grid = _load(args)  # validate everything before touching devices or files
+    if args.resume is not None and (args.out is not None or args.run_id is not None):
+        from sweep.grid import GridError
+
+        given = " and ".join(flag for flag, v in (("--out", args.out), ("--run-id", args.run_id)) if v is not None)
+        raise GridError(f"{given} cannot be used with --resume, which continues {args.resume} where it is")
     _init_distributed(args)
     options = engine.Options(
-        out=Path(args.out),
+        out=Path(args.out or "results"),
         run_id=args.run_id,
         chunk_steps=args.chunk_steps,
         resume=Path(args.resume) if args.resume else None,

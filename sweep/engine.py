@@ -10,6 +10,7 @@ device count, the wave or chunk sizes, nor its neighbours in the batch change a 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 import os
@@ -17,7 +18,9 @@ import platform
 import shutil
 import signal
 import subprocess
+import sys
 import time
+import zipfile
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -35,6 +38,8 @@ from core import STATIC_FIELDS, TRACED_FIELDS, HParams, TrainState, make_train
 from sweep.grid import Grid, GridError, split_config
 
 CHECKPOINT = "checkpoint"
+# Written last, after the tables, the report and the ``latest`` link: a folder is finished when it has one.
+DONE = "DONE"
 # Fault injection for the resume tests: "N" or "N:SIGNAME" makes the process send itself SIGKILL (or the
 # named signal) right after its N-th checkpoint of this invocation, so a kill lands at a known point.
 FAULT_ENV = "SWEEP_FAULT_AFTER_CHECKPOINT"
@@ -95,6 +100,8 @@ def run_keys(seeds: np.ndarray, base_seed: int) -> np.ndarray:
 
 
 def hparams_batch(configs: list[dict[str, Any]]) -> HParams:
+    """Each traced hyperparameter as a [len(configs)] array: int32 for ``target_period``, float32 otherwise.
+    The grid checked that every value fits its dtype."""
     return HParams(
         **{
             name: np.asarray([cfg[name] for cfg in configs], np.int32 if name == "target_period" else np.float32)
@@ -128,6 +135,15 @@ def _fetch(tree: Any) -> Any:
     if jax.process_count() == 1:
         return jax.device_get(tree)
     return multihost_utils.process_allgather(tree, tiled=True)
+
+
+def _wave_budget_bytes() -> int:
+    """``_device_budget_bytes`` of the tightest process, so that every host cuts the same waves."""
+    budget = _device_budget_bytes()
+    if jax.process_count() == 1:
+        return budget
+    mib = np.int32(min(budget >> 20, 2**31 - 1))  # MiB in int32: JAX's default dtypes have no int64
+    return int(np.min(multihost_utils.process_allgather(mib))) << 20
 
 
 def _device_budget_bytes() -> int:
@@ -216,14 +232,15 @@ def _expand(prefix: Any, full: Any) -> Any:
     return jax.tree.map(lambda p, sub: jax.tree.map(lambda _: p, sub), prefix, full, is_leaf=lambda x: x is None)
 
 
-def bytes_per_run(compiled, wave_size: int) -> float:
-    """Device bytes one run needs, from the compiled chunk program's memory analysis."""
+def bytes_per_run(compiled, runs_per_device: int) -> float:
+    """Device bytes one run needs, from the compiled chunk program's memory analysis, which counts the bytes
+    of one device: those of its ``runs_per_device`` runs (the wave size over the device count)."""
     mem = compiled.memory_analysis()
     if mem is None:
         return float("nan")
     total = mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes
     total -= getattr(mem, "alias_size_in_bytes", 0)  # donated state is counted once
-    return total / wave_size
+    return total / runs_per_device
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -331,27 +348,110 @@ def save_checkpoint(run_dir: Path, meta: dict, records: Records, state_leaves: l
 
 
 def load_checkpoint(run_dir: Path, n_runs: int):
+    """``(meta, records, state leaves or None)`` from the last checkpoint, None when there is none, and a
+    SweepError (one sentence) when it cannot be read."""
     ckpt = run_dir / CHECKPOINT
     latest = ckpt / "latest.json"
     if not latest.is_file():
         return None
-    meta = json.loads(latest.read_text())
-    with np.load(ckpt / meta["file"]) as data:
-        arrays = {k: data[k] for k in data.files}
-    records = Records.from_arrays(arrays, n_runs)
+    try:
+        meta = json.loads(latest.read_text())
+        with np.load(ckpt / meta["file"]) as data:
+            arrays = {k: data[k] for k in data.files}
+        records = Records.from_arrays(arrays, n_runs)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError, zipfile.BadZipFile) as err:
+        raise SweepError(_damaged_checkpoint(ckpt, err)) from None
     state_keys = sorted(k for k in arrays if k.startswith("state_"))
     leaves = [arrays[k] for k in state_keys] if state_keys else None
     return meta, records, leaves
 
 
+def _peek_checkpoint(run_dir: Path) -> None:
+    """SweepError unless the last checkpoint's record and the file it names can be opened (a cheap check that
+    reads the archive's index, not its arrays)."""
+    ckpt = run_dir / CHECKPOINT
+    try:
+        meta = json.loads((ckpt / "latest.json").read_text())
+        with np.load(ckpt / meta["file"]) as data:
+            missing = [f"{k}" for k in ("ep_run", "ev_run", "diverged") if k not in data.files]
+        if missing:
+            raise KeyError(f"{meta['file']} lacks {', '.join(missing)}")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError, zipfile.BadZipFile) as err:
+        raise SweepError(_damaged_checkpoint(ckpt, err)) from None
+
+
+def _damaged_checkpoint(ckpt: Path, err: BaseException) -> str:
+    reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
+    return (
+        f"the checkpoint in {ckpt} cannot be read ({type(err).__name__}: {reason}); remove that folder to train "
+        "this sweep again from the start, or start a new run"
+    )
+
+
+def _remove_checkpoint(run_dir: Path) -> None:
+    """Removes the checkpoint folder: renamed aside first, so that a kill during the removal never leaves a
+    ``latest.json`` without its file."""
+    ckpt = run_dir / CHECKPOINT
+    if ckpt.exists():
+        os.replace(ckpt, run_dir / f".{CHECKPOINT}-removed-{os.getpid()}")
+    for old in run_dir.glob(f".{CHECKPOINT}-removed-*"):
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _sizes_text(sizes) -> str:
+    """[8, 8, 8, 4] -> '3 x 8, 4'."""
+    parts = []
+    for size, same in itertools.groupby(sizes):
+        count = len(list(same))
+        parts.append(f"{count} x {size}" if count > 1 else str(size))
+    return ", ".join(parts)
+
+
+def wave_sizes_for(group_runs: list[int], n_dev: int, max_runs_per_device: int | None) -> list[int]:
+    """The waves (global sizes, one per unit) that ``--max-runs-per-device`` cuts for groups of these sizes."""
+    sizes = []
+    for n in group_runs:
+        per_device = math.ceil(n / n_dev)
+        if max_runs_per_device is not None:
+            per_device = min(per_device, max_runs_per_device)
+        sizes += [n_dev * per_device] * math.ceil(n / (n_dev * per_device))
+    return sizes
+
+
+def layout_error(meta: dict, where: str, wave_sizes: list[int], n_dev: int, group_runs: list[int]) -> str | None:
+    """None when a checkpoint's waves (``meta``) are the waves this sweep would cut now; otherwise one sentence
+    that says how to resume it."""
+    then = meta.get("wave_sizes")
+    if then is None:  # written before wave sizes were recorded: only the count can be compared
+        if meta.get("n_units") == len(wave_sizes):
+            return None
+        return (
+            f"{where} was checkpointed with a different device layout ({meta.get('n_units')} waves, now "
+            f"{len(wave_sizes)}); resume it on the machine and with the options it was started with"
+        )
+    if list(then) == list(wave_sizes):
+        return None
+    k, m = meta.get("n_devices"), meta.get("max_runs_per_device")
+    fix = None
+    for per_device in sorted({t // n_dev for t in then if t % n_dev == 0}):  # a cap that cuts the same waves here
+        if wave_sizes_for(group_runs, n_dev, per_device) == list(then):
+            fix = f"--max-runs-per-device {per_device}"
+            break
+    if fix is None and k is not None and k != n_dev:
+        fix = f"{k} devices" + (f" and --max-runs-per-device {m}" if m else "")
+    return (
+        f"{where} was checkpointed on {k} devices in waves of {_sizes_text(then)} runs, but {n_dev} devices here "
+        f"cut waves of {_sizes_text(wave_sizes)}; "
+        + (f"resume it with {fix}" if fix else "resume it on the machine it was started on, or start a new run")
+    )
+
+
 # ---------------------------------------------------------------------------------------------------------
-# The run folder
+# The run folder. Process 0 alone checks and creates it; every process then gets its answer, so all raise the
+# same error or all go on together (none waits alone in a collective).
 # ---------------------------------------------------------------------------------------------------------
 def new_run_id(grid: Grid) -> str:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    if jax.process_count() > 1:  # every process must name the same folder
-        stamp_arr = multihost_utils.broadcast_one_to_all(np.frombuffer(stamp.encode(), np.uint8))
-        stamp = bytes(np.asarray(stamp_arr, np.uint8)).decode()
     return f"{stamp}-{grid.fingerprint()}"
 
 
@@ -365,55 +465,157 @@ def _check_writable(folder: Path) -> None:
         raise SweepError(f"cannot write to output folder {folder}: {err.strerror or err}") from None
 
 
-def prepare_run_dir(grid: Grid, options: Options) -> tuple[Path, Grid]:
-    """Creates (or, with ``--resume``, checks) the run folder. Returns it and the grid to run, which on
-    resume is the one the folder was started with."""
-    if options.resume is not None:
-        run_dir = Path(options.resume)
-        info_path = run_dir / SWEEP_FILE
-        if not info_path.is_file():
-            raise SweepError(f"{run_dir} is not a sweep run folder (no {SWEEP_FILE})")
-        try:
-            info = json.loads(info_path.read_text())
-            stored = Grid(
-                name=info["grid"],
-                description=info["description"],
-                seeds=info["seeds"],
-                config={k: tuple(v) if isinstance(v, list) else v for k, v in info["config"].items()},
-                axes={k: [tuple(x) if isinstance(x, list) else x for x in v] for k, v in info["axes"].items()},
-                source=info["source"],
-            )
-            stored_fingerprints = (info["fingerprint"], info["grid_file_fingerprint"])
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            raise SweepError(f"{info_path} is damaged or not a sweep record; start a new run") from None
-        if info["grid"] != grid.name:
-            raise SweepError(f"{run_dir} belongs to grid '{info['grid']}', not '{grid.name}'")
-        if stored.fingerprint() != stored_fingerprints[0]:
-            raise SweepError(f"{run_dir}/{SWEEP_FILE} is damaged (its fingerprint does not match)")
-        if grid.fingerprint() not in stored_fingerprints:
-            raise SweepError(
-                f"{run_dir} was started with other settings than these (grid file or --seeds/--steps/--set "
-                "changed); resume without overrides, or start a new run"
-            )
-        if not (run_dir / CHECKPOINT / "latest.json").is_file() and (run_dir / "runs.parquet").is_file():
-            raise SweepError(f"{run_dir} has already finished; nothing to resume")
-        _check_writable(run_dir)
-        return run_dir, stored
+def _broadcast_json(payload: Any) -> Any:
+    """Process 0's JSON-able ``payload`` on every process (the others' is ignored)."""
+    if jax.process_count() == 1:
+        return payload
+    data = json.dumps(payload).encode() if jax.process_index() == 0 else b""
+    n = int(multihost_utils.broadcast_one_to_all(np.int32(len(data))))
+    buf = np.zeros(n, np.uint8)
+    if jax.process_index() == 0:
+        buf[:] = np.frombuffer(data, np.uint8)
+    return json.loads(bytes(np.asarray(multihost_utils.broadcast_one_to_all(buf), np.uint8)))
 
+
+def _on_lead(fn) -> Any:
+    """``fn()`` run by process 0 alone; its (JSON-able) result on every process. A SweepError it raises is
+    raised on every process, any other error on process 0 and as a RuntimeError on the others."""
+    if jax.process_count() == 1:
+        return fn()
+    payload, failure = None, None
+    if jax.process_index() == 0:
+        try:
+            payload = {"ok": fn()}
+        except SweepError as err:
+            payload = {"error": str(err)}
+        except Exception as err:  # noqa: BLE001 - re-raised below, after the others heard of it
+            payload, failure = {"failed": f"{type(err).__name__}: {err}"}, err
+    payload = _broadcast_json(payload)
+    if failure is not None:
+        raise failure
+    if "error" in payload:
+        raise SweepError(payload["error"])
+    if "failed" in payload:
+        raise RuntimeError(f"process 0 failed: {payload['failed']}")
+    return payload["ok"]
+
+
+def run_dir_status(run_dir: Path) -> str:
+    """``finished`` (the completion marker is there), ``checkpoint`` (interrupted after a checkpoint),
+    ``tables`` (interrupted while writing its results, with no checkpoint left: it is trained again) or
+    ``fresh`` (interrupted before its first checkpoint)."""
+    if (run_dir / DONE).is_file():
+        return "finished"
+    if (run_dir / CHECKPOINT / "latest.json").is_file():
+        return "checkpoint"
+    if any((run_dir / f"{t}.parquet").exists() for t in ("runs", "episodes", "evals")):
+        return "tables"
+    return "fresh"
+
+
+def _grid_from_info(info: dict) -> Grid:
+    return Grid(
+        name=info["grid"],
+        description=info["description"],
+        seeds=info["seeds"],
+        config={k: tuple(v) if isinstance(v, list) else v for k, v in info["config"].items()},
+        axes={k: [tuple(x) if isinstance(x, list) else x for x in v] for k, v in info["axes"].items()},
+        source=info["source"],
+    )
+
+
+def _check_resume_dir(grid: Grid, options: Options) -> dict:
+    """Process 0: the folder to resume, its sweep record and status, or SweepError."""
+    given = Path(options.resume)
+    info_path = given / SWEEP_FILE
+    if not info_path.is_file():
+        raise SweepError(f"{given} is not a sweep run folder (no {SWEEP_FILE})")
+    try:
+        info = json.loads(info_path.read_text())
+        stored = _grid_from_info(info)
+        stored_fingerprints = (info["fingerprint"], info["grid_file_fingerprint"])
+        stored_fingerprint = stored.fingerprint()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raise SweepError(f"{info_path} is damaged or not a sweep record; start a new run") from None
+    if info["grid"] != grid.name:
+        raise SweepError(f"{given} belongs to grid '{info['grid']}', not '{grid.name}'")
+    if stored_fingerprint != stored_fingerprints[0]:
+        raise SweepError(f"{given}/{SWEEP_FILE} is damaged (its fingerprint does not match)")
+    if grid.fingerprint() not in stored_fingerprints:
+        raise SweepError(
+            f"{given} was started with other settings than these (grid file or --seeds/--steps/--set "
+            "changed); resume without overrides, or start a new run"
+        )
+    status = run_dir_status(given)
+    if status == "finished":
+        raise SweepError(f"{given} has already finished; nothing to resume")
+    if status == "checkpoint":
+        _peek_checkpoint(given)
+    _check_writable(given)
+    return {"run_dir": str(given.resolve()), "info": info, "status": status}
+
+
+@dataclasses.dataclass
+class _NewFolder:
+    """What this invocation made on process 0, so that a failure before anything was kept can undo it."""
+
+    run_dir: Path
+    existed: bool  # run_dir was there (empty) before
+    top: Path | None  # the highest of run_dir and its parents that did not exist before
+    created: bool = False  # run_dir was made by this invocation
+    wrote_info: bool = False
+    kept: bool = False  # a checkpoint or the tables were written: the folder stays from then on
+
+    def undo(self) -> None:
+        if self.kept:
+            return
+        if self.created:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+        elif self.wrote_info:
+            (self.run_dir / SWEEP_FILE).unlink(missing_ok=True)
+        if self.top is not None and self.top != self.run_dir:
+            folder = self.run_dir.parent
+            while True:  # the parents this invocation made, while they are empty
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+                if folder == self.top:
+                    break
+                folder = folder.parent
+
+
+def _check_new_run_dir(grid: Grid, options: Options) -> dict:
+    """Process 0: the new run folder's path, or SweepError. Creates at most the grid's output folder."""
     run_id = options.run_id or new_run_id(grid)
     if not run_id or "/" in run_id or run_id in (".", "..", "latest"):
         raise SweepError(f"--run-id must be a plain folder name, got {run_id!r}")
     grid_dir = Path(options.out) / grid.name
-    _check_writable(grid_dir)
     run_dir = grid_dir / run_id
-    if run_dir.exists() and any(run_dir.iterdir()):
-        info = run_dir / SWEEP_FILE
-        # Several processes of one cluster run share the folder: only process 0 creates its files.
-        same = info.is_file() and json.loads(info.read_text()).get("fingerprint") == grid.fingerprint()
-        if not (jax.process_count() > 1 and same):
-            raise SweepError(f"run folder {run_dir} already exists; use --resume {run_dir} or another --run-id")
-    run_dir.mkdir(exist_ok=True)
-    return run_dir, grid
+    if run_dir.exists() and not (run_dir.is_dir() and not any(run_dir.iterdir())):
+        raise SweepError(f"run folder {run_dir} already exists; use --resume {run_dir} or another --run-id")
+    top = None
+    for folder in (run_dir, *run_dir.parents):
+        if folder.exists():
+            break
+        top = folder
+    _check_writable(grid_dir)
+    return {"run_dir": str(run_dir), "existed": run_dir.exists(), "top": None if top is None else str(top)}
+
+
+def _create_run_dir(new: _NewFolder, grid: Grid, file_grid: Grid) -> None:
+    """Process 0: makes the run folder (empty or new) and writes its sweep record."""
+    try:
+        new.run_dir.mkdir(exist_ok=new.existed)
+    except FileExistsError:
+        raise SweepError(f"run folder {new.run_dir} already exists; use another --run-id") from None
+    except OSError as err:
+        raise SweepError(f"cannot create run folder {new.run_dir}: {err.strerror or err}") from None
+    new.created = not new.existed
+    if any(new.run_dir.iterdir()):  # someone else began writing here since the check
+        raise SweepError(f"run folder {new.run_dir} already exists; use another --run-id")
+    new.wrote_info = True
+    write_sweep_info(new.run_dir, grid, file_grid)
 
 
 def write_sweep_info(run_dir: Path, grid: Grid, file_grid: Grid) -> None:
@@ -450,40 +652,77 @@ def _git_commit() -> str | None:
 
 
 def _update_latest(run_dir: Path) -> None:
+    """Points ``<grid>/latest`` at ``run_dir``; a file system without symbolic links gets a warning, since the
+    results are written by then."""
     link = run_dir.parent / "latest"
     tmp = run_dir.parent / f".latest-{os.getpid()}"
-    tmp.unlink(missing_ok=True)
-    os.symlink(run_dir.name, tmp)
-    os.replace(tmp, link)
+    try:
+        tmp.unlink(missing_ok=True)
+        os.symlink(run_dir.name, tmp)
+        os.replace(tmp, link)
+    except OSError as err:
+        print(f"warning: could not point {link} at {run_dir.name}: {err.strerror or err}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------------------------------------------------
 # The sweep
 # ---------------------------------------------------------------------------------------------------------
 def run_sweep(grid: Grid, options: Options = Options(), *, file_grid: Grid | None = None) -> Path:
-    """Trains every run of ``grid``; returns the run folder with its tables (and report)."""
-    from tqdm import tqdm
+    """Trains every run of ``grid``; returns the run folder with its tables (and report).
 
-    import analysis
-
+    A new run folder that fails before its first checkpoint (or its tables) is removed again, with the
+    parents this call made; a folder being resumed is never removed.
+    """
     if isinstance(options.chunk_steps, bool) or not isinstance(options.chunk_steps, int) or options.chunk_steps <= 0:
         raise SweepError(f"--chunk-steps must be a positive integer, got {options.chunk_steps!r}")
     mrpd = options.max_runs_per_device
     if mrpd is not None and (isinstance(mrpd, bool) or not isinstance(mrpd, int) or mrpd <= 0):
         raise SweepError(f"--max-runs-per-device must be a positive integer, got {mrpd!r}")
 
-    run_dir, grid = prepare_run_dir(grid, options)
     lead = jax.process_index() == 0
-    if lead and options.resume is None:
-        write_sweep_info(run_dir, grid, file_grid or grid)
-    plan = make_plan(grid)
+    if options.resume is not None:
+        found = _on_lead(lambda: _check_resume_dir(grid, options))
+        run_dir, grid = Path(found["run_dir"]), _grid_from_info(found["info"])
+        if lead and found["status"] == "tables":
+            print(
+                f"note: {options.resume} has tables but no {DONE} marker and no checkpoint (it was stopped while "
+                "writing its results); training it again from the start",
+                file=sys.stderr,
+            )
+        plan = make_plan(grid)
+        return _run(plan, hparams_batch(plan.configs), run_dir, options, file_grid, resume=True)
+
+    found = _on_lead(lambda: _check_new_run_dir(grid, options))
+    top = None if found["top"] is None else Path(found["top"])
+    new = _NewFolder(Path(found["run_dir"]), found["existed"], top)
+    try:
+        # Everything that can fail on the grid's values fails here, before the run folder exists.
+        plan = make_plan(grid)
+        hparams = hparams_batch(plan.configs)
+        _on_lead(lambda: _create_run_dir(new, grid, file_grid or grid))
+        return _run(plan, hparams, new.run_dir, options, file_grid, resume=False, new=new)
+    except Exception:
+        if lead:
+            new.undo()
+        raise
+
+
+def _run(plan: Plan, hparams: HParams, run_dir: Path, options: Options, file_grid: Grid | None, *, resume: bool,
+         new: _NewFolder | None = None) -> Path:  # fmt: skip
+    from tqdm import tqdm
+
+    import analysis
+
+    grid = plan.grid
+    lead = jax.process_index() == 0
+    mrpd = options.max_runs_per_device
     mesh = make_mesh()
     n_dev = mesh.size
 
     # Units of work, in order: (group, wave). Sizes are fixed before anything runs, so a resumed sweep
     # with the same devices cuts the same waves (and results do not depend on the cut anyway).
     units = []
-    budget = _device_budget_bytes()
+    budget = _wave_budget_bytes()
     group_objs = []
     for g, (static, runs) in enumerate(plan.groups):
         per_device = math.ceil(len(runs) / n_dev)
@@ -492,28 +731,46 @@ def run_sweep(grid: Grid, options: Options = Options(), *, file_grid: Grid | Non
         group = _Group(static, mesh, n_dev * per_device)
         if mrpd is None:  # shrink the wave if the compiled program would not fit
             first = min(options.chunk_steps, static.total_steps)
-            need = bytes_per_run(group.compiled(first), group.wave_size)
+            need = bytes_per_run(group.compiled(first), per_device)
             if math.isfinite(need) and need * per_device > budget:
                 per_device = max(1, int(budget // need))
                 group = _Group(static, mesh, n_dev * per_device)
         group_objs.append(group)
         for w in range(math.ceil(len(runs) / group.wave_size)):
             units.append((g, runs[w * group.wave_size : (w + 1) * group.wave_size]))
+    layout = {
+        "n_units": len(units),
+        "wave_sizes": [group_objs[g].wave_size for g, _ in units],
+        "n_devices": n_dev,
+        "max_runs_per_device": mrpd,
+    }
 
     total_env_steps = sum(plan.groups[g][0].total_steps * len(r) for g, r in units)
     records = Records(plan.n_runs)
     start_unit, steps_done, state_leaves = 0, 0, None
     prev_compile, prev_run, prev_steps = 0.0, 0.0, 0
-    loaded = load_checkpoint(run_dir, plan.n_runs) if options.resume is not None else None
+    loaded = load_checkpoint(run_dir, plan.n_runs) if resume else None
     if loaded is not None:
         meta, records, state_leaves = loaded
-        if meta["n_units"] != len(units):
-            raise SweepError(
-                f"{run_dir} was checkpointed with a different device layout ({meta['n_units']} waves, now "
-                f"{len(units)}); resume it with --max-runs-per-device {meta['runs_per_wave_per_device']}"
-            )
+        group_runs = [len(runs) for _, runs in plan.groups]
+        problem = layout_error(meta, str(options.resume), layout["wave_sizes"], n_dev, group_runs)
+        if problem:
+            raise SweepError(problem)
         start_unit, steps_done = meta["unit"], meta["steps_done"]
         prev_compile, prev_run, prev_steps = meta["compile_seconds"], meta["run_seconds"], meta["env_steps"]
+
+    def checkpoint(unit, steps, run_seconds, env_steps, leaves):
+        meta = {
+            "unit": unit,
+            "steps_done": steps,
+            **layout,
+            "compile_seconds": prev_compile + sum(g.compile_seconds for g in group_objs),
+            "run_seconds": prev_run + run_seconds,
+            "env_steps": prev_steps + env_steps,
+        }
+        save_checkpoint(run_dir, meta, records, leaves)
+        if new is not None:
+            new.kept = True
 
     done_before = sum(plan.groups[g][0].total_steps * len(r) for g, r in units[:start_unit])
     done_before += steps_done * (len(units[start_unit][1]) if start_unit < len(units) else 0)
@@ -540,7 +797,8 @@ def run_sweep(grid: Grid, options: Options = Options(), *, file_grid: Grid | Non
             else:
                 steps_done = 0
                 keys = run_keys(np.asarray([plan.seed_of(r) for r in padded]), options.base_seed)
-                states = group.init(keys, hparams_batch([plan.configs[plan.config_of(r)] for r in padded]))
+                configs = np.asarray([plan.config_of(r) for r in padded])
+                states = group.init(keys, HParams(*[x[configs] for x in hparams]))
             state_leaves = None
             bar.set_postfix_str(f"group {g + 1}/{len(plan.groups)}, wave of {len(runs)} runs")
             while steps_done < static.total_steps:
@@ -558,13 +816,7 @@ def run_sweep(grid: Grid, options: Options = Options(), *, file_grid: Grid | Non
                 if steps_done < static.total_steps:
                     host_state = _fetch(states)
                     if lead:
-                        save_checkpoint(
-                            run_dir,
-                            _meta(u, steps_done, units, group, n_dev, group_objs, prev_compile, prev_run + run_seconds,
-                                  prev_steps + env_steps),
-                            records,
-                            jax.tree.leaves(host_state),
-                        )  # fmt: skip
+                        checkpoint(u, steps_done, run_seconds, env_steps, jax.tree.leaves(host_state))
             final = _fetch(states)
             finite = np.ones(group.wave_size, bool)
             for leaf in jax.tree.leaves((final.params, final.target_params)):
@@ -573,13 +825,7 @@ def run_sweep(grid: Grid, options: Options = Options(), *, file_grid: Grid | Non
             records.diverged[runs] = bad[: len(runs)]
             steps_done = 0
             if lead and u + 1 < len(units):
-                save_checkpoint(
-                    run_dir,
-                    _meta(u + 1, 0, units, group, n_dev, group_objs, prev_compile, prev_run + run_seconds,
-                          prev_steps + env_steps),
-                    records,
-                    None,
-                )  # fmt: skip
+                checkpoint(u + 1, 0, run_seconds, env_steps, None)
     finally:
         bar.close()
 
@@ -587,6 +833,10 @@ def run_sweep(grid: Grid, options: Options = Options(), *, file_grid: Grid | Non
     run_seconds += prev_run
     env_steps += prev_steps
     if lead:
+        # The order makes a kill at any point recoverable: the checkpoint stays until the DONE marker is
+        # written, so a folder without the marker is resumed (or trained again) to the same tables.
+        if new is not None:
+            new.kept = True
         runs_df = _runs_frame(plan, records.diverged)
         manifest = _manifest(plan, file_grid, mesh, compile_seconds, run_seconds, env_steps, run_dir, group_objs)
         analysis.write_tables(
@@ -599,23 +849,13 @@ def run_sweep(grid: Grid, options: Options = Options(), *, file_grid: Grid | Non
         )
         if options.report:
             analysis.report(run_dir)
-        shutil.rmtree(run_dir / CHECKPOINT, ignore_errors=True)
         _update_latest(run_dir)
+        finished = datetime.now(UTC).isoformat(timespec="seconds")
+        _atomic_write(run_dir / DONE, lambda f: f.write(f"finished {finished}\n".encode()))
+        _remove_checkpoint(run_dir)
     if jax.process_count() > 1:
         multihost_utils.sync_global_devices("sweep finished")
     return run_dir
-
-
-def _meta(unit, steps_done, units, group, n_dev, group_objs, compile_s, run_s, env_steps) -> dict:
-    return {
-        "unit": unit,
-        "steps_done": steps_done,
-        "n_units": len(units),
-        "runs_per_wave_per_device": group.wave_size // n_dev,
-        "compile_seconds": compile_s + sum(g.compile_seconds for g in group_objs),
-        "run_seconds": run_s,
-        "env_steps": env_steps,
-    }
 
 
 def _runs_frame(plan: Plan, diverged: np.ndarray) -> pd.DataFrame:

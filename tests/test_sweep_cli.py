@@ -417,9 +417,107 @@ def test_resume_folder_that_is_not_a_run_folder(tmp_path, capsys, no_training):
 def test_resume_of_a_finished_folder(started, tmp_path, capsys, no_training):
     path_a, run_dir = started
     (run_dir / "runs.parquet").write_bytes(b"finished tables")
+    (run_dir / engine.DONE).write_text("finished\n")
     before = snapshot(tmp_path)
     code, _, err = call(["run", path_a, "--resume", run_dir, "--no-progress"], capsys)
     assert_one_line_error(code, err, str(run_dir), "already finished")
+    assert snapshot(tmp_path) == before
+
+
+def test_folder_stopped_while_writing_its_tables_is_trained_again(started, capsys, no_training):
+    # Tables but no DONE marker and no checkpoint: the sweep was stopped between its first table and the marker.
+    path_a, run_dir = started
+    assert engine.run_dir_status(run_dir) == "fresh"
+    (run_dir / "runs.parquet").write_bytes(b"half of the results")
+    assert engine.run_dir_status(run_dir) == "tables"
+    with pytest.raises(AssertionError, match="planning"):  # accepted: it goes on to plan the runs
+        call(["run", path_a, "--resume", run_dir, "--no-progress"], capsys)
+    assert "no DONE marker" in capsys.readouterr().err
+    (run_dir / engine.CHECKPOINT).mkdir()
+    (run_dir / engine.CHECKPOINT / "latest.json").write_text("{}")
+    assert engine.run_dir_status(run_dir) == "checkpoint"
+    (run_dir / engine.DONE).write_text("finished\n")
+    assert engine.run_dir_status(run_dir) == "finished"
+
+
+@pytest.mark.parametrize(
+    ("latest", "npz"),
+    [
+        ('{"file": "ckpt-0000-000000100.npz"}', None),  # the file it names is gone
+        ('{"file": "ckpt-0000-000000100.npz"}', b"PK\x03\x04 truncated"),
+        ("{not json", None),
+        ("[]", None),
+    ],
+    ids=["npz missing", "npz damaged", "latest.json not JSON", "latest.json not a record"],
+)
+def test_resume_with_an_unreadable_checkpoint_is_one_line(latest, npz, started, tmp_path, capsys, no_training):
+    path_a, run_dir = started
+    ckpt = run_dir / engine.CHECKPOINT
+    ckpt.mkdir()
+    (ckpt / "latest.json").write_text(latest)
+    if npz is not None:
+        (ckpt / "ckpt-0000-000000100.npz").write_bytes(npz)
+    before = snapshot(tmp_path)
+    code, _, err = call(["run", path_a, "--resume", run_dir, "--no-progress"], capsys)
+    assert_one_line_error(code, err, str(ckpt), "cannot be read", "start a new run")
+    assert snapshot(tmp_path) == before
+    with pytest.raises(engine.SweepError, match="cannot be read"):  # the full load says the same
+        engine.load_checkpoint(run_dir, 2)
+
+
+@pytest.mark.parametrize("extra", [["--out", "elsewhere"], ["--run-id", "r2"]], ids=["--out", "--run-id"])
+def test_resume_with_out_or_run_id_is_refused(extra, started, tmp_path, capsys, monkeypatch, no_training):
+    monkeypatch.chdir(tmp_path)
+    path_a, run_dir = started
+    before = snapshot(tmp_path)
+    code, _, err = call(["run", path_a, "--resume", run_dir, "--no-progress", *extra], capsys)
+    assert_one_line_error(code, err, extra[0], "cannot be used with --resume", str(run_dir))
+    assert snapshot(tmp_path) == before
+
+
+def test_resume_path_is_resolved(started, tmp_path, monkeypatch):
+    # `--resume .` and a symbolic link name the real folder, so that `latest` points at its real name.
+    path_a, run_dir = started
+    grid = grids.load(str(path_a))
+    link = tmp_path / "link"
+    link.symlink_to(run_dir)
+    monkeypatch.chdir(run_dir)
+    for given in (Path("."), link):
+        found = engine._check_resume_dir(grid, engine.Options(resume=given))
+        assert found["run_dir"] == str(run_dir.resolve()) and found["status"] == "fresh"
+
+
+def test_latest_link_that_cannot_be_made_is_a_warning(tmp_path, capsys, monkeypatch):
+    run_dir = tmp_path / "a" / "r1"
+    run_dir.mkdir(parents=True)
+
+    def no_links(*_args):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "symlink", no_links)
+    engine._update_latest(run_dir)
+    err = capsys.readouterr().err
+    assert err.startswith("warning: ") and "latest" in err and "Operation not permitted" in err
+    assert not (tmp_path / "a" / "latest").exists()
+
+
+def test_failure_before_the_first_checkpoint_removes_the_new_folder(started, tmp_path, monkeypatch):
+    """An unexpected error after the run folder was made, before anything worth keeping was written, leaves
+    the output folder as it was; a folder being resumed is kept whatever happens."""
+    path_a, run_dir = started
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("no devices")
+
+    monkeypatch.setattr(engine, "make_mesh", broken)
+    grid = grids.load(str(path_a))
+    before = snapshot(tmp_path)
+    for out, run_id in ((tmp_path / "results", "r2"), (tmp_path / "new" / "root", None)):
+        with pytest.raises(RuntimeError, match="no devices"):
+            engine.run_sweep(grid, engine.Options(out=out, run_id=run_id, progress=False, report=False))
+        assert snapshot(tmp_path) == before  # neither r2 nor new/root/a/<generated id> is left
+    with pytest.raises(RuntimeError, match="no devices"):
+        engine.run_sweep(grid, engine.Options(resume=run_dir, progress=False, report=False))
     assert snapshot(tmp_path) == before
 
 

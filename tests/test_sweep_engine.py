@@ -3,6 +3,7 @@ interruption or the number of processes."""
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -40,7 +41,9 @@ def _env(devices=1, **extra):
 
 
 def _sweep(grid_file, out, run_id, *args, devices=1, check=True, **env):
-    cmd = [sys.executable, "-m", "sweep", "run", str(grid_file), "--out", str(out), "--run-id", run_id]
+    """``python -m sweep run`` in a subprocess; ``out`` None (for ``--resume``) leaves out --out and --run-id."""
+    cmd = [sys.executable, "-m", "sweep", "run", str(grid_file)]
+    cmd += [] if out is None else ["--out", str(out), "--run-id", run_id]
     cmd += ["--no-report", "--no-progress", *args]
     proc = subprocess.run(cmd, env=_env(devices, **env), capture_output=True, text=True, timeout=300, cwd=ROOT)
     if check:
@@ -128,9 +131,10 @@ def test_killed_sweep_resumes_to_the_same_rows(reference, grid_file, tmp_path, s
     assert not (run_dir / "runs.parquet").exists()  # nothing half-written, no tables yet
     assert not (tmp_path / "tiny" / "latest").exists()
 
-    resumed = _sweep(grid_file, tmp_path, "ignored", "--resume", str(run_dir), "--chunk-steps", "200")
+    resumed = _sweep(grid_file, None, None, "--resume", str(run_dir), "--chunk-steps", "200")
     assert "Traceback" not in resumed.stderr
     _assert_same_rows(reference, _tables(run_dir))
+    assert (run_dir / engine.DONE).is_file()
     assert not (run_dir / "checkpoint").exists()  # removed once the tables are written
     assert (tmp_path / "tiny" / "latest").resolve() == run_dir.resolve()
 
@@ -141,11 +145,12 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def test_two_process_cluster_writes_the_same_rows(reference, grid_file, tmp_path):
+def _cluster(grid_file, out, run_id):
+    """The sweep on two processes of two CPU devices each: [(exit status, stderr)] per process."""
     port = _free_port()
     procs = []
     for pid in range(2):
-        cmd = [sys.executable, "-m", "sweep", "run", str(grid_file), "--out", str(tmp_path), "--run-id", "cluster",
+        cmd = [sys.executable, "-m", "sweep", "run", str(grid_file), "--out", str(out), "--run-id", run_id,
                "--no-report", "--no-progress", "--chunk-steps", "200", "--coordinator", f"127.0.0.1:{port}",
                "--num-processes", "2", "--process-id", str(pid)]  # fmt: skip
         procs.append(subprocess.Popen(cmd, env=_env(2), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -159,12 +164,89 @@ def test_two_process_cluster_writes_the_same_rows(reference, grid_file, tmp_path
                 q.kill()
             raise
         results.append((p.returncode, err))
+    return results
+
+
+def test_two_process_cluster_writes_the_same_rows(reference, grid_file, tmp_path):
+    results = _cluster(grid_file, tmp_path, "cluster")
     for rc, err in results:
         assert rc == 0, err[-3000:]
     run_dir = tmp_path / "tiny" / "cluster"
     _assert_same_rows(reference, _tables(run_dir))
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["num_processes"] == 2 and manifest["num_devices"] == 4
+
+
+def test_two_process_cluster_refuses_an_existing_folder_on_every_process(grid_file, tmp_path):
+    # Process 0 alone checks the folder and tells the other, so both stop with the same line (none hangs).
+    run_dir = tmp_path / "tiny" / "cluster"
+    run_dir.mkdir(parents=True)
+    (run_dir / "runs.parquet").write_bytes(b"earlier results")
+    results = _cluster(grid_file, tmp_path, "cluster")
+    for rc, err in results:
+        assert rc == 2 and "Traceback" not in err, err[-3000:]
+    assert results[0][1] == results[1][1] and "already exists" in results[0][1]
+    assert sorted(p.name for p in run_dir.iterdir()) == ["runs.parquet"]
+    assert (run_dir / "runs.parquet").read_bytes() == b"earlier results"
+
+
+def test_stopped_before_its_marker_resumes_and_cleanup_kill_leaves_a_finished_folder(
+    reference, grid_file, tmp_path, monkeypatch
+):
+    g = grids.load(str(grid_file))
+
+    def stop(*_args, **_kwargs):
+        raise KeyboardInterrupt("stopped")
+
+    # Stopped after the tables, before `latest` and the DONE marker: not finished, resumed from its checkpoint.
+    monkeypatch.setattr(engine, "_update_latest", stop)
+    with pytest.raises(KeyboardInterrupt):
+        engine.run_sweep(g, engine.Options(out=tmp_path, run_id="r", chunk_steps=300, progress=False, report=False))
+    run_dir = tmp_path / "tiny" / "r"
+    assert (run_dir / "runs.parquet").is_file() and not (run_dir / engine.DONE).exists()
+    assert engine.run_dir_status(run_dir) == "checkpoint"
+    monkeypatch.undo()
+
+    # Resumed, and stopped again while it removes its checkpoint, after the marker: finished, and no
+    # latest.json is left without its file.
+    monkeypatch.setattr(shutil, "rmtree", stop)
+    with pytest.raises(KeyboardInterrupt):
+        engine.run_sweep(g, engine.Options(resume=run_dir, chunk_steps=300, progress=False, report=False))
+    monkeypatch.undo()
+    _assert_same_rows(reference, _tables(run_dir))
+    assert (run_dir / engine.DONE).is_file() and not (run_dir / engine.CHECKPOINT).exists()
+    assert engine.run_dir_status(run_dir) == "finished"
+    assert (tmp_path / "tiny" / "latest").resolve() == run_dir.resolve()
+    with pytest.raises(engine.SweepError, match="already finished"):
+        engine.run_sweep(g, engine.Options(resume=run_dir, progress=False, report=False))
+
+
+def test_layout_error_compares_wave_sizes_and_names_the_fix():
+    # 6 runs checkpointed on 8 devices (one wave of 8); 1 device cuts one wave of 6: same count, other size.
+    meta = {"n_units": 1, "wave_sizes": [8], "n_devices": 8, "max_runs_per_device": None}
+    msg = engine.layout_error(meta, "R", [6], 1, [6])
+    assert msg.startswith("R was checkpointed on 8 devices in waves of 8 runs") and msg.endswith("with 8 devices")
+    # 4 devices with --max-runs-per-device 1 (two waves of 4): the same cap here, or 2 on 2 devices.
+    meta = {"n_units": 2, "wave_sizes": [4, 4], "n_devices": 4, "max_runs_per_device": 1}
+    assert "waves of 2 x 4 runs" in engine.layout_error(meta, "R", [8], 4, [6])
+    assert engine.layout_error(meta, "R", [8], 4, [6]).endswith("resume it with --max-runs-per-device 1")
+    assert engine.layout_error(meta, "R", [6], 2, [6]).endswith("resume it with --max-runs-per-device 2")
+    assert engine.layout_error(meta, "R", [4, 4], 2, [6]) is None
+    assert engine.wave_sizes_for([6], 2, 2) == [4, 4]
+    # Checkpoints from before wave sizes were recorded compare the count only.
+    assert engine.layout_error({"n_units": 2}, "R", [4, 4], 2, [6]) is None
+    assert "(2 waves, now 1)" in engine.layout_error({"n_units": 2}, "R", [8], 4, [6])
+
+
+def test_bytes_per_run_divides_one_devices_bytes_by_its_runs():
+    class Memory:  # memory_analysis() counts one device's bytes
+        argument_size_in_bytes, output_size_in_bytes, temp_size_in_bytes, alias_size_in_bytes = 600, 500, 300, 400
+
+    class Compiled:
+        def memory_analysis(self):
+            return Memory
+
+    assert engine.bytes_per_run(Compiled(), runs_per_device=2) == 500.0
 
 
 def test_static_axes_make_groups(tmp_path):
