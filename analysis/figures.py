@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from .aggregate import format_value
 from .stats import MAX_RETURN, SOLVED_RETURN
@@ -361,6 +361,9 @@ def sensitivity(sens: pd.DataFrame, *, title: str) -> Figure:
                 x = np.asarray(order, dtype=np.float64)
                 if use_log(a, order):
                     ax.set_xscale("log")
+                if len(order) <= 8:  # ticks at the swept values (a log axis labels its minor ticks otherwise)
+                    ax.set_xticks(x, [format_value(v) for v in order])
+                    ax.xaxis.set_minor_formatter(NullFormatter())
             else:
                 x = np.arange(len(order), dtype=np.float64)
                 ax.set_xticks(x, [format_value(v) for v in order])
