@@ -48,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="results root (default: results)")
     run.add_argument("--run-id", type=_run_id, help="run folder name (default: UTC time + short hash)")
     run.add_argument("--chunk-steps", type=_positive_int, default=5_000, help="env steps per chunk (default 5000)")
-    run.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted sweep in RUN_DIR")
+    run.add_argument(
+        "--resume", metavar="RUN_DIR", help="continue an interrupted sweep in RUN_DIR (no --out or --run-id)"
+    )
     run.add_argument("--max-runs-per-device", type=_positive_int, help="cap on concurrent runs per device")
     run.add_argument("--no-report", action="store_true", help="write the tables only, not figures/report")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
