@@ -33,7 +33,7 @@ sweep: $(STAMP)
 	$(PY) -m sweep run $(GRID) $(SWEEP_ARGS)
 
 bench: $(STAMP)
-	JAX_PLATFORMS=cpu $(PY) -m sweep.bench $(ARGS)
+	$(PY) -m sweep.bench $(ARGS)
 
 report: $(STAMP)
 	$(PY) -m analysis report $(RUN)

@@ -39,6 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import Mesh
 
 from core import (
     HParams,
@@ -253,9 +254,15 @@ def measure_flops(trainer) -> dict[str, Any]:
 class EngineBench:
     """N runs of the default config, compiled and run exactly as the sweep engine does (``engine._Group``)."""
 
-    def __init__(self, static: StaticConfig, n_runs: int, chunk_steps: int):
+    def __init__(self, static: StaticConfig, n_runs: int, chunk_steps: int, n_devices: int | None = None):
+        """``n_devices``: the first devices of the engine's mesh to use (default: as many as divide N)."""
         self.n_runs, self.chunk_steps = n_runs, chunk_steps
-        self.group = engine._Group(static, engine.make_mesh(), wave_size=n_runs)
+        devices = engine.make_mesh().devices.reshape(-1)
+        if n_devices is None:
+            n_devices = max(d for d in range(1, len(devices) + 1) if n_runs % d == 0)
+        self.n_devices = n_devices
+        mesh = Mesh(devices[:n_devices], (engine.AXIS,))
+        self.group = engine._Group(static, mesh, wave_size=n_runs)
         keys = engine.run_keys(np.arange(n_runs), base_seed=0)
         self.states = self.group.init(keys, engine.hparams_batch([HParams()._asdict()] * n_runs))
         self.compiled = self.group.compiled(chunk_steps)
@@ -444,7 +451,9 @@ def _engine_entry(eb: EngineBench, times: list[float], flops_per_step: float, pe
         "achieved_gflops": achieved,
         "roofline_fraction": achieved / peak,
         "compile_s": eb.compile_s,
-        "device_bytes_per_run": compiled_bytes_per_run(eb.compiled, eb.n_runs),
+        "devices": eb.n_devices,
+        # The memory analysis is of one device's program: its runs are N / devices.
+        "device_bytes_per_run": compiled_bytes_per_run(eb.compiled, eb.n_runs // eb.n_devices),
     }
 
 
@@ -454,9 +463,7 @@ def run_bench(cfg: BenchConfig = FULL, *, quick: bool = False) -> dict[str, Any]
     static = cfg.static
     info = machine_info()
     n_dev = info["device_count"]
-    ns = [n for n in cfg.n_runs if n % n_dev == 0]
-    if not ns:
-        raise ValueError(f"n_runs {cfg.n_runs} has no multiple of the device count ({n_dev})")
+    ns = list(cfg.n_runs)
     ref_n = cfg.reference_n if cfg.reference_n in ns else max(ns)
     K = cfg.chunk_steps
     _log(f"{info['device']} x{n_dev} ({info['cpu_model']}, {info['cpu_cores']} cores), jax {info['jax_version']}")
@@ -488,7 +495,12 @@ def run_bench(cfg: BenchConfig = FULL, *, quick: bool = False) -> dict[str, Any]
         eb = EngineBench(static, n, K)
         eb.warm_up(static.learning_starts)
         _log(f"  compiled in {eb.compile_s:.1f} s; warmed up past step {static.learning_starts}; timing...")
+        one_dev = None
+        if n == ref_n and eb.n_devices > 1:  # the same runs on one device: what sharding over the cores gains
+            one_dev = EngineBench(static, n, K, n_devices=1)
+            one_dev.warm_up(static.learning_starts)
         times: list[float] = []
+        one_dev_times: list[float] = []
         seq_times: list[float] = []
         host_times: list[float] = []
         while len(times) < cfg.min_repeats or (len(times) < cfg.max_repeats and sum(times) < cfg.target_seconds_per_n):
@@ -496,6 +508,8 @@ def run_bench(cfg: BenchConfig = FULL, *, quick: bool = False) -> dict[str, Any]
             if n == ref_n:  # baselines interleaved with the reference N, so the ratios share the load
                 seq_times.append(seq.round())
                 host_times.append(host.steps(cfg.host_loop_steps))
+                if one_dev is not None:
+                    one_dev_times.append(one_dev.chunk())
         entry = _engine_entry(eb, times, fps, peaks[0])
         scaling.append(entry)
         _log(f"  N={n}: {entry['agg_steps_per_s']:,.0f} env steps/s (chunks {', '.join(f'{t:.2f}' for t in times)} s)")
@@ -517,6 +531,13 @@ def run_bench(cfg: BenchConfig = FULL, *, quick: bool = False) -> dict[str, Any]
                     "buffer_size": len(host.memory),
                 },
             }
+            if one_dev is not None:
+                interleaved["engine_one_device"] = {
+                    "n_runs": n,
+                    "chunk_seconds": one_dev_times,
+                    "agg_steps_per_s": n * K / _median(one_dev_times),
+                }
+                _log(f"  the same {n} runs on one device: {interleaved['engine_one_device']['agg_steps_per_s']:,.0f}")
             seq_s, host_s = interleaved["sequential"]["agg_steps_per_s"], interleaved["host_loop"]["agg_steps_per_s"]
             _log(f"  sequential {seq_s:,.0f} env steps/s, host loop {host_s:,.0f} env steps/s")
             mem_needed = needed_bytes_per_run(trainer, K)
@@ -564,6 +585,11 @@ def run_bench(cfg: BenchConfig = FULL, *, quick: bool = False) -> dict[str, Any]
         "ratio_vs_sequential": ref_bench["agg_steps_per_s"] / interleaved["sequential"]["agg_steps_per_s"],
         "ratio_vs_host_loop": ref_bench["agg_steps_per_s"] / interleaved["host_loop"]["agg_steps_per_s"],
         "baselines": interleaved,
+        "ratio_vs_one_device": (
+            ref_bench["agg_steps_per_s"] / interleaved["engine_one_device"]["agg_steps_per_s"]
+            if "engine_one_device" in interleaved
+            else None
+        ),
         "device_bytes_per_run": mem_compiled,
         "needed_bytes_per_run": mem_needed,
         "memory_ratio": mem_compiled / mem_needed["total"],
@@ -589,13 +615,13 @@ def format_table(r: dict[str, Any]) -> str:
         f"machine: {r['device']} x{r['device_count']} ({r['cpu_model']}, {r['cpu_cores']} cores), "
         f"jax {r['jax_version']}, {r['created']}",
         "",
-        f"{'runs N':>7} | {'env steps/s':>11} | {'updates/s':>11} | {'GFLOP/s':>7} | {'roofline':>8} | "
-        f"{'compile s':>9} | {'dev. KB/run':>11}",
-        "-" * 84,
+        f"{'runs N':>7} | {'devices':>7} | {'env steps/s':>11} | {'updates/s':>11} | {'GFLOP/s':>7} | "
+        f"{'roofline':>8} | {'compile s':>9} | {'dev. KB/run':>11}",
+        "-" * 94,
     ]
     for e in r["scaling"]:
         lines.append(
-            f"{e['n_runs']:>7} | {e['agg_steps_per_s']:>11,.0f} | {e['updates_per_s']:>11,.0f} | "
+            f"{e['n_runs']:>7} | {e['devices']:>7} | {e['agg_steps_per_s']:>11,.0f} | {e['updates_per_s']:>11,.0f} | "
             f"{e['achieved_gflops']:>7.2f} | {e['roofline_fraction']:>7.1%} | {e['compile_s']:>9.1f} | "
             f"{e['device_bytes_per_run'] / 1024:>11,.0f}"
         )
@@ -606,6 +632,14 @@ def format_table(r: dict[str, Any]) -> str:
         "",
         f"baselines, timed interleaved with the engine at N={r['n_runs']}:",
         f"  engine N={r['n_runs']:<4}          {r['agg_steps_per_s']:>10,.0f} env steps/s",
+        *(
+            [
+                f"  engine, one device    {b['engine_one_device']['agg_steps_per_s']:>10,.0f} env steps/s   "
+                f"one device per core / one device = {r['ratio_vs_one_device']:.2f}x"
+            ]
+            if r.get("ratio_vs_one_device")
+            else []
+        ),
         f"  sequential ({b['sequential']['n_runs']} runs)    {r['sequential_steps_per_s']:>10,.0f} env steps/s   "
         f"engine / sequential = {r['ratio_vs_sequential']:.2f}x",
         f"  host loop (gymnasium) {r['host_loop_steps_per_s']:>10,.0f} env steps/s   "
@@ -670,6 +704,7 @@ def main(argv: list[str] | None = None) -> int:
         if folder is not None and folder.exists() and not folder.is_dir():
             print(f"error: {folder} exists and is not a folder", file=sys.stderr)
             return 2
+    engine.use_cpu_cores()  # as the sweep command does: one CPU device per core
     result = run_bench(QUICK if args.quick else FULL, quick=args.quick)
     text = to_json(result)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

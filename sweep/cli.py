@@ -52,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume", metavar="RUN_DIR", help="continue an interrupted sweep in RUN_DIR (no --out or --run-id)"
     )
     run.add_argument("--max-runs-per-device", type=_positive_int, help="cap on concurrent runs per device")
+    run.add_argument(
+        "--cpu-devices",
+        type=_positive_int,
+        help="CPU devices to shard runs over (default: one per core, unless JAX_NUM_CPU_DEVICES or XLA_FLAGS "
+        "chooses; no effect on GPU hosts)",
+    )
     run.add_argument("--no-report", action="store_true", help="write the tables only, not figures/report")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--coordinator", metavar="HOST:PORT", help="multi-host: the coordinator's address")
@@ -145,6 +151,7 @@ def _cmd_run(args) -> int:
 
         given = " and ".join(flag for flag, v in (("--out", args.out), ("--run-id", args.run_id)) if v is not None)
         raise GridError(f"{given} cannot be used with --resume, which continues {args.resume} where it is")
+    engine.use_cpu_cores(args.cpu_devices)
     _init_distributed(args)
     options = engine.Options(
         out=Path(args.out or "results"),

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import types
+from pathlib import Path
 
 import pytest
 
 from core import StaticConfig, make_train
 from sweep import bench
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TINY = StaticConfig(
     total_steps=400,
@@ -64,34 +70,44 @@ def test_needed_bytes_per_run_is_buffer_params_and_outputs():
     assert need["total"] == need["buffer"] + need["params_x4"] + need["outputs"]
 
 
-def test_miniature_run_has_every_required_figure():
-    cfg = bench.BenchConfig(
-        static=TINY,
-        n_runs=(2,),
-        reference_n=64,  # not measured: the largest measured N becomes the reference
-        chunk_steps=16,
-        min_repeats=1,
-        target_seconds_per_n=0.0,
-        sequential_runs=1,
-        host_loop_steps=20,
-        matmul_n=64,
-        matmul_repeats=1,
-        buffer_capacities=(16, 64),
-        buffer_runs=2,
-        buffer_adds=8,
-        buffer_repeats=1,
-    )
-    result = bench.run_bench(cfg)
-    parsed = json.loads(bench.to_json(result))
+_MINIATURE = """
+import json, sys
+from core import StaticConfig
+from sweep import bench
+static = StaticConfig(total_steps=400, buffer_capacity=64, batch_size=32, hidden_sizes=(32, 32),
+                      learning_starts=16, eval_every=200, eval_episodes=2)
+cfg = bench.BenchConfig(
+    static=static, n_runs=(1, 2), reference_n=64,  # 64 is not measured: the largest measured N is the reference
+    chunk_steps=16, min_repeats=1, target_seconds_per_n=0.0, sequential_runs=1, host_loop_steps=20,
+    matmul_n=64, matmul_repeats=1, buffer_capacities=(16, 64), buffer_runs=2, buffer_adds=8, buffer_repeats=1,
+)
+result = bench.run_bench(cfg)
+print(bench.format_table(result), file=sys.stderr)
+print(bench.to_json(result))
+"""
+
+
+def test_miniature_run_on_two_devices_has_every_required_figure():
+    # A subprocess with two CPU devices, as `make bench` has on a 2-core machine: N=1 runs on one device, N=2 is
+    # sharded over both and is also timed on one device.
+    env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.run([sys.executable, "-c", _MINIATURE], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    parsed = json.loads(proc.stdout)
     missing = [k for k in bench.REQUIRED_KEYS if k not in parsed]
     assert not missing, missing
-    assert parsed["n_runs"] == 2
-    assert [e["n_runs"] for e in parsed["scaling"]] == [2]
+    assert parsed["n_runs"] == 2 and parsed["device_count"] == 2
+    assert [(e["n_runs"], e["devices"]) for e in parsed["scaling"]] == [(1, 1), (2, 2)]
+    assert parsed["baselines"]["engine_one_device"]["n_runs"] == 2
+    assert parsed["ratio_vs_one_device"] == pytest.approx(
+        parsed["agg_steps_per_s"] / parsed["baselines"]["engine_one_device"]["agg_steps_per_s"]
+    )
     assert [b["capacity"] for b in parsed["buffer_add"]] == [16, 64]
     assert parsed["agg_steps_per_s"] > 0 and parsed["sequential_steps_per_s"] > 0
     assert parsed["ratio_vs_host_loop"] == pytest.approx(parsed["agg_steps_per_s"] / parsed["host_loop_steps_per_s"])
-    assert parsed["baselines"]["host_loop"]["steps_done"] == TINY.learning_starts + 1 + 20
-    assert "runs N" in bench.format_table(result)
+    assert parsed["baselines"]["host_loop"]["steps_done"] == 16 + 1 + 20
+    assert "runs N" in proc.stderr and "one device per core" in proc.stderr
 
 
 def test_an_output_folder_that_is_a_file_is_a_one_line_error(tmp_path, capsys):
