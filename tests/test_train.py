@@ -243,3 +243,21 @@ def test_a_few_seeds_learn_clearly_better_than_random():
     random_return = _random_policy_return()
     assert 15 < random_return < 30  # about 22 for CartPole-v1
     assert np.all(final > 4 * random_return), (final, random_return)
+
+
+def test_packed_transitions_round_trip():
+    from core.train import PACKED_SIZE, pack_transition, unpack_transitions
+
+    t = Transition(
+        obs=jnp.array([0.1, -0.2, 0.03, 4.0], jnp.float32),
+        action=jnp.int32(1),
+        reward=jnp.float32(1.0),
+        terminated=jnp.float32(1.0),
+        next_obs=jnp.array([5.0, 6.0, -7.0, 8.5], jnp.float32),
+    )
+    row = pack_transition(t)
+    assert row.shape == (PACKED_SIZE,) and row.dtype == jnp.float32
+    back = unpack_transitions(jnp.stack([row, row]))  # batched, as the sampler returns them
+    for field in Transition._fields:
+        np.testing.assert_array_equal(getattr(back, field)[0], getattr(t, field))
+    assert back.action.dtype == jnp.int32 and back.obs.shape == (2, 4)
