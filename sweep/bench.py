@@ -9,6 +9,8 @@ prints a table and writes every figure to ``results/bench/<UTC time>.json`` (and
 * FLOPs per env step from XLA's cost analysis of one gradient update plus one acting forward pass (checked
   against a hand count), hence the achieved FLOP/s, and the roofline fraction against this machine's fp32
   matmul peak, measured in the same process;
+* the ceiling of the update's dominant matmul shape (N runs x [batch, hidden] @ [hidden, hidden], each run its
+  own weights, sharded like the runs, nothing else computed): how far the step's FLOP/s could go on this machine;
 * two baselines on the same config, timed interleaved with the engine at the reference N so that their ratios
   share the machine's load: "sequential" (the same jitted single-run training, run after run) and "host loop"
   (the tutorial DQN: gymnasium CartPole-v1 stepped from Python, a ``collections.deque`` replay buffer);
@@ -39,7 +41,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from jax.sharding import Mesh
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from core import (
     HParams,
@@ -88,6 +91,7 @@ class BenchConfig:
     host_loop_steps: int = 1_000  # env steps of the host-loop baseline per timed segment
     matmul_n: int = 2048  # side of the square matmul that measures the peak
     matmul_repeats: int = 5
+    gemm_flops: float = 4e9  # FLOPs per timed call of the matmul-ceiling loop
     buffer_capacities: tuple[int, ...] = (1_000, 10_000, 100_000)
     buffer_runs: int = 64  # vmapped buffers
     buffer_adds: int = 1_000  # adds per scan
@@ -102,6 +106,7 @@ QUICK = BenchConfig(
     sequential_runs=4,
     host_loop_steps=500,
     matmul_repeats=3,
+    gemm_flops=2e9,
     buffer_repeats=3,
 )
 
@@ -228,6 +233,30 @@ def measure_peak_gflops(n: int, repeats: int) -> float:
     jax.block_until_ready(mm(a, b))
     best = min(_timed(mm, a, b)[1] for _ in range(repeats))
     return 2 * n**3 / best / 1e9
+
+
+def measure_gemm_ceiling(n_runs: int, m: int, k: int, n: int, repeats: int, flops: float = 2e9) -> float:
+    """GFLOP/s of the update's dominant matmul shape alone: ``n_runs`` independent [m, k] @ [k, n] float32
+    products (each run its own weights), sharded over the engine's devices as the runs are, chained in a loop of
+    about ``flops`` FLOPs. What a training step could reach if it were nothing but these matmuls."""
+    devices = engine.make_mesh().devices.reshape(-1)
+    n_dev = max(d for d in range(1, len(devices) + 1) if n_runs % d == 0)
+    sharding = NamedSharding(Mesh(devices[:n_dev], (engine.AXIS,)), P(engine.AXIS))
+    x = jax.device_put(jax.random.normal(jax.random.key(3), (n_runs, m, k), jnp.float32), sharding)
+    w = jax.device_put(jax.random.normal(jax.random.key(4), (n_runs, k, n), jnp.float32) / k, sharding)
+    loops = max(1, int(flops / (2 * n_runs * m * k * n)))
+
+    def chain(x, w):  # [m, k] @ [k, n] -> [m, n]; the next input is cut or padded back to [m, k]
+        def body(_, x):
+            y = jnp.einsum("rmk,rkn->rmn", x, w, precision=jax.lax.Precision.HIGHEST)
+            return y[..., :k] if n >= k else jnp.pad(y, ((0, 0), (0, 0), (0, k - n)))
+
+        return jax.lax.fori_loop(0, loops, body, x)
+
+    run = jax.jit(chain, out_shardings=sharding)
+    jax.block_until_ready(run(x, w))
+    best = min(_timed(run, x, w)[1] for _ in range(repeats))
+    return 2 * n_runs * m * k * n * loops / best / 1e9
 
 
 def measure_flops(trainer) -> dict[str, Any]:
@@ -552,6 +581,10 @@ def run_bench(cfg: BenchConfig = FULL, *, quick: bool = False) -> dict[str, Any]
     smallest = min(buffer_add, key=lambda b: b["capacity"])
     largest = max(buffer_add, key=lambda b: b["capacity"])
 
+    hidden = static.hidden_sizes[0], static.hidden_sizes[-1]
+    _log(f"matmul ceiling of the update's shape: {ref_n} runs x [{static.batch_size}, {hidden[0]}] @ {list(hidden)}...")
+    gemm = measure_gemm_ceiling(ref_n, static.batch_size, *hidden, cfg.matmul_repeats, cfg.gemm_flops)
+    _log(f"  {gemm:.1f} GFLOP/s")
     peaks.append(measure_peak_gflops(cfg.matmul_n, cfg.matmul_repeats))  # again at the end: best of both
     peak = max(peaks)
     for entry in scaling:
@@ -577,6 +610,9 @@ def run_bench(cfg: BenchConfig = FULL, *, quick: bool = False) -> dict[str, Any]
         "flops": flops,
         "achieved_gflops": ref_bench["achieved_gflops"],
         "peak_gflops": peak,
+        "gemm_ceiling_gflops": gemm,
+        "gemm_ceiling_fraction": gemm / peak,
+        "fraction_of_gemm_ceiling": ref_bench["achieved_gflops"] / gemm,
         "peak_gflops_all": peaks,
         "roofline_fraction": ref_bench["achieved_gflops"] / peak,
         "compile_s": ref_bench["compile_s"],
@@ -650,6 +686,10 @@ def format_table(r: dict[str, Any]) -> str:
         f"({r['flops_per_env_step'] / f['hand_flops_per_env_step']:.2f}x)",
         f"fp32 matmul peak: {r['peak_gflops']:.1f} GFLOP/s; at N={r['n_runs']}: {r['achieved_gflops']:.2f} GFLOP/s "
         f"= {r['roofline_fraction']:.1%} of peak",
+        f"matmul ceiling of the update's shape ({r['n_runs']} runs x [{s['batch_size']}, {s['hidden_sizes'][0]}] @ "
+        f"[{s['hidden_sizes'][0]}, {s['hidden_sizes'][-1]}], nothing else): {r['gemm_ceiling_gflops']:.1f} GFLOP/s "
+        f"= {r['gemm_ceiling_fraction']:.1%} of peak; the training step reaches "
+        f"{r['fraction_of_gemm_ceiling']:.1%} of it",
         f"device memory per run (N={r['n_runs']}): compiled {r['device_bytes_per_run'] / 1024:,.0f} KB vs needed "
         f"{mem['total'] / 1024:,.0f} KB (buffer {mem['buffer'] / 1024:,.0f} + params x4 {mem['params_x4'] / 1024:,.0f}"
         f" + outputs {mem['outputs'] / 1024:,.0f}) = {r['memory_ratio']:.2f}x; peak RSS {r['peak_rss_mb']:,.0f} MB",

@@ -79,7 +79,8 @@ static = StaticConfig(total_steps=400, buffer_capacity=64, batch_size=32, hidden
 cfg = bench.BenchConfig(
     static=static, n_runs=(1, 2), reference_n=64,  # 64 is not measured: the largest measured N is the reference
     chunk_steps=16, min_repeats=1, target_seconds_per_n=0.0, sequential_runs=1, host_loop_steps=20,
-    matmul_n=64, matmul_repeats=1, buffer_capacities=(16, 64), buffer_runs=2, buffer_adds=8, buffer_repeats=1,
+    matmul_n=64, matmul_repeats=1, gemm_flops=1e6,
+    buffer_capacities=(16, 64), buffer_runs=2, buffer_adds=8, buffer_repeats=1,
 )
 result = bench.run_bench(cfg)
 print(bench.format_table(result), file=sys.stderr)
@@ -104,7 +105,10 @@ def test_miniature_run_on_two_devices_has_every_required_figure():
         parsed["agg_steps_per_s"] / parsed["baselines"]["engine_one_device"]["agg_steps_per_s"]
     )
     assert [b["capacity"] for b in parsed["buffer_add"]] == [16, 64]
-    assert parsed["agg_steps_per_s"] > 0 and parsed["sequential_steps_per_s"] > 0
+    assert parsed["agg_steps_per_s"] > 0 and parsed["sequential_steps_per_s"] > 0 and parsed["gemm_ceiling_gflops"] > 0
+    assert parsed["fraction_of_gemm_ceiling"] == pytest.approx(
+        parsed["achieved_gflops"] / parsed["gemm_ceiling_gflops"]
+    )
     assert parsed["ratio_vs_host_loop"] == pytest.approx(parsed["agg_steps_per_s"] / parsed["host_loop_steps_per_s"])
     assert parsed["baselines"]["host_loop"]["steps_done"] == 16 + 1 + 20
     assert "runs N" in proc.stderr and "one device per core" in proc.stderr
