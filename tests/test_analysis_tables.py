@@ -122,6 +122,28 @@ def test_summary_hand_computed(tiny_dir):
     pd.testing.assert_frame_equal(t.summary, again)  # seeded: the same tables give the same numbers
 
 
+def test_rank_breaks_an_iqm_tie_by_the_mean_before_the_auc():
+    # 4 seeds: the IQM drops the lowest and the highest. Both configs have IQM 500; config 0 has a failing seed
+    # (mean 400) and the larger area under its curve, config 1 solves every seed (mean 500).
+    runs = pd.DataFrame(
+        {"config": np.repeat([0, 1], 4), "seed": np.tile(np.arange(4), 2), "lr": np.repeat([1.0, 2.0], 4)}
+    )
+    runs["final_eval_return"] = [100.0, 500.0, 500.0, 500.0, 500.0, 500.0, 500.0, 500.0]
+    first = [500.0] * 4 + [0.0] * 4  # eval at step 100: config 0 learned sooner
+    evals = pd.DataFrame(
+        {
+            "config": np.tile(runs["config"], 2),
+            "seed": np.tile(runs["seed"], 2),
+            "step": np.repeat([100, 200], 8),
+            "eval_return": first + runs["final_eval_return"].tolist(),
+        }
+    )
+    s = analysis.summarise(runs, evals, ["lr"]).set_index("config")
+    assert s.loc[0, "final_iqm"] == s.loc[1, "final_iqm"] == 500.0
+    assert s.loc[0, "auc_iqm"] > s.loc[1, "auc_iqm"]
+    assert s.loc[1, "rank"] == 1 and s.loc[0, "rank"] == 2
+
+
 def test_frac_solved_counts_a_run_without_evaluation_as_not_solved(tmp_path):
     # Config 1's final returns become 480, 490, 30 and run 7 has no evaluation: 2 of its 4 seeds solved.
     data = tiny_sweep()
