@@ -37,6 +37,8 @@ def _run_id(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from sweep.engine import CPU_RUNS_PER_DEVICE
+
     parser = _Parser(prog="python -m sweep", description="Massively parallel DQN sweeps on CartPole-v1.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -51,7 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--resume", metavar="RUN_DIR", help="continue an interrupted sweep in RUN_DIR (no --out or --run-id)"
     )
-    run.add_argument("--max-runs-per-device", type=_positive_int, help="cap on concurrent runs per device")
+    run.add_argument(
+        "--runs-per-device",
+        type=_positive_int,
+        help="runs each device trains at once; every wave holds exactly this many, the last one padded "
+        f"(default on CPU: {CPU_RUNS_PER_DEVICE}, which keeps every run's outputs bitwise the same in any sweep; "
+        "elsewhere: all runs of a group, shrunk to fit in memory)",
+    )
     run.add_argument(
         "--cpu-devices",
         type=_positive_int,
@@ -158,7 +166,7 @@ def _cmd_run(args) -> int:
         run_id=args.run_id,
         chunk_steps=args.chunk_steps,
         resume=Path(args.resume) if args.resume else None,
-        max_runs_per_device=args.max_runs_per_device,
+        runs_per_device=args.runs_per_device,
         progress=not args.no_progress,
         report=not args.no_report,
     )

@@ -44,6 +44,7 @@ DONE = "DONE"
 # named signal) right after its N-th checkpoint of this invocation, so a kill lands at a known point.
 FAULT_ENV = "SWEEP_FAULT_AFTER_CHECKPOINT"
 SWEEP_FILE = "sweep.json"
+CPU_RUNS_PER_DEVICE = 8  # see default_runs_per_device
 AXIS = "runs"
 
 
@@ -57,7 +58,7 @@ class Options:
     run_id: str | None = None
     chunk_steps: int = 5_000
     resume: Path | None = None
-    max_runs_per_device: int | None = None
+    runs_per_device: int | None = None  # runs each device holds in a wave; None: the platform's default
     progress: bool = True
     base_seed: int = 0
     report: bool = True  # figures and report.html at the end (tables are always written)
@@ -121,13 +122,18 @@ def table_value(value: Any) -> Any:
 # Devices
 # ---------------------------------------------------------------------------------------------------------
 def use_cpu_cores(n: int | None = None) -> int | None:
-    """Gives JAX's CPU backend ``n`` devices (default: one per core this process may use), so that a sweep on
-    a CPU host shards its runs over every core. XLA runs one device's program for this workload on about one
-    core: on a 2-core machine, 2 CPU devices train 2.0x the env steps/s of 1 (``python -m sweep.bench``).
+    """Gives JAX's CPU backend ``n`` devices (default: one per core this process may use, and at least 2), so
+    that a sweep on a CPU host shards its runs over every core. XLA runs one device's program for this workload
+    on about one core: on a 2-core machine, 2 CPU devices train 2.0x the env steps/s of 1
+    (``python -m sweep.bench``).
+
+    At least 2 because a program partitioned over several devices is compiled a little differently from a
+    one-device program (XLA's simplifier rewrites some arithmetic differently), and its runs' outputs differ
+    in their last bits; over 2, 4 or more devices they are bitwise the same.
 
     Leaves the count alone where it was chosen already (``JAX_NUM_CPU_DEVICES``, the XLA flag
-    ``--xla_force_host_platform_device_count``) or when JAX's backends have started. Results do not depend on
-    the device count. Returns the count set, or None.
+    ``--xla_force_host_platform_device_count``) or when JAX's backends have started. Returns the count set,
+    or None.
     """
     chosen = jax.config.jax_num_cpu_devices >= 0 or "xla_force_host_platform_device_count" in os.environ.get(
         "XLA_FLAGS", ""
@@ -136,9 +142,9 @@ def use_cpu_cores(n: int | None = None) -> int | None:
         return None
     if n is None:
         try:
-            n = len(os.sched_getaffinity(0))
+            n = max(2, len(os.sched_getaffinity(0)))
         except AttributeError:  # platforms without affinity masks
-            n = os.cpu_count() or 1
+            n = max(2, os.cpu_count() or 1)
     try:
         jax.config.update("jax_num_cpu_devices", int(n))
     except RuntimeError:  # backends already running: too late to change
@@ -433,18 +439,32 @@ def _sizes_text(sizes) -> str:
     return ", ".join(parts)
 
 
-def wave_sizes_for(group_runs: list[int], n_dev: int, max_runs_per_device: int | None) -> list[int]:
-    """The waves (global sizes, one per unit) that ``--max-runs-per-device`` cuts for groups of these sizes."""
+def default_runs_per_device(n_runs: int, n_dev: int, platform: str) -> int:
+    """Runs per device in each wave when ``--runs-per-device`` is not given.
+
+    On CPU, always ``CPU_RUNS_PER_DEVICE``: XLA's CPU code for a reduction or a fused multiply-add depends on
+    the batch's shape (a sum over a run's 64 samples differs in its last bit between 4 and 32 vmapped runs),
+    so only a per-device shape that never changes keeps a run's outputs bitwise the same in every sweep,
+    beside any neighbours, at any position, on 2, 4 or more devices (see ``use_cpu_cores``). 8 is also near
+    where 2 cores reached their best env steps/s (``python -m sweep.bench``). Elsewhere (GPU), every run of
+    the group at once, shrunk to fit in memory.
+    """
+    return CPU_RUNS_PER_DEVICE if platform == "cpu" else math.ceil(n_runs / n_dev)
+
+
+def wave_sizes_for(group_runs: list[int], n_dev: int, runs_per_device: int | None, platform: str) -> list[int]:
+    """The waves (global sizes, one per unit) cut for groups of these sizes: every wave of a group holds
+    ``n_dev * runs_per_device`` runs, the last one padded."""
     sizes = []
     for n in group_runs:
-        per_device = math.ceil(n / n_dev)
-        if max_runs_per_device is not None:
-            per_device = min(per_device, max_runs_per_device)
+        per_device = runs_per_device or default_runs_per_device(n, n_dev, platform)
         sizes += [n_dev * per_device] * math.ceil(n / (n_dev * per_device))
     return sizes
 
 
-def layout_error(meta: dict, where: str, wave_sizes: list[int], n_dev: int, group_runs: list[int]) -> str | None:
+def layout_error(
+    meta: dict, where: str, wave_sizes: list[int], n_dev: int, group_runs: list[int], platform: str = "cpu"
+) -> str | None:
     """None when a checkpoint's waves (``meta``) are the waves this sweep would cut now; otherwise one sentence
     that says how to resume it."""
     then = meta.get("wave_sizes")
@@ -457,14 +477,14 @@ def layout_error(meta: dict, where: str, wave_sizes: list[int], n_dev: int, grou
         )
     if list(then) == list(wave_sizes):
         return None
-    k, m = meta.get("n_devices"), meta.get("max_runs_per_device")
+    k, m = meta.get("n_devices"), meta.get("runs_per_device")
     fix = None
-    for per_device in sorted({t // n_dev for t in then if t % n_dev == 0}):  # a cap that cuts the same waves here
-        if wave_sizes_for(group_runs, n_dev, per_device) == list(then):
-            fix = f"--max-runs-per-device {per_device}"
+    for per_device in sorted({t // n_dev for t in then if t % n_dev == 0}):  # a value that cuts the same waves here
+        if wave_sizes_for(group_runs, n_dev, per_device, platform) == list(then):
+            fix = f"--runs-per-device {per_device}"
             break
     if fix is None and k is not None and k != n_dev:
-        fix = f"{k} devices" + (f" and --max-runs-per-device {m}" if m else "")
+        fix = f"{k} devices" + (f" and --runs-per-device {m}" if m else "")
     return (
         f"{where} was checkpointed on {k} devices in waves of {_sizes_text(then)} runs, but {n_dev} devices here "
         f"cut waves of {_sizes_text(wave_sizes)}; "
@@ -701,9 +721,9 @@ def run_sweep(grid: Grid, options: Options = Options(), *, file_grid: Grid | Non
     """
     if isinstance(options.chunk_steps, bool) or not isinstance(options.chunk_steps, int) or options.chunk_steps <= 0:
         raise SweepError(f"--chunk-steps must be a positive integer, got {options.chunk_steps!r}")
-    mrpd = options.max_runs_per_device
-    if mrpd is not None and (isinstance(mrpd, bool) or not isinstance(mrpd, int) or mrpd <= 0):
-        raise SweepError(f"--max-runs-per-device must be a positive integer, got {mrpd!r}")
+    rpd = options.runs_per_device
+    if rpd is not None and (isinstance(rpd, bool) or not isinstance(rpd, int) or rpd <= 0):
+        raise SweepError(f"--runs-per-device must be a positive integer, got {rpd!r}")
 
     lead = jax.process_index() == 0
     if options.resume is not None:
@@ -741,9 +761,10 @@ def _run(plan: Plan, hparams: HParams, run_dir: Path, options: Options, file_gri
 
     grid = plan.grid
     lead = jax.process_index() == 0
-    mrpd = options.max_runs_per_device
+    rpd = options.runs_per_device
     mesh = make_mesh()
     n_dev = mesh.size
+    platform = mesh.devices.flat[0].platform
 
     # Units of work, in order: (group, wave). Sizes are fixed before anything runs, so a resumed sweep
     # with the same devices cuts the same waves (and results do not depend on the cut anyway).
@@ -751,11 +772,9 @@ def _run(plan: Plan, hparams: HParams, run_dir: Path, options: Options, file_gri
     budget = _wave_budget_bytes()
     group_objs = []
     for g, (static, runs) in enumerate(plan.groups):
-        per_device = math.ceil(len(runs) / n_dev)
-        if mrpd is not None:
-            per_device = min(per_device, mrpd)
+        per_device = rpd or default_runs_per_device(len(runs), n_dev, platform)
         group = _Group(static, mesh, n_dev * per_device)
-        if mrpd is None:  # shrink the wave if the compiled program would not fit
+        if rpd is None:  # shrink the wave if the compiled program would not fit
             first = min(options.chunk_steps, static.total_steps)
             need = bytes_per_run(group.compiled(first), per_device)
             if math.isfinite(need) and need * per_device > budget:
@@ -768,7 +787,7 @@ def _run(plan: Plan, hparams: HParams, run_dir: Path, options: Options, file_gri
         "n_units": len(units),
         "wave_sizes": [group_objs[g].wave_size for g, _ in units],
         "n_devices": n_dev,
-        "max_runs_per_device": mrpd,
+        "runs_per_device": rpd,
     }
 
     total_env_steps = sum(plan.groups[g][0].total_steps * len(r) for g, r in units)
@@ -779,7 +798,7 @@ def _run(plan: Plan, hparams: HParams, run_dir: Path, options: Options, file_gri
     if loaded is not None:
         meta, records, state_leaves = loaded
         group_runs = [len(runs) for _, runs in plan.groups]
-        problem = layout_error(meta, str(options.resume), layout["wave_sizes"], n_dev, group_runs)
+        problem = layout_error(meta, str(options.resume), layout["wave_sizes"], n_dev, group_runs, platform)
         if problem:
             raise SweepError(problem)
         start_unit, steps_done = meta["unit"], meta["steps_done"]
@@ -917,6 +936,7 @@ def _manifest(plan, file_grid, mesh, compile_s, run_s, env_steps, run_dir, group
                 **{k: table_value(v) for k, v in dataclasses.asdict(static).items()},
                 "runs": len(runs),
                 "wave_size": g.wave_size,
+                "runs_per_device": g.wave_size // mesh.size,
             }
             for (static, runs), g in zip(plan.groups, group_objs, strict=True)
         ],
