@@ -4,6 +4,9 @@ The whole loop (acting, env stepping with explicit resets, replay buffer, update
 greedy evaluation) is one ``lax.scan`` inside ``jit``, so ``jax.vmap(train)`` trains many agents at once.
 The same computation is available in resumable pieces, ``init(key, hparams) -> state`` and
 ``run(state, n_steps) -> (state, outputs)``; running in chunks gives bitwise the same outputs as one call.
+Nothing in a run's computation reads another run's values, but on CPU XLA compiles sums and fused
+multiply-adds differently for different batch shapes, so a run is bitwise the same beside any neighbours only
+within a batch of the same shape: a caller that needs reproducible runs keeps that shape fixed.
 
 Schedule predicates (learning started? an update step? an evaluation step?) depend only on the env step
 counter, which every run of a batch shares. Vmap the state with ``state_axes()`` to keep that counter
