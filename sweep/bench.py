@@ -149,20 +149,6 @@ def tree_bytes(tree: Any) -> int:
     return int(sum(math.prod(x.shape) * np.dtype(x.dtype).itemsize for x in jax.tree.leaves(tree)))
 
 
-def compiled_bytes_per_run(compiled, n_runs: int) -> float:
-    """Device bytes per run of a compiled chunk program: (arguments + outputs + temporaries - donated aliases)
-    / N, the figure the engine sizes its waves with (nan where the backend gives no memory analysis)."""
-    try:
-        mem = compiled.memory_analysis()
-    except Exception:  # noqa: BLE001
-        mem = None
-    if mem is None:
-        return float("nan")
-    total = mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes
-    total -= getattr(mem, "alias_size_in_bytes", 0)
-    return total / n_runs
-
-
 def needed_bytes_per_run(trainer, chunk_steps: int) -> dict[str, int]:
     """What one run must hold: its replay buffer, 4 copies of the params (online, target, Adam mu and nu) and one
     chunk of per-step outputs."""
@@ -235,13 +221,19 @@ def measure_peak_gflops(n: int, repeats: int) -> float:
     return 2 * n**3 / best / 1e9
 
 
+def mesh_for(n_runs: int, n_devices: int | None = None) -> Mesh:
+    """The first ``n_devices`` devices of the engine's mesh (default: the most that divide ``n_runs``)."""
+    devices = engine.make_mesh().devices.reshape(-1)
+    if n_devices is None:
+        n_devices = max(d for d in range(1, len(devices) + 1) if n_runs % d == 0)
+    return Mesh(devices[:n_devices], (engine.AXIS,))
+
+
 def measure_gemm_ceiling(n_runs: int, m: int, k: int, n: int, repeats: int, flops: float = 2e9) -> float:
     """GFLOP/s of the update's dominant matmul shape alone: ``n_runs`` independent [m, k] @ [k, n] float32
     products (each run its own weights), sharded over the engine's devices as the runs are, chained in a loop of
     about ``flops`` FLOPs. What a training step could reach if it were nothing but these matmuls."""
-    devices = engine.make_mesh().devices.reshape(-1)
-    n_dev = max(d for d in range(1, len(devices) + 1) if n_runs % d == 0)
-    sharding = NamedSharding(Mesh(devices[:n_dev], (engine.AXIS,)), P(engine.AXIS))
+    sharding = NamedSharding(mesh_for(n_runs), P(engine.AXIS))
     x = jax.device_put(jax.random.normal(jax.random.key(3), (n_runs, m, k), jnp.float32), sharding)
     w = jax.device_put(jax.random.normal(jax.random.key(4), (n_runs, k, n), jnp.float32) / k, sharding)
     loops = max(1, int(flops / (2 * n_runs * m * k * n)))
@@ -286,11 +278,8 @@ class EngineBench:
     def __init__(self, static: StaticConfig, n_runs: int, chunk_steps: int, n_devices: int | None = None):
         """``n_devices``: the first devices of the engine's mesh to use (default: as many as divide N)."""
         self.n_runs, self.chunk_steps = n_runs, chunk_steps
-        devices = engine.make_mesh().devices.reshape(-1)
-        if n_devices is None:
-            n_devices = max(d for d in range(1, len(devices) + 1) if n_runs % d == 0)
-        self.n_devices = n_devices
-        mesh = Mesh(devices[:n_devices], (engine.AXIS,))
+        mesh = mesh_for(n_runs, n_devices)
+        self.n_devices = mesh.size
         self.group = engine._Group(static, mesh, wave_size=n_runs)
         keys = engine.run_keys(np.arange(n_runs), base_seed=0)
         self.states = self.group.init(keys, engine.hparams_batch([HParams()._asdict()] * n_runs))
@@ -482,7 +471,7 @@ def _engine_entry(eb: EngineBench, times: list[float], flops_per_step: float, pe
         "compile_s": eb.compile_s,
         "devices": eb.n_devices,
         # The memory analysis is of one device's program: its runs are N / devices.
-        "device_bytes_per_run": compiled_bytes_per_run(eb.compiled, eb.n_runs // eb.n_devices),
+        "device_bytes_per_run": engine.bytes_per_run(eb.compiled, eb.n_runs // eb.n_devices),
     }
 
 

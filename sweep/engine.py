@@ -266,8 +266,12 @@ def _expand(prefix: Any, full: Any) -> Any:
 
 def bytes_per_run(compiled, runs_per_device: int) -> float:
     """Device bytes one run needs, from the compiled chunk program's memory analysis, which counts the bytes
-    of one device: those of its ``runs_per_device`` runs (the wave size over the device count)."""
-    mem = compiled.memory_analysis()
+    of one device: those of its ``runs_per_device`` runs (the wave size over the device count). nan where the
+    backend gives no memory analysis."""
+    try:
+        mem = compiled.memory_analysis()
+    except Exception:  # noqa: BLE001 - backends without memory analysis
+        mem = None
     if mem is None:
         return float("nan")
     total = mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes

@@ -51,14 +51,6 @@ def test_cost_flops_reads_dicts_lists_and_missing_analyses():
         assert bench.cost_flops(compiled(missing)) != bench.cost_flops(compiled(missing))  # nan
 
 
-def test_compiled_bytes_per_run_counts_donated_state_once():
-    mem = types.SimpleNamespace(
-        argument_size_in_bytes=100, output_size_in_bytes=120, temp_size_in_bytes=30, alias_size_in_bytes=100
-    )
-    compiled = types.SimpleNamespace(memory_analysis=lambda: mem)
-    assert bench.compiled_bytes_per_run(compiled, 10) == (100 + 120 + 30 - 100) / 10
-
-
 def test_needed_bytes_per_run_is_buffer_params_and_outputs():
     need = bench.needed_bytes_per_run(make_train(TINY), chunk_steps=10)
     # obs[4], action, reward, terminated, next_obs[4]: 11 four-byte values per slot.

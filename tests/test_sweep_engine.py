@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -251,6 +252,14 @@ def test_bytes_per_run_divides_one_devices_bytes_by_its_runs():
             return Memory
 
     assert engine.bytes_per_run(Compiled(), runs_per_device=2) == 500.0
+
+
+def test_bytes_per_run_counts_donated_state_once():
+    mem = SimpleNamespace(
+        argument_size_in_bytes=100, output_size_in_bytes=120, temp_size_in_bytes=30, alias_size_in_bytes=100
+    )
+    compiled = SimpleNamespace(memory_analysis=lambda: mem)
+    assert engine.bytes_per_run(compiled, 10) == (100 + 120 + 30 - 100) / 10
 
 
 def test_static_axes_make_groups(tmp_path):
