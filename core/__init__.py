@@ -6,23 +6,29 @@
 from core import buffer, cartpole
 from core.config import (
     EPS_SCHEDULES,
+    FIELDS,
     LOSSES,
     STATIC_FIELDS,
     TRACED_FIELDS,
+    Field,
     HParams,
     StaticConfig,
+    hparams_as_arrays,
     validate_hparams,
     validate_static,
 )
 from core.dqn import Transition, epsilon, make_network, make_optimizer, target_update, td_loss
-from core.train import StepOutputs, Trainer, TrainState, episodes_from_outputs, hparams_as_arrays, make_train
+from core.train import Learner, StepOutputs, Trainer, TrainState, make_train
 
 __all__ = [
     "EPS_SCHEDULES",
+    "FIELDS",
     "LOSSES",
     "STATIC_FIELDS",
     "TRACED_FIELDS",
+    "Field",
     "HParams",
+    "Learner",
     "StaticConfig",
     "StepOutputs",
     "TrainState",
@@ -30,7 +36,6 @@ __all__ = [
     "Transition",
     "buffer",
     "cartpole",
-    "episodes_from_outputs",
     "epsilon",
     "hparams_as_arrays",
     "make_network",

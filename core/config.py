@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 LOSSES = ("huber", "mse")
@@ -61,58 +63,102 @@ class HParams(NamedTuple):
     max_grad_norm: Any = float("inf")
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int | np.integer) and not isinstance(v, bool)
+
+
+def _positive_int(v: Any) -> bool:
+    return _is_int(v) and v > 0
+
+
+def _non_negative_int(v: Any) -> bool:
+    return _is_int(v) and v >= 0
+
+
+def _in_unit_interval(v: np.ndarray) -> np.ndarray:
+    return (v >= 0) & (v <= 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    """One hyperparameter: what it is, its type and what values it allows.
+
+    ``kind`` is the type a grid file gives it: "int", "float", "bool", "str" or "ints" (a tuple of integers).
+    Traced fields compute as ``dtype`` (int32 or float32); ``check`` tests a value (for traced fields an array of
+    any shape, elementwise) and ``allowed`` says in words what passes.
+    """
+
+    name: str
+    traced: bool
+    kind: str
+    default: Any
+    check: Callable[[Any], Any]
+    allowed: str
+
+    @property
+    def dtype(self) -> type | None:
+        """The numpy dtype a traced field computes in (None for static fields)."""
+        if not self.traced:
+            return None
+        return np.int32 if self.kind == "int" else np.float32
+
+
+def _static(name: str, kind: str, check: Callable[[Any], bool], allowed: str) -> Field:
+    return Field(name, False, kind, getattr(StaticConfig, name), check, allowed)
+
+
+def _traced(name: str, kind: str, check: Callable[[np.ndarray], np.ndarray], allowed: str) -> Field:
+    return Field(name, True, kind, HParams._field_defaults[name], check, allowed)
+
+
+# The one table of hyperparameters: the grid parser, the engine's batching and validation all read it.
+FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in (
+        _static("total_steps", "int", _positive_int, "a positive integer"),
+        _static("buffer_capacity", "int", _positive_int, "a positive integer"),
+        _static("batch_size", "int", _positive_int, "a positive integer"),
+        _static(
+            "hidden_sizes",
+            "ints",
+            lambda v: isinstance(v, tuple) and len(v) > 0 and all(_positive_int(w) for w in v),
+            "a non-empty tuple of positive integers",
+        ),
+        _static("learning_starts", "int", _non_negative_int, "a non-negative integer"),
+        _static("train_every", "int", _positive_int, "a positive integer"),
+        _static("eval_every", "int", _positive_int, "a positive integer"),
+        _static("eval_episodes", "int", _positive_int, "a positive integer"),
+        _static("double_q", "bool", lambda v: isinstance(v, bool), "true or false"),
+        _static("loss", "str", lambda v: v in LOSSES, f"one of {', '.join(LOSSES)}"),
+        _static("eps_schedule", "str", lambda v: v in EPS_SCHEDULES, f"one of {', '.join(EPS_SCHEDULES)}"),
+        _traced("lr", "float", lambda v: v > 0, "a positive number"),
+        _traced("lr_decay", "float", _in_unit_interval, "a number in [0, 1]"),
+        _traced("gamma", "float", _in_unit_interval, "a number in [0, 1]"),
+        _traced("eps_start", "float", _in_unit_interval, "a number in [0, 1]"),
+        _traced("eps_end", "float", _in_unit_interval, "a number in [0, 1]"),
+        _traced("eps_decay_fraction", "float", lambda v: (v > 0) & (v <= 1), "a number in (0, 1]"),
+        _traced("target_period", "int", lambda v: (v >= 1) & (v == np.round(v)), "a positive integer"),
+        _traced("tau", "float", lambda v: (v > 0) & (v <= 1), "a number in (0, 1]"),
+        _traced("max_grad_norm", "float", lambda v: v > 0, "a positive number (inf turns clipping off)"),
+    )
+}
 STATIC_FIELDS = tuple(f.name for f in dataclasses.fields(StaticConfig))
 TRACED_FIELDS = HParams._fields
-INT_HPARAMS = ("target_period",)
-
-
-def _positive_int(name: str, value: Any, *, allow_zero: bool = False) -> None:
-    ok = isinstance(value, int | np.integer) and not isinstance(value, bool)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        what = "a non-negative integer" if allow_zero else "a positive integer"
-        raise ValueError(f"{name} must be {what}, got {value!r}")
+assert tuple(FIELDS) == STATIC_FIELDS + TRACED_FIELDS, "FIELDS must list every field of StaticConfig and HParams"
+# A traced field that may be infinite (the others must be finite).
+_MAY_BE_INFINITE = ("max_grad_norm",)
 
 
 def validate_static(cfg: StaticConfig) -> None:
     """Raises ValueError naming the first invalid field of ``cfg``."""
-    for name in (
-        "total_steps",
-        "buffer_capacity",
-        "batch_size",
-        "train_every",
-        "eval_every",
-        "eval_episodes",
-    ):
-        _positive_int(name, getattr(cfg, name))
-    _positive_int("learning_starts", cfg.learning_starts, allow_zero=True)
+    for name in STATIC_FIELDS:
+        field, value = FIELDS[name], getattr(cfg, name)
+        if not field.check(value):
+            raise ValueError(f"{name} must be {field.allowed}, got {value!r}")
     if cfg.batch_size > cfg.buffer_capacity:
         raise ValueError(f"batch_size ({cfg.batch_size}) must not exceed buffer_capacity ({cfg.buffer_capacity})")
-    if not isinstance(cfg.hidden_sizes, tuple) or not cfg.hidden_sizes:
-        raise ValueError(f"hidden_sizes must be a non-empty tuple of positive integers, got {cfg.hidden_sizes!r}")
-    for width in cfg.hidden_sizes:
-        _positive_int("hidden_sizes", width)
     if cfg.eval_every > cfg.total_steps:
         raise ValueError(f"eval_every ({cfg.eval_every}) must not exceed total_steps ({cfg.total_steps})")
-    if not isinstance(cfg.double_q, bool):
-        raise ValueError(f"double_q must be true or false, got {cfg.double_q!r}")
-    if cfg.loss not in LOSSES:
-        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {cfg.loss!r}")
-    if cfg.eps_schedule not in EPS_SCHEDULES:
-        raise ValueError(f"eps_schedule must be one of {', '.join(EPS_SCHEDULES)}, got {cfg.eps_schedule!r}")
-
-
-# (name, test on the numpy array, what is allowed)
-_HPARAM_RULES = (
-    ("lr", lambda v: v > 0, "a positive number"),
-    ("lr_decay", lambda v: (v >= 0) & (v <= 1), "a number in [0, 1]"),
-    ("gamma", lambda v: (v >= 0) & (v <= 1), "a number in [0, 1]"),
-    ("eps_start", lambda v: (v >= 0) & (v <= 1), "a number in [0, 1]"),
-    ("eps_end", lambda v: (v >= 0) & (v <= 1), "a number in [0, 1]"),
-    ("eps_decay_fraction", lambda v: (v > 0) & (v <= 1), "a number in (0, 1]"),
-    ("target_period", lambda v: (v >= 1) & (v == np.round(v)), "a positive integer"),
-    ("tau", lambda v: (v > 0) & (v <= 1), "a number in (0, 1]"),
-    ("max_grad_norm", lambda v: v > 0, "a positive number (inf turns clipping off)"),
-)
 
 
 def validate_hparams(hparams: HParams) -> None:
@@ -121,13 +167,20 @@ def validate_hparams(hparams: HParams) -> None:
     Traced values (inside jit/vmap) cannot be checked and are skipped; the sweep engine checks concrete values
     before it traces anything.
     """
-    for name, test, allowed in _HPARAM_RULES:
-        value = getattr(hparams, name)
+    for name in TRACED_FIELDS:
+        field, value = FIELDS[name], getattr(hparams, name)
         if isinstance(value, jax.core.Tracer):
             continue
         arr = np.asarray(value, dtype=np.float64)
-        bad = ~(np.isfinite(arr) | (np.isinf(arr) & (name == "max_grad_norm"))) | ~test(arr)
+        bad = ~(np.isfinite(arr) | (np.isinf(arr) & (name in _MAY_BE_INFINITE))) | ~field.check(arr)
         if np.any(bad):
             first = float(arr.reshape(-1)[np.argmax(np.asarray(bad).reshape(-1))])
-            shown = int(first) if name in INT_HPARAMS and math.isfinite(first) and first == int(first) else first
-            raise ValueError(f"{name} must be {allowed}, got {shown!r}")
+            integral = field.kind == "int" and math.isfinite(first) and first == int(first)
+            raise ValueError(f"{name} must be {field.allowed}, got {int(first) if integral else first!r}")
+
+
+def hparams_as_arrays(hparams: HParams, xp: Any = jnp) -> HParams:
+    """The hyperparameters as arrays of their fields' dtypes (``FIELDS[name].dtype``: float32, int32), built
+    with ``xp`` (``jax.numpy``, or numpy on the host), so every run's state has the same structure and dtype
+    whatever Python numbers were given."""
+    return HParams(**{name: xp.asarray(getattr(hparams, name), FIELDS[name].dtype) for name in TRACED_FIELDS})

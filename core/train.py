@@ -16,7 +16,7 @@ unbatched, so these predicates stay real branches (``lax.cond``) instead of sele
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import haiku as hk
 import jax
@@ -25,7 +25,7 @@ import optax
 
 from core import buffer as replay
 from core import cartpole
-from core.config import HParams, StaticConfig, validate_hparams
+from core.config import HParams, StaticConfig, hparams_as_arrays, validate_hparams
 from core.dqn import Transition, epsilon, make_network, make_optimizer, target_update, td_loss
 
 
@@ -93,17 +93,6 @@ class StepOutputs(NamedTuple):
     episode_length: jax.Array  # [] int32, its length (0 where not episode_done)
     eval_done: jax.Array  # [] bool, a greedy evaluation ran after this step
     eval_return: jax.Array  # [] float32, its mean return (0 where not eval_done)
-
-
-def hparams_as_arrays(hparams: HParams) -> HParams:
-    """The hyperparameters with fixed dtypes (float32, target_period int32), so every run's state has the
-    same structure and dtype whatever Python numbers were given."""
-    return HParams(
-        **{
-            name: jnp.asarray(value, jnp.int32 if name == "target_period" else jnp.float32)
-            for name, value in hparams._asdict().items()
-        }
-    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,7 +193,7 @@ class Trainer:
         # in and out of it every step (leaving them out: +9.5% env steps/s at 128 runs on one device).
         do_update = (state.step >= static.learning_starts) & (state.step % static.train_every == 0)
         learner = jax.lax.cond(
-            do_update, self._learn, lambda lrn, *_: lrn, Learner.of(state), state.buffer, state.hparams, k_sample
+            do_update, self.learn, lambda lrn, *_: lrn, Learner.of(state), state.buffer, state.hparams, k_sample
         )
         state = state._replace(**learner._asdict())
 
@@ -225,12 +214,12 @@ class Trainer:
         )
         return state, outputs
 
-    def _update(self, state: TrainState, key: jax.Array) -> TrainState:
-        """One gradient step on a sampled batch, then the target update."""
-        return state._replace(**self._learn(Learner.of(state), state.buffer, state.hparams, key)._asdict())
+    def learn(self, learner: Learner, buffer: replay.BufferState, hp: HParams, key: jax.Array) -> Learner:
+        """One gradient update on a batch sampled from ``buffer`` with ``key`` (see ``update``)."""
+        return self.update(learner, unpack_transitions(replay.sample(buffer, key, self.static.batch_size)), hp)
 
-    def _learn(self, learner: Learner, buffer: replay.BufferState, hp: HParams, key: jax.Array) -> Learner:
-        batch = unpack_transitions(replay.sample(buffer, key, self.static.batch_size))
+    def update(self, learner: Learner, batch: Transition, hp: HParams) -> Learner:
+        """One gradient step of the TD loss on ``batch`` (leaves [batch_size, ...]), then the target update."""
         loss, grads = jax.value_and_grad(td_loss)(
             learner.params, learner.target_params, batch, hp, self.static, self.network
         )
@@ -275,17 +264,3 @@ def make_train(static: StaticConfig = StaticConfig(), env_params: cartpole.EnvPa
         env_params=env_params or cartpole.EnvParams(),
         network=make_network(static.hidden_sizes, cartpole.NUM_ACTIONS),
     )
-
-
-def episodes_from_outputs(outputs: StepOutputs, first_step: int = 0) -> dict[str, Any]:
-    """Host-side helper: the completed episodes of one run's outputs ([n_steps] leaves, numpy) as arrays
-    ``episode_return, episode_length, end_step`` (env steps done when the episode ended)."""
-    import numpy as np
-
-    done = np.asarray(outputs.episode_done)
-    idx = np.flatnonzero(done)
-    return {
-        "episode_return": np.asarray(outputs.episode_return)[idx],
-        "episode_length": np.asarray(outputs.episode_length)[idx],
-        "end_step": idx.astype(np.int64) + first_step + 1,
-    }

@@ -7,12 +7,27 @@ writing anything.
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import signal
 import sys
+import tomllib
 from pathlib import Path
+from typing import Any
+
+from analysis.errors import UserError, print_error
+from analysis.io import to_json
+
+PROG = "python -m sweep"
+# The flag of each option the engine's messages may name (see analysis.errors.option).
+FLAGS = {
+    "seeds": "--seeds",
+    "total_steps": "--steps",
+    "chunk_steps": "--chunk-steps",
+    "runs_per_device": "--runs-per-device",
+    "run_id": "--run-id",
+    "resume": "--resume",
+    "out": "--out",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,10 +51,24 @@ def _run_id(text: str) -> str:
     return text
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from sweep.engine import CPU_RUNS_PER_DEVICE
+def parse_set(item: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` from ``--set``; VALUE is read as a TOML value (``lr=3e-4``, ``loss="huber"``,
+    ``hidden_sizes=[128,128]``), falling back to a bare string (``loss=huber``). The grid checks the key and
+    coerces the value."""
+    if "=" not in item:
+        raise UserError(f"--set expects KEY=VALUE, got {item!r}")
+    key, raw = (s.strip() for s in item.split("=", 1))
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
 
-    parser = _Parser(prog="python -m sweep", description="Massively parallel DQN sweeps on CartPole-v1.")
+
+def build_parser() -> argparse.ArgumentParser:
+    from sweep.plan import CPU_RUNS_PER_DEVICE
+
+    parser = _Parser(prog=PROG, description="Massively parallel DQN sweeps on CartPole-v1.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="train every run of a grid and write its tables, figures and report")
@@ -90,7 +119,8 @@ def _load(args):
     from sweep import grid as grids
 
     file_grid = grids.load(args.grid)
-    return file_grid, file_grid.with_overrides(seeds=args.seeds, steps=args.steps, sets=args.set)
+    fixed = dict(parse_set(item) for item in args.set)
+    return file_grid, file_grid.with_overrides(seeds=args.seeds, steps=args.steps, fixed=fixed, where="--set")
 
 
 def _cmd_list(_args) -> int:
@@ -114,34 +144,18 @@ def _cmd_list(_args) -> int:
     return 0
 
 
-def _jsonable(value):
-    """Strict JSON: tuples as lists and an infinite value (``max_grad_norm = inf``) as the string "inf", as in
-    TOML, since JSON has no infinity."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float) and math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return value
-
-
 def _cmd_show(args) -> int:
     _, grid = _load(args)
-    print(json.dumps(_jsonable(grid.resolved()), indent=2, allow_nan=False))
+    print(to_json(grid.resolved(), indent=2))
     return 0
 
 
 def _init_distributed(args) -> None:
     flags = (args.coordinator, args.num_processes, args.process_id)
     if any(f is not None for f in flags) and not all(f is not None for f in flags):
-        from sweep.grid import GridError
-
-        raise GridError("--coordinator, --num-processes and --process-id go together")
+        raise UserError("--coordinator, --num-processes and --process-id go together")
     if args.process_id is not None and not 0 <= args.process_id < args.num_processes:
-        from sweep.grid import GridError
-
-        raise GridError(f"--process-id must be in [0, {args.num_processes}), got {args.process_id}")
+        raise UserError(f"--process-id must be in [0, {args.num_processes}), got {args.process_id}")
     import jax
 
     if args.coordinator is not None:
@@ -152,14 +166,13 @@ def _init_distributed(args) -> None:
 
 def _cmd_run(args) -> int:
     from sweep import engine
+    from sweep.devices import use_cpu_cores
 
     file_grid, grid = _load(args)  # validate everything before touching devices or files
     if args.resume is not None and (args.out is not None or args.run_id is not None):
-        from sweep.grid import GridError
-
         given = " and ".join(flag for flag, v in (("--out", args.out), ("--run-id", args.run_id)) if v is not None)
-        raise GridError(f"{given} cannot be used with --resume, which continues {args.resume} where it is")
-    engine.use_cpu_cores(args.cpu_devices)
+        raise UserError(f"{given} cannot be used with --resume, which continues {args.resume} where it is")
+    use_cpu_cores(args.cpu_devices)
     _init_distributed(args)
     options = engine.Options(
         out=Path(args.out or "results"),
@@ -183,7 +196,6 @@ def _cmd_run(args) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from sweep.grid import GridError
 
     def _terminate(signum, _frame):
         raise KeyboardInterrupt(signal.Signals(signum).name)
@@ -191,14 +203,13 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         return {"run": _cmd_run, "list": _cmd_list, "show": _cmd_show}[args.command](args)
-    except GridError as err:
-        print(f"python -m sweep: error: {err}", file=sys.stderr)
-        return 2
+    except UserError as err:
+        return print_error(PROG, err, FLAGS)
     except KeyboardInterrupt:
         if args.command == "run":
             print(
                 "\ninterrupted: the last finished chunk is checkpointed; continue with "
-                f"python -m sweep run {args.grid} --resume <run folder>",
+                f"{PROG} run {args.grid} --resume <run folder>",
                 file=sys.stderr,
             )
         return 130

@@ -23,25 +23,18 @@ import itertools
 import json
 import math
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core import STATIC_FIELDS, TRACED_FIELDS, HParams, StaticConfig, validate_hparams
+from analysis.errors import UserError, option
+from core import FIELDS, STATIC_FIELDS, TRACED_FIELDS, HParams, StaticConfig, validate_hparams
 
 GRIDS_DIR = Path(__file__).parent / "grids"
 TOP_LEVEL_KEYS = ("description", "seeds", "config", "grid")
-ALL_FIELDS = STATIC_FIELDS + TRACED_FIELDS
-
-_STATIC_DEFAULTS = StaticConfig()
-_TRACED_DEFAULTS = HParams()
-INT_FIELDS = {f for f in STATIC_FIELDS if isinstance(getattr(_STATIC_DEFAULTS, f), int)} - {"double_q"}
-INT_FIELDS |= {"target_period"}
-FLOAT_FIELDS = set(TRACED_FIELDS) - INT_FIELDS
-BOOL_FIELDS = {"double_q"}
-STR_FIELDS = {"loss", "eps_schedule"}
-TUPLE_FIELDS = {"hidden_sizes"}
+ALL_FIELDS = tuple(FIELDS)
 # The engine computes in int32 and float32: integers must stay below 2**31, and traced numbers must neither
 # overflow to inf nor round to zero (or lose their normal precision) when cast to float32.
 INT_LIMIT = 2**31
@@ -49,13 +42,13 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 FLOAT32_TINY = float(np.finfo(np.float32).tiny)
 
 
-class GridError(ValueError):
+class GridError(UserError):
     """A user-caused problem with a grid or its overrides; the message is one sentence."""
 
 
 def defaults() -> dict[str, Any]:
     """Every hyperparameter's default, static and traced."""
-    return {**dataclasses.asdict(_STATIC_DEFAULTS), **_TRACED_DEFAULTS._asdict()}
+    return {name: field.default for name, field in FIELDS.items()}
 
 
 def _suggest(name: str, options) -> str:
@@ -75,15 +68,16 @@ def coerce(name: str, value: Any, where: str) -> Any:
     def bad(expected: str) -> GridError:
         return GridError(f"{name} in {where} must be {expected}, got {given!r}")
 
-    if name in BOOL_FIELDS:
+    kind = FIELDS[name].kind
+    if kind == "bool":
         if not isinstance(value, bool):
             raise bad("true or false")
         return value
-    if name in STR_FIELDS:
+    if kind == "str":
         if not isinstance(value, str):
             raise bad("a string")
         return value
-    if name in TUPLE_FIELDS:
+    if kind == "ints":
         if isinstance(value, str):  # "64x64" or "64,64"
             parts = value.replace("x", ",").split(",")
             try:
@@ -97,7 +91,7 @@ def coerce(name: str, value: Any, where: str) -> Any:
         if any(abs(v) >= INT_LIMIT for v in value):
             raise bad(f"a list of integers below 2**31 = {INT_LIMIT}")
         return tuple(value)
-    if name in INT_FIELDS:
+    if kind == "int":
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
@@ -121,23 +115,61 @@ class Grid:
     axes: dict[str, list[Any]]
     source: str  # the file's text, kept for the manifest
 
-    def with_overrides(self, *, seeds: int | None = None, steps: int | None = None, sets=()) -> Grid:
-        """The grid with command-line overrides: ``--seeds``, ``--steps`` and ``--set KEY=VALUE`` (fixes KEY,
-        replacing an axis of that name)."""
+    def with_overrides(
+        self,
+        *,
+        seeds: int | None = None,
+        steps: int | None = None,
+        fixed: Mapping[str, Any] | None = None,
+        where: str = "the overrides",
+    ) -> Grid:
+        """The grid with ``seeds`` seeds, ``total_steps = steps`` and each ``fixed`` hyperparameter set to its
+        value (coerced to the field's type; ``where`` names where the values came from in messages). A fixed
+        value replaces an axis of that name."""
         config, axes = dict(self.config), dict(self.axes)
         if seeds is not None:
-            _check_count("--seeds", seeds)
+            _check_count("seeds", seeds)
         if steps is not None:
-            _check_count("--steps", steps)
+            _check_count("total_steps", steps)
             config["total_steps"] = steps
             axes.pop("total_steps", None)
-        for item in sets:
-            key, value = parse_set(item)
-            config[key] = value
+        for key, value in (fixed or {}).items():
+            check_key(key, where)
+            config[key] = coerce(key, value, where)
             axes.pop(key, None)
         grid = dataclasses.replace(self, seeds=seeds or self.seeds, config=config, axes=axes)
         grid.configs()  # validates the combination now
         return grid
+
+    def to_record(self) -> dict[str, Any]:
+        """The grid as a JSON-able record (``from_record`` reads it back)."""
+        return {
+            "grid": self.name,
+            "description": self.description,
+            "seeds": self.seeds,
+            "config": self.config,
+            "axes": self.axes,
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Grid:
+        """The grid of a record written by ``to_record`` and stored as strict JSON (lists for tuples, "inf" for
+        an infinite number)."""
+
+        def value(name: str, v: Any) -> Any:
+            if FIELDS[name].kind == "float" and v in ("inf", "-inf"):
+                v = float(v)
+            return coerce(name, v, "the sweep record")
+
+        return cls(
+            name=record["grid"],
+            description=record["description"],
+            seeds=record["seeds"],
+            config={k: value(k, v) for k, v in record["config"].items()},
+            axes={k: [value(k, x) for x in v] for k, v in record["axes"].items()},
+            source=record["source"],
+        )
 
     def fingerprint(self) -> str:
         """A short hash of everything that determines the sweep's results."""
@@ -175,11 +207,11 @@ def describe(cfg: dict[str, Any], names) -> str:
     return ", ".join(f"{n}={cfg[n]}" for n in names)
 
 
-def _check_count(flag: str, value: Any) -> None:
+def _check_count(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise GridError(f"{flag} must be a positive integer, got {value!r}")
+        raise GridError(f"{option(name)} must be a positive integer, got {value!r}")
     if value >= INT_LIMIT:
-        raise GridError(f"{flag} must be an integer below 2**31 = {INT_LIMIT}, got {value!r}")
+        raise GridError(f"{option(name)} must be an integer below 2**31 = {INT_LIMIT}, got {value!r}")
 
 
 def split_config(cfg: dict[str, Any]) -> tuple[StaticConfig, HParams]:
@@ -196,7 +228,7 @@ def _validate_config(cfg: dict[str, Any], where: str) -> None:
     if _positive(total) and _positive(eval_every) and eval_every > total:
         raise GridError(
             f"eval_every ({eval_every}) must not exceed total_steps ({total}) in {where}; "
-            "lower it with --set eval_every=N (or in the grid's [config])"
+            "lower eval_every or raise total_steps"
         )
     try:
         static, hparams = split_config(cfg)
@@ -209,7 +241,7 @@ def _validate_config(cfg: dict[str, Any], where: str) -> None:
             f"{where}, or the agent never learns"
         )
     for name in TRACED_FIELDS:  # in field order, so the first bad field named is always the same
-        if name in FLOAT_FIELDS:
+        if FIELDS[name].kind == "float":
             _check_float32(name, cfg[name], where)
 
 
@@ -219,25 +251,11 @@ def _check_float32(name: str, value: float, where: str) -> None:
         raise GridError(f"{name} must be at most {FLOAT32_MAX:.3g} in magnitude (float32), got {value!r} in {where}")
     if value != 0 and abs(value) < FLOAT32_TINY:
         try:
-            validate_hparams(_TRACED_DEFAULTS._replace(**{name: 0.0}))
+            validate_hparams(HParams()._replace(**{name: 0.0}))
             allowed = f"0 or at least {FLOAT32_TINY:.3g}"
         except ValueError:
             allowed = f"at least {FLOAT32_TINY:.3g}"
         raise GridError(f"{name} must be {allowed} (float32 rounds smaller numbers), got {value!r} in {where}")
-
-
-def parse_set(item: str) -> tuple[str, Any]:
-    """``KEY=VALUE`` from ``--set``; VALUE is read as a TOML value (``lr=3e-4``, ``loss="huber"``,
-    ``hidden_sizes=[128,128]``), falling back to a bare string (``loss=huber``)."""
-    if "=" not in item:
-        raise GridError(f"--set expects KEY=VALUE, got {item!r}")
-    key, raw = (s.strip() for s in item.split("=", 1))
-    check_key(key, "--set")
-    try:
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw
-    return key, coerce(key, value, "--set")
 
 
 def find(name_or_path: str) -> Path:

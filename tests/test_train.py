@@ -13,7 +13,6 @@ from core import (
     HParams,
     StaticConfig,
     Transition,
-    episodes_from_outputs,
     epsilon,
     hparams_as_arrays,
     make_network,
@@ -105,7 +104,8 @@ def test_episode_and_evaluation_bookkeeping():
     train = _trainer()
     state, out = jax.jit(train.run, static_argnums=1)(train.init(jax.random.key(3), HPS[0]), SMALL.total_steps)
     out = jax.device_get(out)
-    eps = episodes_from_outputs(out)
+    done = np.flatnonzero(out.episode_done)  # the steps at which an episode ended
+    eps = {"episode_return": out.episode_return[done], "episode_length": out.episode_length[done], "end_step": done + 1}
     # Every env step belongs to exactly one episode: completed ones plus the one in progress.
     assert eps["episode_length"].sum() + int(state.episode_length) == SMALL.total_steps
     np.testing.assert_array_equal(eps["episode_return"], eps["episode_length"].astype(np.float32))

@@ -1,0 +1,116 @@
+"""What a sweep records about itself: the runs table (one row per run, every hyperparameter resolved) and the
+manifest (grid, groups, versions, devices, timings), both handed to ``analysis.write_tables``."""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import subprocess
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import jax
+import numpy as np
+import pandas as pd
+from jax.sharding import Mesh
+
+from core import STATIC_FIELDS, TRACED_FIELDS
+from sweep.grid import Grid
+from sweep.plan import Plan
+
+VERSIONED = ("jax", "jaxlib", "dm-haiku", "optax", "rlax", "numpy", "pandas", "pyarrow")
+
+
+class Timings(NamedTuple):
+    compile_seconds: float
+    run_seconds: float
+    env_steps: int
+
+
+def table_value(value: Any) -> Any:
+    """A hyperparameter's value as a table cell: tuples become '64x64'."""
+    if isinstance(value, tuple):
+        return "x".join(str(v) for v in value)
+    return value
+
+
+def runs_frame(plan: Plan, diverged: np.ndarray) -> pd.DataFrame:
+    """One row per run: ``config, seed``, every hyperparameter (traced first, then static), ``diverged``."""
+    rows = []
+    for r in range(plan.n_runs):
+        cfg = plan.configs[plan.config_of(r)]
+        row = {"config": plan.config_of(r), "seed": plan.seed_of(r)}
+        row.update({k: table_value(cfg[k]) for k in (*TRACED_FIELDS, *STATIC_FIELDS)})
+        row["diverged"] = bool(diverged[r])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def make_manifest(
+    plan: Plan, file_grid: Grid | None, mesh: Mesh, wave_sizes: list[int], timings: Timings, run_dir: Path
+) -> dict[str, Any]:
+    """The manifest: the grid and its overrides, the static groups and their waves, versions, devices, timings.
+    ``wave_sizes[g]`` is group g's wave size."""
+    grid = plan.grid
+    devices = [str(d) for d in mesh.devices.flat]
+    total_steps = sorted({g.static.total_steps for g in plan.groups})
+    compile_s, run_s, env_steps = timings
+    return {
+        "grid": grid.name,
+        "description": grid.description,
+        "run_id": run_dir.name,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "grid_file": grid.source,
+        "overrides": {k: v for k, v in grid.config.items() if file_grid is None or file_grid.config.get(k) != v},
+        "axes": list(grid.axes),
+        "axis_values": {k: [table_value(v) for v in vs] for k, vs in grid.axes.items()},
+        "n_seeds": grid.seeds,
+        "n_configs": len(plan.configs),
+        "n_runs": plan.n_runs,
+        "total_steps": total_steps[0] if len(total_steps) == 1 else total_steps,
+        "static_groups": [
+            {
+                **{k: table_value(v) for k, v in dataclasses.asdict(group.static).items()},
+                "runs": len(group.runs),
+                "wave_size": size,
+                "runs_per_device": size // mesh.size,
+            }
+            for group, size in zip(plan.groups, wave_sizes, strict=True)
+        ],
+        "traced_fixed": {
+            k: table_value(v) for k, v in plan.configs[0].items() if k in TRACED_FIELDS and k not in grid.axes
+        },
+        "versions": versions(),
+        "devices": devices,
+        "device_kind": mesh.devices.flat[0].device_kind,
+        "num_devices": len(devices),
+        "num_processes": jax.process_count(),
+        "compile_seconds": round(compile_s, 3),
+        "run_seconds": round(run_s, 3),
+        "env_steps": int(env_steps),
+        "env_steps_per_second": round(env_steps / run_s, 1) if run_s > 0 else None,
+        "git_commit": git_commit(),
+    }
+
+
+def versions() -> dict[str, str]:
+    """Python's version and the installed version of each package the results depend on."""
+    out = {"python": platform.python_version()}
+    for dist in VERSIONED:
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def git_commit() -> str | None:
+    """The project checkout's commit, or None outside a git checkout."""
+    try:
+        root = Path(__file__).resolve().parent.parent
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
