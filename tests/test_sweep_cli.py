@@ -9,10 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from sweep import cli, engine
+from sweep import checkpoint, cli, engine
 from sweep import grid as grids
+from sweep import run_dir as folders
 
 ROOT = Path(__file__).resolve().parent.parent
 ERROR = "python -m sweep: error: "
@@ -98,98 +100,6 @@ def test_every_shipped_grid_parses_and_shows_as_strict_json(name, capsys):
     shown = json.loads(out, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
     assert shown["name"] == name
     assert shown["runs"] == len(grid.configs()) * grid.seeds
-
-
-def test_shipped_grids_are_the_documented_ones():
-    assert {"smoke", "lr_eps", "gamma_target", "net_batch", "seeds"} <= set(grids.available())
-
-
-def test_configs_are_the_cartesian_product_in_file_order(tmp_path):
-    path = write_grid(
-        tmp_path,
-        "seeds = 2\n[config]\ngamma = 0.9\n[grid]\nlr = [1e-3, 1e-2]\neps_end = [0.01, 0.1, 0.2]\n",
-    )
-    grid = grids.load(str(path))
-    assert grid.name == "g" and list(grid.axes) == ["lr", "eps_end"]
-    configs = grid.configs()
-    assert [(c["lr"], c["eps_end"]) for c in configs] == [
-        (1e-3, 0.01),
-        (1e-3, 0.1),
-        (1e-3, 0.2),
-        (1e-2, 0.01),
-        (1e-2, 0.1),
-        (1e-2, 0.2),
-    ]
-    assert all(c["gamma"] == 0.9 for c in configs)  # [config]
-    assert all(c["batch_size"] == grids.defaults()["batch_size"] for c in configs)  # default
-    assert grid.resolved()["runs"] == 12 and grid.resolved()["configs"] == 6
-
-
-def test_traced_only_grid_is_one_group():
-    plan = engine.make_plan(grids.load("gamma_target"))
-    assert len(plan.groups) == 1
-    assert plan.groups[0][1] == list(range(9 * 8))
-
-
-def test_static_axes_split_into_groups(tmp_path):
-    path = write_grid(tmp_path, "seeds = 2\n[grid]\nlr = [1e-3, 1e-2]\nbatch_size = [8, 16]\n")
-    plan = engine.make_plan(grids.load(str(path)))
-    # configs: (1e-3, 8), (1e-3, 16), (1e-2, 8), (1e-2, 16); runs are config * seeds + seed
-    assert [(static.batch_size, runs) for static, runs in plan.groups] == [(8, [0, 1, 4, 5]), (16, [2, 3, 6, 7])]
-    assert len(engine.make_plan(grids.load("net_batch")).groups) == 9
-    hidden = write_grid(tmp_path, "seeds = 1\n[grid]\nhidden_sizes = [[8], [8, 8], '16x16']\n", "h")
-    plan = engine.make_plan(grids.load(str(hidden)))
-    assert [static.hidden_sizes for static, _ in plan.groups] == [(8,), (8, 8), (16, 16)]
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Overrides: --set, --seeds, --steps, and the fingerprint
-# ---------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("item", "key", "value"),
-    [
-        ("lr=3e-4", "lr", 3e-4),
-        ("gamma=1", "gamma", 1.0),
-        ("loss=huber", "loss", "huber"),
-        ('loss="huber"', "loss", "huber"),
-        ("hidden_sizes=[128,128]", "hidden_sizes", (128, 128)),
-        ("hidden_sizes=128x128", "hidden_sizes", (128, 128)),
-        ("hidden_sizes=[32]", "hidden_sizes", (32,)),
-        ("hidden_sizes=64,32", "hidden_sizes", (64, 32)),
-        ("total_steps=10_000", "total_steps", 10_000),
-        ("target_period=200", "target_period", 200),
-        ("double_q=true", "double_q", True),
-        (" eps_end = 0.02 ", "eps_end", 0.02),
-    ],
-)
-def test_parse_set(item, key, value):
-    got_key, got = grids.parse_set(item)
-    assert got_key == key and got == value and type(got) is type(value)
-
-
-def test_overrides_fix_values_and_replace_axes():
-    grid = grids.load("smoke")
-    over = grid.with_overrides(seeds=3, steps=4_000, sets=["lr=3e-4", "hidden_sizes=16x16"])
-    assert over.seeds == 3 and "lr" not in over.axes
-    assert over.config["total_steps"] == 4_000 and over.config["lr"] == 3e-4
-    assert over.config["hidden_sizes"] == (16, 16)
-    assert [c["lr"] for c in over.configs()] == [3e-4]
-    assert grid.axes["lr"] == [1e-3, 3e-3] and grid.seeds == 2  # the file's grid is left as it was
-
-
-def test_fingerprint_changes_with_every_setting():
-    grid = grids.load("smoke")
-    assert grids.load("smoke").fingerprint() == grid.fingerprint() == grid.with_overrides().fingerprint()
-    prints = {
-        grid.fingerprint(),
-        grid.with_overrides(seeds=3).fingerprint(),
-        grid.with_overrides(steps=4_000).fingerprint(),
-        grid.with_overrides(sets=["lr=1e-3"]).fingerprint(),  # an axis fixed to one of its values
-        grid.with_overrides(sets=["gamma=0.9"]).fingerprint(),
-        grid.with_overrides(sets=["hidden_sizes=16x16"]).fingerprint(),
-    }
-    assert len(prints) == 6
-    assert all(re.fullmatch(r"[0-9a-f]{8}", p) for p in prints)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -296,7 +206,7 @@ BAD_ARGS = [
         "--steps below eval_every",
         ["--steps", "100"],
         ERROR,
-        ["eval_every (300)", "total_steps (100)", "--set eval_every="],
+        ["eval_every (300)", "total_steps (100)", "lower eval_every"],
     ),
     (
         "--set learning_starts too late",
@@ -377,7 +287,7 @@ def started(tmp_path):
     grid_a = grids.load(str(path_a))
     run_dir = tmp_path / "results" / "a" / "r1"
     run_dir.mkdir(parents=True)
-    engine.write_sweep_info(run_dir, grid_a, grid_a)
+    folders.write_sweep_info(run_dir, grid_a, grid_a)
     return path_a, run_dir
 
 
@@ -417,27 +327,23 @@ def test_resume_folder_that_is_not_a_run_folder(tmp_path, capsys, no_training):
 def test_resume_of_a_finished_folder(started, tmp_path, capsys, no_training):
     path_a, run_dir = started
     (run_dir / "runs.parquet").write_bytes(b"finished tables")
-    (run_dir / engine.DONE).write_text("finished\n")
+    (run_dir / folders.DONE).write_text("finished\n")
     before = snapshot(tmp_path)
     code, _, err = call(["run", path_a, "--resume", run_dir, "--no-progress"], capsys)
     assert_one_line_error(code, err, str(run_dir), "already finished")
     assert snapshot(tmp_path) == before
 
 
-def test_folder_stopped_while_writing_its_tables_is_trained_again(started, capsys, no_training):
-    # Tables but no DONE marker and no checkpoint: the sweep was stopped between its first table and the marker.
-    path_a, run_dir = started
-    assert engine.run_dir_status(run_dir) == "fresh"
+def test_run_folder_status_follows_its_files(started):
+    _, run_dir = started
+    assert folders.status(run_dir) == "fresh"
     (run_dir / "runs.parquet").write_bytes(b"half of the results")
-    assert engine.run_dir_status(run_dir) == "tables"
-    with pytest.raises(AssertionError, match="planning"):  # accepted: it goes on to plan the runs
-        call(["run", path_a, "--resume", run_dir, "--no-progress"], capsys)
-    assert "no DONE marker" in capsys.readouterr().err
-    (run_dir / engine.CHECKPOINT).mkdir()
-    (run_dir / engine.CHECKPOINT / "latest.json").write_text("{}")
-    assert engine.run_dir_status(run_dir) == "checkpoint"
-    (run_dir / engine.DONE).write_text("finished\n")
-    assert engine.run_dir_status(run_dir) == "finished"
+    assert folders.status(run_dir) == "tables"
+    (run_dir / checkpoint.CHECKPOINT).mkdir()
+    (run_dir / checkpoint.CHECKPOINT / "latest.json").write_text("{}")
+    assert folders.status(run_dir) == "checkpoint"
+    (run_dir / folders.DONE).write_text("finished\n")
+    assert folders.status(run_dir) == "finished"
 
 
 @pytest.mark.parametrize(
@@ -452,7 +358,7 @@ def test_folder_stopped_while_writing_its_tables_is_trained_again(started, capsy
 )
 def test_resume_with_an_unreadable_checkpoint_is_one_line(latest, npz, started, tmp_path, capsys, no_training):
     path_a, run_dir = started
-    ckpt = run_dir / engine.CHECKPOINT
+    ckpt = run_dir / checkpoint.CHECKPOINT
     ckpt.mkdir()
     (ckpt / "latest.json").write_text(latest)
     if npz is not None:
@@ -461,8 +367,8 @@ def test_resume_with_an_unreadable_checkpoint_is_one_line(latest, npz, started, 
     code, _, err = call(["run", path_a, "--resume", run_dir, "--no-progress"], capsys)
     assert_one_line_error(code, err, str(ckpt), "cannot be read", "start a new run")
     assert snapshot(tmp_path) == before
-    with pytest.raises(engine.SweepError, match="cannot be read"):  # the full load says the same
-        engine.load_checkpoint(run_dir, 2)
+    with pytest.raises(checkpoint.CheckpointError, match="cannot be read"):  # the full load says the same
+        checkpoint.load(run_dir, 2)
 
 
 @pytest.mark.parametrize("extra", [["--out", "elsewhere"], ["--run-id", "r2"]], ids=["--out", "--run-id"])
@@ -483,7 +389,7 @@ def test_resume_path_is_resolved(started, tmp_path, monkeypatch):
     link.symlink_to(run_dir)
     monkeypatch.chdir(run_dir)
     for given in (Path("."), link):
-        found = engine._check_resume_dir(grid, engine.Options(resume=given))
+        found = folders.check_resume(grid, given)
         assert found["run_dir"] == str(run_dir.resolve()) and found["status"] == "fresh"
 
 
@@ -495,7 +401,7 @@ def test_latest_link_that_cannot_be_made_is_a_warning(tmp_path, capsys, monkeypa
         raise PermissionError(1, "Operation not permitted")
 
     monkeypatch.setattr(os, "symlink", no_links)
-    engine._update_latest(run_dir)
+    folders.update_latest(run_dir)
     err = capsys.readouterr().err
     assert err.startswith("warning: ") and "latest" in err and "Operation not permitted" in err
     assert not (tmp_path / "a" / "latest").exists()
@@ -526,10 +432,10 @@ def test_resume_folder_with_a_damaged_sweep_json(text, tmp_path, capsys, no_trai
     path = write_grid(tmp_path, TINY, "a")
     run_dir = tmp_path / "r1"
     run_dir.mkdir()
-    (run_dir / engine.SWEEP_FILE).write_text(text)
+    (run_dir / folders.SWEEP_FILE).write_text(text)
     before = snapshot(tmp_path)
     code, _, err = call(["run", path, "--resume", run_dir, "--no-progress"], capsys)
-    assert_one_line_error(code, err, str(run_dir), engine.SWEEP_FILE)
+    assert_one_line_error(code, err, str(run_dir), folders.SWEEP_FILE)
     assert snapshot(tmp_path) == before
 
 
@@ -571,8 +477,8 @@ def test_finished_run_is_kept_and_cannot_be_resumed(tmp_path, capsys):
     run_dir = out / "a" / "r1"
     assert code == 0, err
     assert f"results: {run_dir}" in stdout
-    assert (run_dir / "runs.parquet").is_file() and not (run_dir / engine.CHECKPOINT).exists()
-    assert json.loads((run_dir / engine.SWEEP_FILE).read_text())["grid"] == "a"
+    assert (run_dir / "runs.parquet").is_file() and not (run_dir / checkpoint.CHECKPOINT).exists()
+    assert json.loads((run_dir / folders.SWEEP_FILE).read_text())["grid"] == "a"
     before = snapshot(tmp_path)
     code, _, err = call(["run", path, "--out", out, "--run-id", "r1", "--no-progress"], capsys)
     assert_one_line_error(code, err, "already exists", "--resume")
@@ -583,3 +489,16 @@ def test_finished_run_is_kept_and_cannot_be_resumed(tmp_path, capsys):
     code, _, err = call(["run", other, "--resume", run_dir, "--no-progress"], capsys)
     assert_one_line_error(code, err, "'a'", "'b'")
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.slow
+def test_folder_stopped_while_writing_its_tables_is_trained_again(started, capsys):
+    # Tables but no DONE marker and no checkpoint: the sweep was stopped between its first table and the marker.
+    path_a, run_dir = started
+    (run_dir / "runs.parquet").write_bytes(b"half of the results")
+    code, stdout, err = call(["run", path_a, "--resume", run_dir, "--no-progress", "--no-report"], capsys)
+    assert code == 0, err
+    assert "no DONE marker" in err and "training it again" in err
+    assert folders.status(run_dir) == "finished"
+    runs = pd.read_parquet(run_dir / "runs.parquet")
+    assert list(runs[["config", "seed"]].itertuples(index=False, name=None)) == [(0, 0), (1, 0)]

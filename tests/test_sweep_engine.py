@@ -8,14 +8,13 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from sweep import engine
+from sweep import checkpoint, engine
 from sweep import grid as grids
+from sweep import run_dir as folders
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = """
@@ -109,7 +108,7 @@ def test_four_devices_waves_and_chunks_give_identical_rows(reference, grid_file,
 
 def test_rows_do_not_depend_on_batch_neighbours(reference, grid_file, tmp_path):
     # Run config lr=3e-3 alone (and with fewer seeds): its rows equal those it had beside lr=1e-3.
-    g = grids.load(str(grid_file)).with_overrides(seeds=2, sets=["lr=3e-3"])
+    g = grids.load(str(grid_file)).with_overrides(seeds=2, fixed={"lr": 3e-3})
     run_dir = engine.run_sweep(g, engine.Options(out=tmp_path, run_id="alone", progress=False, report=False))
     alone = _tables(run_dir)
     for t in ("episodes", "evals"):
@@ -122,7 +121,7 @@ def test_rows_do_not_depend_on_batch_neighbours(reference, grid_file, tmp_path):
 def test_killed_sweep_resumes_to_the_same_rows(reference, grid_file, tmp_path, sig):
     # Killed right after its 3rd checkpoint (chunks of 100 steps: 300 of 600 steps done).
     proc = _sweep(grid_file, tmp_path, "killed", "--chunk-steps", "100", check=False,
-                  **{engine.FAULT_ENV: f"3:{sig}"})  # fmt: skip
+                  **{checkpoint.FAULT_ENV: f"3:{sig}"})  # fmt: skip
     run_dir = tmp_path / "tiny" / "killed"
     expected_rc = {"SIGKILL": -9, "SIGINT": 130, "SIGTERM": 130}[sig]
     assert proc.returncode == expected_rc, proc.stderr[-2000:]
@@ -135,7 +134,7 @@ def test_killed_sweep_resumes_to_the_same_rows(reference, grid_file, tmp_path, s
     resumed = _sweep(grid_file, None, None, "--resume", str(run_dir), "--chunk-steps", "200")
     assert "Traceback" not in resumed.stderr
     _assert_same_rows(reference, _tables(run_dir))
-    assert (run_dir / engine.DONE).is_file()
+    assert (run_dir / folders.DONE).is_file()
     assert not (run_dir / "checkpoint").exists()  # removed once the tables are written
     assert (tmp_path / "tiny" / "latest").resolve() == run_dir.resolve()
 
@@ -200,12 +199,12 @@ def test_stopped_before_its_marker_resumes_and_cleanup_kill_leaves_a_finished_fo
         raise KeyboardInterrupt("stopped")
 
     # Stopped after the tables, before `latest` and the DONE marker: not finished, resumed from its checkpoint.
-    monkeypatch.setattr(engine, "_update_latest", stop)
+    monkeypatch.setattr(folders, "update_latest", stop)
     with pytest.raises(KeyboardInterrupt):
         engine.run_sweep(g, engine.Options(out=tmp_path, run_id="r", chunk_steps=300, progress=False, report=False))
     run_dir = tmp_path / "tiny" / "r"
-    assert (run_dir / "runs.parquet").is_file() and not (run_dir / engine.DONE).exists()
-    assert engine.run_dir_status(run_dir) == "checkpoint"
+    assert (run_dir / "runs.parquet").is_file() and not (run_dir / folders.DONE).exists()
+    assert folders.status(run_dir) == "checkpoint"
     monkeypatch.undo()
 
     # Resumed, and stopped again while it removes its checkpoint, after the marker: finished, and no
@@ -215,135 +214,8 @@ def test_stopped_before_its_marker_resumes_and_cleanup_kill_leaves_a_finished_fo
         engine.run_sweep(g, engine.Options(resume=run_dir, chunk_steps=300, progress=False, report=False))
     monkeypatch.undo()
     _assert_same_rows(reference, _tables(run_dir))
-    assert (run_dir / engine.DONE).is_file() and not (run_dir / engine.CHECKPOINT).exists()
-    assert engine.run_dir_status(run_dir) == "finished"
+    assert (run_dir / folders.DONE).is_file() and not (run_dir / checkpoint.CHECKPOINT).exists()
+    assert folders.status(run_dir) == "finished"
     assert (tmp_path / "tiny" / "latest").resolve() == run_dir.resolve()
-    with pytest.raises(engine.SweepError, match="already finished"):
+    with pytest.raises(folders.RunFolderError, match="already finished"):
         engine.run_sweep(g, engine.Options(resume=run_dir, progress=False, report=False))
-
-
-def test_layout_error_compares_wave_sizes_and_names_the_fix():
-    # 6 runs checkpointed on 8 devices (one wave of 8); 1 device cuts one wave of 6: same count, other size.
-    meta = {"n_units": 1, "wave_sizes": [8], "n_devices": 8, "runs_per_device": None}
-    msg = engine.layout_error(meta, "R", [6], 1, [6])
-    # Here 1 device holding 8 runs (6 and 2 of padding) cuts the same wave.
-    assert msg.startswith("R was checkpointed on 8 devices in waves of 8 runs")
-    assert msg.endswith("resume it with --runs-per-device 8")
-    # 4 devices with --runs-per-device 1 (two waves of 4): the same value here, or 2 on 2 devices.
-    meta = {"n_units": 2, "wave_sizes": [4, 4], "n_devices": 4, "runs_per_device": 1}
-    assert "waves of 2 x 4 runs" in engine.layout_error(meta, "R", [8], 4, [6])
-    assert engine.layout_error(meta, "R", [8], 4, [6]).endswith("resume it with --runs-per-device 1")
-    assert engine.layout_error(meta, "R", [6], 2, [6]).endswith("resume it with --runs-per-device 2")
-    assert engine.layout_error(meta, "R", [4, 4], 2, [6]) is None
-    assert engine.wave_sizes_for([6], 2, 2, "cpu") == [4, 4]
-    assert engine.wave_sizes_for([6, 20], 2, None, "cpu") == [16, 16, 16]  # 8 runs per device, padded
-    assert engine.wave_sizes_for([6, 20], 2, None, "gpu") == [6, 20]  # every run of a group at once
-    # Checkpoints from before wave sizes were recorded compare the count only.
-    assert engine.layout_error({"n_units": 2}, "R", [4, 4], 2, [6]) is None
-    assert "(2 waves, now 1)" in engine.layout_error({"n_units": 2}, "R", [8], 4, [6])
-
-
-def test_bytes_per_run_divides_one_devices_bytes_by_its_runs():
-    class Memory:  # memory_analysis() counts one device's bytes
-        argument_size_in_bytes, output_size_in_bytes, temp_size_in_bytes, alias_size_in_bytes = 600, 500, 300, 400
-
-    class Compiled:
-        def memory_analysis(self):
-            return Memory
-
-    assert engine.bytes_per_run(Compiled(), runs_per_device=2) == 500.0
-
-
-def test_bytes_per_run_counts_donated_state_once():
-    mem = SimpleNamespace(
-        argument_size_in_bytes=100, output_size_in_bytes=120, temp_size_in_bytes=30, alias_size_in_bytes=100
-    )
-    compiled = SimpleNamespace(memory_analysis=lambda: mem)
-    assert engine.bytes_per_run(compiled, 10) == (100 + 120 + 30 - 100) / 10
-
-
-def test_static_axes_make_groups(tmp_path):
-    config = {"total_steps": 300, "eval_every": 300, "learning_starts": 100}
-    g = grids.parse({"seeds": 2, "config": config, "grid": {"lr": [1e-3, 3e-3], "batch_size": [8, 16]}}, name="groups")
-    plan = engine.make_plan(g)
-    assert len(plan.groups) == 2
-    assert [runs for _, runs in plan.groups] == [[0, 1, 4, 5], [2, 3, 6, 7]]
-    assert {static.batch_size for static, _ in plan.groups} == {8, 16}
-
-
-def test_records_number_episodes_per_run():
-    rec = engine.Records(2)
-
-    class Out:  # [wave=2, n_steps=4]
-        episode_done = np.array([[0, 1, 0, 1], [1, 0, 0, 0]], bool)
-        episode_return = np.array([[0, 2, 0, 2], [1, 0, 0, 0]], np.float32)
-        episode_length = np.array([[0, 2, 0, 2], [1, 0, 0, 0]], np.int32)
-        eval_done = np.array([[0, 0, 0, 1], [0, 0, 0, 1]], bool)
-        eval_return = np.array([[0, 0, 0, 9], [0, 0, 0, 8]], np.float32)
-
-    rec.add_chunk(Out, np.array([1, 0]), first_step=10)
-    rec.add_chunk(Out, np.array([1, -1]), first_step=14)  # second row is padding: dropped
-    ep = rec.episodes()
-    np.testing.assert_array_equal(ep["run"], [0, 1, 1, 1, 1])
-    np.testing.assert_array_equal(ep["episode"], [0, 0, 1, 2, 3])
-    np.testing.assert_array_equal(ep["end_step"], [11, 12, 14, 16, 18])
-    ev = rec.evals()
-    np.testing.assert_array_equal(ev["run"], [0, 1, 1])
-    np.testing.assert_array_equal(ev["step"], [14, 14, 18])
-
-
-def _devices_after_use_cpu_cores(arg, xla_flags=None):
-    code = f"import jax; from sweep import engine; engine.use_cpu_cores({arg}); print(len(jax.devices()))"
-    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT))
-    env.pop("XLA_FLAGS", None)
-    env.pop("JAX_NUM_CPU_DEVICES", None)
-    if xla_flags:
-        env["XLA_FLAGS"] = xla_flags
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return int(proc.stdout.split()[-1])
-
-
-def test_cpu_devices_default_to_one_per_core_unless_chosen():
-    assert _devices_after_use_cpu_cores(None) == max(2, len(os.sched_getaffinity(0)))
-    assert _devices_after_use_cpu_cores(3) == 3
-    # A count chosen in XLA_FLAGS (as the tests above do) is left alone.
-    assert _devices_after_use_cpu_cores(None, "--xla_force_host_platform_device_count=5") == 5
-
-
-_BLOCKS = """
-import jax
-jax.config.update("jax_num_cpu_devices", 4)
-import numpy as np
-from jax.sharding import Mesh
-from core import HParams, StaticConfig
-from sweep import engine
-
-# The default network and batch sizes, where XLA's CPU code for a reduction depends on the batch's shape.
-static = StaticConfig(total_steps=300, learning_starts=50, eval_every=300, eval_episodes=1)
-
-def final_params(n_devices, seeds, lrs):
-    mesh = Mesh(np.asarray(jax.devices()[:n_devices]), (engine.AXIS,))
-    group = engine._Group(static, mesh, wave_size=len(seeds))
-    hps = engine.hparams_batch([dict(HParams()._asdict(), lr=lr) for lr in lrs])
-    states = group.init(engine.run_keys(np.asarray(seeds), 0), hps)
-    states, _ = group.compiled(300)(states)
-    return [np.asarray(x) for x in jax.tree.leaves(jax.device_get(states.params))]
-
-per_device = engine.CPU_RUNS_PER_DEVICE
-# Seed 7 first on 2 devices, then last on 4 devices beside other seeds and learning rates.
-a = final_params(2, [7] + list(range(100, 100 + 2 * per_device - 1)), [1e-3] * (2 * per_device))
-b = final_params(4, list(range(200, 200 + 4 * per_device - 1)) + [7], [3e-3] * (4 * per_device - 1) + [1e-3])
-print(all(np.array_equal(x[0], y[-1]) for x, y in zip(a, b)))
-"""
-
-
-def test_default_sizes_give_the_same_run_in_any_block_position_neighbours_and_device_count():
-    # The engine's fixed per-device block on CPU, over 2 or more devices, is what makes this hold at realistic
-    # sizes: with 32 runs vmapped instead of 4, or on one device instead of several, the same run's parameters
-    # differ in their last bits after one update.
-    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT))
-    env.pop("XLA_FLAGS", None)
-    proc = subprocess.run([sys.executable, "-c", _BLOCKS], env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.split()[-1] == "True"
