@@ -14,6 +14,7 @@ from core.config import (
     HParams,
     StaticConfig,
     hparams_as_arrays,
+    is_positive_int,
     validate_hparams,
     validate_static,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "cartpole",
     "epsilon",
     "hparams_as_arrays",
+    "is_positive_int",
     "make_network",
     "make_optimizer",
     "make_train",

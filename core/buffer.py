@@ -13,17 +13,13 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from core.config import check_positive_int
+
 
 class BufferState(NamedTuple):
     data: Any  # pytree of [capacity, ...] arrays, one leaf per field of the stored item
     pos: jax.Array  # [] int32, the slot the next add writes
     size: jax.Array  # [] int32, filled slots (<= capacity)
-
-
-def _check_positive(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
 
 
 def capacity_of(state: BufferState) -> int:
@@ -33,7 +29,7 @@ def capacity_of(state: BufferState) -> int:
 
 def init(capacity: int, example: Any) -> BufferState:
     """An empty buffer of ``capacity`` slots shaped like ``example`` (a pytree of arrays for one item)."""
-    _check_positive("capacity", capacity)
+    check_positive_int("capacity", capacity)
     data = jax.tree.map(lambda x: jnp.zeros((capacity,) + jnp.shape(x), jnp.asarray(x).dtype), example)
     return BufferState(data, jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
 
@@ -62,7 +58,7 @@ def sample(state: BufferState, key: jax.Array, batch_size: int) -> Any:
     Raises ValueError if ``batch_size`` is not a positive integer or exceeds the capacity. Sampling from an
     empty buffer returns copies of slot 0 (zeros); callers gate on ``can_sample``.
     """
-    _check_positive("batch_size", batch_size)
+    check_positive_int("batch_size", batch_size)
     capacity = capacity_of(state)
     if batch_size > capacity:
         raise ValueError(f"batch_size ({batch_size}) must not exceed the buffer capacity ({capacity})")

@@ -67,8 +67,16 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int | np.integer) and not isinstance(v, bool)
 
 
-def _positive_int(v: Any) -> bool:
+def is_positive_int(v: Any) -> bool:
+    """True for an integer (Python or numpy, not a bool) above zero."""
     return _is_int(v) and v > 0
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    """``value``, or ValueError naming ``name`` unless it is a positive integer."""
+    if not is_positive_int(value):
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
 
 
 def _non_negative_int(v: Any) -> bool:
@@ -115,19 +123,19 @@ def _traced(name: str, kind: str, check: Callable[[np.ndarray], np.ndarray], all
 FIELDS: dict[str, Field] = {
     f.name: f
     for f in (
-        _static("total_steps", "int", _positive_int, "a positive integer"),
-        _static("buffer_capacity", "int", _positive_int, "a positive integer"),
-        _static("batch_size", "int", _positive_int, "a positive integer"),
+        _static("total_steps", "int", is_positive_int, "a positive integer"),
+        _static("buffer_capacity", "int", is_positive_int, "a positive integer"),
+        _static("batch_size", "int", is_positive_int, "a positive integer"),
         _static(
             "hidden_sizes",
             "ints",
-            lambda v: isinstance(v, tuple) and len(v) > 0 and all(_positive_int(w) for w in v),
+            lambda v: isinstance(v, tuple) and len(v) > 0 and all(is_positive_int(w) for w in v),
             "a non-empty tuple of positive integers",
         ),
         _static("learning_starts", "int", _non_negative_int, "a non-negative integer"),
-        _static("train_every", "int", _positive_int, "a positive integer"),
-        _static("eval_every", "int", _positive_int, "a positive integer"),
-        _static("eval_episodes", "int", _positive_int, "a positive integer"),
+        _static("train_every", "int", is_positive_int, "a positive integer"),
+        _static("eval_every", "int", is_positive_int, "a positive integer"),
+        _static("eval_episodes", "int", is_positive_int, "a positive integer"),
         _static("double_q", "bool", lambda v: isinstance(v, bool), "true or false"),
         _static("loss", "str", lambda v: v in LOSSES, f"one of {', '.join(LOSSES)}"),
         _static("eps_schedule", "str", lambda v: v in EPS_SCHEDULES, f"one of {', '.join(EPS_SCHEDULES)}"),

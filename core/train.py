@@ -25,7 +25,7 @@ import optax
 
 from core import buffer as replay
 from core import cartpole
-from core.config import HParams, StaticConfig, hparams_as_arrays, validate_hparams
+from core.config import HParams, StaticConfig, check_positive_int, hparams_as_arrays, validate_hparams
 from core.dqn import Transition, epsilon, make_network, make_optimizer, target_update, td_loss
 
 
@@ -134,8 +134,7 @@ class Trainer:
 
     def run(self, state: TrainState, n_steps: int) -> tuple[TrainState, StepOutputs]:
         """Advances a run by ``n_steps`` env steps (a static int). Outputs have a leading [n_steps] axis."""
-        if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps <= 0:
-            raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
+        check_positive_int("n_steps", n_steps)
         return jax.lax.scan(lambda s, _: self._env_step(s), state, None, length=n_steps)
 
     def __call__(self, key: jax.Array, hparams: HParams) -> StepOutputs:

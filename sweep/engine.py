@@ -21,7 +21,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh
 
 from analysis.errors import UserError, option
-from core import HParams, TrainState
+from core import HParams, TrainState, is_positive_int
 from sweep import checkpoint
 from sweep import run_dir as folders
 from sweep.devices import fetch, is_lead, make_mesh, on_lead, wave_budget_bytes
@@ -54,7 +54,7 @@ class Options:
             value = getattr(self, name)
             if value is None and name == "runs_per_device":
                 continue
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            if not is_positive_int(value):
                 raise OptionError(f"{option(name)} must be a positive integer, got {value!r}")
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from analysis.errors import UserError, option
-from core import FIELDS, STATIC_FIELDS, TRACED_FIELDS, HParams, StaticConfig, validate_hparams
+from core import FIELDS, STATIC_FIELDS, TRACED_FIELDS, HParams, StaticConfig, is_positive_int, validate_hparams
 
 GRIDS_DIR = Path(__file__).parent / "grids"
 TOP_LEVEL_KEYS = ("description", "seeds", "config", "grid")
@@ -208,7 +208,7 @@ def describe(cfg: dict[str, Any], names) -> str:
 
 
 def _check_count(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if not is_positive_int(value):
         raise GridError(f"{option(name)} must be a positive integer, got {value!r}")
     if value >= INT_LIMIT:
         raise GridError(f"{option(name)} must be an integer below 2**31 = {INT_LIMIT}, got {value!r}")
@@ -219,13 +219,9 @@ def split_config(cfg: dict[str, Any]) -> tuple[StaticConfig, HParams]:
     return static, HParams(**{k: cfg[k] for k in TRACED_FIELDS})
 
 
-def _positive(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
 def _validate_config(cfg: dict[str, Any], where: str) -> None:
     total, eval_every = cfg["total_steps"], cfg["eval_every"]
-    if _positive(total) and _positive(eval_every) and eval_every > total:
+    if is_positive_int(total) and is_positive_int(eval_every) and eval_every > total:
         raise GridError(
             f"eval_every ({eval_every}) must not exceed total_steps ({total}) in {where}; "
             "lower eval_every or raise total_steps"
@@ -305,7 +301,7 @@ def parse(data: dict[str, Any], *, name: str, source: str = "", where: str = "th
     if not isinstance(description, str):
         raise GridError(f"description in {where} must be a string")
     seeds = data.get("seeds", 8)
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or not 0 < seeds < INT_LIMIT:
+    if not is_positive_int(seeds) or seeds >= INT_LIMIT:
         raise GridError(f"seeds in {where} must be a positive integer below 2**31, got {seeds!r}")
     config, axes = {}, {}
     for table in ("config", "grid"):
