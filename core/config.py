@@ -1,4 +1,4 @@
-"""Configuration, split in two (see STYLE.md):
+"""Configuration, split in two, and the one table of every hyperparameter (``FIELDS``):
 
 * ``StaticConfig``: a frozen dataclass of everything that fixes a shape, a loop length or the structure of the
   computation. Changing one of these means compiling another program.
