@@ -1,11 +1,14 @@
 """Analysis of a sweep: Parquet tables, statistics over seeds, figures and an HTML report.
 
-Tensors from the engine -> ``write_tables`` -> Parquet -> ``summarise`` / ``aggregate`` -> ``figures`` ->
-``report``. Statistics follow Agarwal et al., "Deep Reinforcement Learning at the Edge of the Statistical
-Precipice" (NeurIPS 2021). Nothing here imports JAX or the engine.
+Tensors from the engine -> ``tables.write_tables`` -> Parquet -> ``tables.load`` -> ``summary.summarise`` (per
+config) / ``aggregate`` (per figure) -> ``figures`` (drawn with ``plotting``) -> ``report`` / ``compare``. Files
+are written atomically and JSON strictly (``io``); user errors share ``errors.UserError``. Statistics follow
+Agarwal et al., "Deep Reinforcement Learning at the Edge of the Statistical Precipice" (NeurIPS 2021). Nothing
+here imports JAX or the engine.
 """
 
 from .compare import compare
+from .io import WriteError
 from .report import report
 from .stats import (
     Interval,
@@ -22,7 +25,8 @@ from .stats import (
     stratified_bootstrap_ci,
     stratified_bootstrap_cis,
 )
-from .tables import RunDirError, RunTables, load, summarise, write_tables
+from .summary import summarise
+from .tables import RunDirError, RunTables, load, write_tables
 
 __all__ = [
     "Interval",
@@ -44,5 +48,6 @@ __all__ = [
     "stratified_bootstrap_ci",
     "stratified_bootstrap_cis",
     "summarise",
+    "WriteError",
     "write_tables",
 ]

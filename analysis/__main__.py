@@ -1,8 +1,9 @@
 """CLI: ``python -m analysis report RUN_DIR``, ``python -m analysis compare RUN_DIR ... [--out DIR]``.
 
 Bad input (a wrong argument, a missing folder, a folder that is not a run folder, an unreadable or malformed
-table, an output that cannot be written) prints one line ``error: ...`` on stderr and exits with status 2,
-without a traceback. Every file is replaced atomically, so a failure leaves earlier results as they were.
+table, an output that cannot be written) prints one line ``python -m analysis: error: ...`` on stderr and exits
+with status 2, without a traceback. Every file is replaced atomically, so a failure leaves earlier results as
+they were.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import sys
 from collections.abc import Sequence
 
 from .compare import compare
+from .errors import UserError, print_error
 from .report import report
-from .tables import RunDirError, WriteError
+
+PROG = "python -m analysis"
 
 
-class _UsageError(Exception):
+class _UsageError(UserError):
     """A command line argparse rejected; the message is argparse's."""
 
 
@@ -24,11 +27,12 @@ class _Parser(argparse.ArgumentParser):
     # argparse prints the usage and the message on two lines and exits; this hands the message to ``main``
     # instead, so every error is one line. Sub-command parsers are built with the same class.
     def error(self, message: str):
-        raise _UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+        raise _UsageError(f"{message} (see {self.prog} --help)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = _Parser(prog="python -m analysis", description="Tables, figures and reports of sweeps.")
+    """Runs the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit status, 0 or 2."""
+    p = _Parser(prog=PROG, description="Tables, figures and reports of sweeps.")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("report", help="regenerate summary.parquet, figures/ and report.html of a run folder")
     r.add_argument("run_dir", help="a sweep's run folder, e.g. results/lr_eps/latest")
@@ -41,13 +45,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             out = report(args.run_dir)
         else:
             out = compare(args.run_dirs, out_dir=args.out)
-    except (_UsageError, RunDirError, WriteError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    except UserError as e:  # a usage error, an unusable run folder, an output that cannot be written
+        return print_error(PROG, e)
     except OSError as e:  # anything else the file system refused, reading or writing
         where = f" ({e.filename})" if e.filename else ""
-        print(f"error: {e.strerror or e}{where}", file=sys.stderr)
-        return 2
+        return print_error(PROG, f"{e.strerror or e}{where}")
     print(out)
     return 0
 

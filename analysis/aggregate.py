@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from . import stats
-from .tables import N_BOOT, SEED, seed_matrix
+from .summary import N_BOOT, SEED, rank_within, seed_layout, seed_matrix
 
 CURVE_BOOT = 1000  # replicates for curve bands: many points, and bands need less precision than the ranking
 
@@ -41,23 +41,18 @@ def config_labels(summary: pd.DataFrame, axes: Sequence[str]) -> dict[int, str]:
 
 
 def _slots(runs: pd.DataFrame, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
-    """For each row of ``frame``: its config's row and its seed's column in ``seed_matrix`` layout.
+    """For each row of ``frame``: its run's row and column in the ``seed_layout`` of ``runs``.
 
     Returns ``(config_row, seed_col, n_seed_cols, configs)``; rows of ``frame`` whose (config, seed) is not in
     ``runs`` get ``-1``.
     """
-    configs, ci = np.unique(runs["config"].to_numpy(), return_inverse=True)
-    order = np.lexsort((runs["seed"].to_numpy(), ci))
-    counts = np.bincount(ci, minlength=len(configs))
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    col = np.empty(len(runs), np.int64)
-    col[order] = np.arange(len(order)) - starts[ci[order]]
+    layout = seed_layout(runs)
     index = pd.MultiIndex.from_arrays([runs["config"].to_numpy(), runs["seed"].to_numpy()])
     pos = index.get_indexer(pd.MultiIndex.from_arrays([frame["config"].to_numpy(), frame["seed"].to_numpy()]))
     ok = pos >= 0
-    row = np.where(ok, ci[np.maximum(pos, 0)], -1)
-    c = np.where(ok, col[np.maximum(pos, 0)], -1)
-    return row, c, int(counts.max()) if len(counts) else 0, configs
+    row = np.where(ok, layout.row[np.maximum(pos, 0)], -1)
+    c = np.where(ok, layout.col[np.maximum(pos, 0)], -1)
+    return row, c, layout.n_cols, layout.configs
 
 
 def _curve_frame(
@@ -149,11 +144,11 @@ def _end_bins(runs: pd.DataFrame, last_data: np.ndarray, width: int, n_bins: int
     """
     if "total_steps" not in runs.columns or not pd.api.types.is_numeric_dtype(runs["total_steps"]):
         return last_data
-    row, col, _, _ = _slots(runs, runs)
+    layout = seed_layout(runs)
     total = runs["total_steps"].to_numpy(np.float64)
     ok = np.isfinite(total)
     end = np.full(last_data.shape, -1, np.int64)
-    end[row[ok], col[ok]] = np.clip((total[ok] - 1) // width, 0, n_bins - 1).astype(np.int64)
+    end[layout.row[ok], layout.col[ok]] = np.clip((total[ok] - 1) // width, 0, n_bins - 1).astype(np.int64)
     return np.maximum(end, last_data)
 
 
@@ -188,11 +183,7 @@ def grouped_intervals(
     t_max = int(sizes.max()) if n_groups else 0
     # [G, S, T]: group g's k-th config's seeds in [g, :, k].
     t = np.full((n_groups, mat.shape[1], t_max), np.nan)
-    order = np.argsort(codes, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    k = np.empty(len(codes), np.int64)
-    k[order] = np.arange(len(codes)) - starts[codes[order]]
-    t[codes, :, k] = mat
+    t[codes, :, rank_within(codes, n_groups)] = mat
     iv = stats.stratified_bootstrap_ci(t, statistic, n_boot=n_boot, seed=seed)
     first = np.full(n_groups, -1)
     first[codes[::-1]] = np.arange(len(codes))[::-1]

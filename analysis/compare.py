@@ -19,9 +19,12 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter
 
-from . import aggregate, figures, stats
-from .report import CSS, FigureFile, img_html
-from .tables import N_BOOT, SEED, RunTables, atomic_write_text, load, make_dir, seed_matrix, write_parquet
+from . import aggregate, stats
+from .io import atomic_write_text, make_dir
+from .page import FigureFile, document, img_html
+from .plotting import EVAL_LABEL, STEP_LABEL, curve, figure, iqm_panels, return_axis, save, steps_formatter, style
+from .summary import N_BOOT, SEED, seed_matrix
+from .tables import RunTables, load, write_parquet
 
 
 def _labels(tables: Sequence[RunTables]) -> list[str]:
@@ -89,51 +92,43 @@ def compare(run_dirs: Sequence[str | os.PathLike], *, out_dir: str | os.PathLike
 
 
 def _curves_figure(curves: pd.DataFrame, table: pd.DataFrame, path: Path) -> FigureFile:
+    """Writes the best configs' eval curves, one colour per sweep, to ``path``."""
     names = table["sweep"].tolist()
     legend = dict(zip(names, (f"{n}: {b}" for n, b in zip(names, table["best_config"], strict=True)), strict=True))
-    palette = dict(zip(names, sns.color_palette("colorblind", len(names)), strict=False))
-    with figures._style():
-        fig = figures._figure(7.5 + 0.07 * max(len(t) for t in legend.values()), 4.8)
+    colours = dict(zip(names, sns.color_palette("colorblind", len(names)), strict=False))
+    with style():
+        fig = figure(7.5 + 0.07 * max(len(t) for t in legend.values()), 4.8)
         ax = fig.subplots()
         for n in names:
-            d = curves[curves["sweep"] == n].sort_values("step")
-            ax.plot(d["step"], d["iqm"], color=palette[n], lw=1.8, label=legend[n])
-            ax.fill_between(d["step"], d["ci_low"], d["ci_high"], color=palette[n], alpha=0.18, lw=0)
-        ax.axhline(stats.SOLVED_RETURN, color="0.4", lw=0.8, ls=":")
-        ax.set_ylim(0, stats.MAX_RETURN * 1.04)
-        ax.set_xlabel(figures.STEP_LABEL)
-        ax.set_ylabel(figures.EVAL_LABEL)
-        ax.xaxis.set_major_formatter(FuncFormatter(figures._steps_formatter))
+            curve(ax, curves[curves["sweep"] == n].sort_values("step"), colours[n], lw=1.8, label=legend[n])
+        return_axis(ax)
+        ax.set_xlabel(STEP_LABEL)
+        ax.set_ylabel(EVAL_LABEL)
+        ax.xaxis.set_major_formatter(FuncFormatter(steps_formatter))
         fig.legend(fontsize=8, title="sweep: its best config", loc="outside right center")
         fig.suptitle("Best config of each sweep: greedy eval return, IQM over seeds, 95% CI bands", fontsize=10)
-    figures.save(fig, path)
+    save(fig, path)
     return FigureFile(path, "Each sweep's best config: eval return against env steps, IQM with 95% CI bands.")
 
 
 def _intervals_figure(table: pd.DataFrame, path: Path) -> FigureFile:
+    """Writes the best configs' final and AUC IQMs with their CIs, one row per sweep, to ``path``."""
     n = len(table)
     y = np.arange(n)[::-1]
     names = [f"{s}\n{b}" for s, b in zip(table["sweep"], table["best_config"], strict=True)]
-    with figures._style():
-        fig = figures._figure(11.0, 1.6 + 0.55 * n)
+    with style():
+        fig = figure(11.0, 1.6 + 0.55 * n)
         a1, a2 = fig.subplots(1, 2, sharey=True)
-        colour = sns.color_palette("colorblind")[0]
-        for ax, m, lim, xl in (
-            (a1, "final_iqm", stats.MAX_RETURN, "final greedy eval return (IQM, 95% CI)"),
-            (a2, "auc_iqm", 1.0, "normalised area under eval curve (IQM, 95% CI)"),
-        ):
-            p, lo, hi = (table[c].to_numpy(np.float64) for c in (m, f"{m}_ci_low", f"{m}_ci_high"))
-            ax.errorbar(p, y, xerr=[p - lo, hi - p], fmt="o", color=colour, ms=5, capsize=3)
-            ax.set_xlim(-0.02 * lim, 1.02 * lim)
-            ax.set_xlabel(xl)
+        iqm_panels((a1, a2), table, y, ms=5, capsize=3)
         a1.set_yticks(y, names, fontsize=8)
         a1.set_ylim(-0.7, n - 0.3)
         fig.suptitle("Best config of each sweep", fontsize=10)
-    figures.save(fig, path)
+    save(fig, path)
     return FigureFile(path, "Each sweep's best config: final return and AUC, IQM with 95% bootstrap CIs.")
 
 
 def _html(table: pd.DataFrame, names: Sequence[str], finals: Sequence[np.ndarray], figs) -> str:
+    """The comparison page: the table of best configs, P(X > Y) for each ordered pair of sweeps, figures."""
     head = ["sweep", "best config", "configs", "seeds", "final IQM [95% CI]", "AUC IQM", "solved"]
     rows = []
     for r in table.to_dict("records"):
@@ -160,9 +155,9 @@ def _html(table: pd.DataFrame, names: Sequence[str], finals: Sequence[np.ndarray
             "<h2>Probability of improvement (final return)</h2><table><tr><th class='l'>X</th>"
             "<th class='l'>Y</th><th>P(X &gt; Y) [95% CI]</th></tr>" + "".join(lines) + "</table>"
         )
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Sweep comparison</title>'
-        f"<style>{CSS}</style></head><body><h1>Sweep comparison</h1>"
+    return document(
+        "Sweep comparison",
+        "<h1>Sweep comparison</h1>"
         "<p>Each sweep is represented by its best config (rank 1 by final IQM over seeds). A best config is "
         "chosen on the same seeds it is scored on, so each figure is optimistic; sweeps with more configs "
         "are more so.</p>"
@@ -171,6 +166,5 @@ def _html(table: pd.DataFrame, names: Sequence[str], finals: Sequence[np.ndarray
         + "</table>"
         + poi
         + "<h2>Figures</h2>"
-        + "".join(img_html(f) for f in figs)
-        + "</body></html>\n"
+        + "".join(img_html(f) for f in figs),
     )

@@ -6,38 +6,36 @@ it at any time (e.g. after this package gains a figure).
 
 from __future__ import annotations
 
-import base64
 import html
+import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from . import aggregate, figures
 from .aggregate import CURVE_BOOT
-from .tables import N_BOOT, RunTables, atomic_write_text, load, make_dir, manifest_json, summarise, write_summary
+from .io import atomic_write_text, make_dir
+from .page import FigureFile, document, img_html, manifest_html, manifest_number
+from .plotting import EVAL_LABEL, save, sweep_title
+from .summary import N_BOOT, summarise
+from .tables import RunTables, load, write_summary
 
 # Below this many seeds the report warns that its intervals undercover (see ``caveats``).
 FEW_SEEDS = 10
 
 
-class FigureFile(NamedTuple):
-    """A figure written to disk, with what it shows."""
-
-    path: Path
-    caption: str
-
-
 def sweep_facts(t: RunTables) -> dict[str, Any]:
     """Sizes for titles: ``n_configs``, ``n_seeds`` (most seeds of any config) and ``total_steps`` per run."""
-    m, runs = t.manifest, t.runs
+    runs = t.runs
     n_seeds = int(t.summary["n_seeds"].max()) if len(t.summary) else 0
-    steps = m.get("total_steps")
-    if not isinstance(steps, int | float) or not np.isfinite(steps) or steps <= 0:
+    steps = manifest_number(t.manifest.get("total_steps"))
+    if steps is None or not math.isfinite(steps) or steps <= 0:
         if "total_steps" in runs.columns and len(runs):
             steps = runs["total_steps"].max()
         elif len(t.episodes):
@@ -47,86 +45,139 @@ def sweep_facts(t: RunTables) -> dict[str, Any]:
     return {"n_configs": len(t.summary), "n_seeds": n_seeds, "total_steps": int(steps)}
 
 
+def run_title(t: RunTables) -> str:
+    """The title of a run's figures and report (``plotting.sweep_title``)."""
+    facts = sweep_facts(t)
+    return sweep_title(t.manifest, t.axes, facts["n_configs"], facts["n_seeds"], facts["total_steps"])
+
+
+class _Context(NamedTuple):
+    """What the figures of one run share."""
+
+    t: RunTables
+    title: str
+    labels: dict[int, str]  # {config: "lr=0.001, ..."}
+    top: list[int]  # the configs shown where not all are (up to ``figures.TOP_K``), best first
+    layout: figures.CurveLayout  # the learning curves' colours and panels
+
+
+def _eval_curves(c: _Context) -> Figure | None:
+    """Learning curves of the greedy eval return; none without evaluations."""
+    if not len(c.t.evals):
+        return None
+    curves = aggregate.eval_curves(c.t.runs, c.t.evals, configs=c.layout.configs)
+    return figures.learning_curves(curves, c.t.summary, c.layout, c.labels, title=c.title, ylabel=EVAL_LABEL)
+
+
+def _train_curves(c: _Context) -> Figure | None:
+    """Learning curves of the training episode return; none without completed episodes."""
+    if not len(c.t.episodes):
+        return None
+    curves = aggregate.train_curves(c.t.runs, c.t.episodes, configs=c.layout.configs)
+    ylabel = "training episode return (IQM, 95% CI)"
+    return figures.learning_curves(curves, c.t.summary, c.layout, c.labels, title=c.title, ylabel=ylabel)
+
+
+def _heatmaps(c: _Context) -> Figure | None:
+    """Final-return IQM over each pair of axes; only for 2 to 4 axes."""
+    if not 2 <= len(c.t.axes) <= 4:
+        return None
+    return figures.heatmaps(aggregate.pair_heatmaps(c.t.summary, c.t.runs, c.t.axes), title=c.title)
+
+
+def _ranking(c: _Context) -> Figure | None:
+    """The configs ranked by final IQM, with their AUC."""
+    return figures.ranking(c.t.summary, c.labels, title=c.title)
+
+
+def _sensitivity(c: _Context) -> Figure | None:
+    """Each axis's marginal effect on final return; none without axes."""
+    if not c.t.axes:
+        return None
+    return figures.sensitivity(aggregate.sensitivity(c.t.summary, c.t.runs, c.t.axes), title=c.title)
+
+
+def _improvement(c: _Context) -> Figure | None:
+    """P(row config > column config) among the top configs; needs 2 configs."""
+    if len(c.top) < 2:
+        return None
+    pairs = aggregate.improvement_matrix(c.t.runs, c.top)
+    return figures.improvement(pairs, c.top, c.labels, title=c.title)
+
+
+def _score_distributions(c: _Context) -> Figure | None:
+    """Per-seed final returns and performance profiles of the top configs."""
+    if not c.top:
+        return None
+    profiles = aggregate.score_profiles(c.t.runs, c.top[: figures.TOP_PROFILES])
+    final = c.t.runs[["config", "final_eval_return"]]
+    return figures.score_distributions(final, profiles, c.t.summary, c.top, c.labels, title=c.title)
+
+
+# The figures of a run in reading order: file name, how to draw it (None where this sweep has none), caption.
+FIGURES: tuple[tuple[str, Callable[[_Context], Figure | None], str], ...] = (
+    (
+        "learning_curves_eval",
+        _eval_curves,
+        "Greedy evaluation return against environment steps: IQM over seeds with 95% percentile "
+        "bootstrap bands (each replicate resamples a config's seeds as whole curves).",
+    ),
+    (
+        "learning_curves_train",
+        _train_curves,
+        "Training (ε-greedy) episode return, episodes binned by the step they ended at: IQM over seeds "
+        "with 95% bootstrap bands.",
+    ),
+    (
+        "heatmap_final_iqm",
+        _heatmaps,
+        "Final greedy return over each pair of swept axes: IQM [95% CI]; with more than two axes each "
+        "cell pools the other axes' configs as strata of a stratified bootstrap.",
+    ),
+    (
+        "ranking",
+        _ranking,
+        "Configs ranked by final IQM (left) with the normalised area under the eval curve (right), 95% bootstrap CIs.",
+    ),
+    (
+        "sensitivity",
+        _sensitivity,
+        "Each hyperparameter's marginal effect on final return: IQM pooled over the other axes "
+        "(stratified bootstrap, 95% CI).",
+    ),
+    (
+        "probability_of_improvement",
+        _improvement,
+        "P(a random seed of the row config ends with a higher return than one of the column config), "
+        "with 95% bootstrap CIs (Agarwal et al., 2021).",
+    ),
+    (
+        "score_distributions",
+        _score_distributions,
+        "Final return of every seed of the top configs, and performance profiles: the fraction of seeds "
+        "above each return τ, with 95% CI bands.",
+    ),
+)
+
+
 def make_figures(t: RunTables, out_dir: Path) -> list[FigureFile]:
     """Draws every figure of a sweep into ``out_dir`` and returns them in reading order.
 
-    Learning curves (eval and training returns), heatmaps over pairs of axes (2+ axes), the ranking, the
+    Learning curves (eval and training returns), heatmaps over pairs of axes (2-4 axes), the ranking, the
     sensitivity to each axis (1+ axes), probability of improvement among the top configs (2+ configs) and the
-    score distributions with performance profiles.
+    score distributions with performance profiles (``FIGURES``).
     """
     make_dir(out_dir)
-    summary, runs, axes = t.summary, t.runs, t.axes
-    facts = sweep_facts(t)
-    title = figures.sweep_title(t.manifest, axes, facts["n_configs"], facts["n_seeds"], facts["total_steps"])
-    labels = aggregate.config_labels(summary, axes)
-    top = summary.sort_values("rank")["config"].astype(int).tolist()
+    top = t.summary.sort_values("rank")["config"].astype(int).tolist()
+    labels = aggregate.config_labels(t.summary, t.axes)
+    c = _Context(t, run_title(t), labels, top[: figures.TOP_K], figures.curve_layout(t.summary, t.axes))
     out: list[FigureFile] = []
-
-    def emit(name: str, fig, caption: str) -> None:
-        path = out_dir / f"{name}.png"
-        figures.save(fig, path)
-        out.append(FigureFile(path, caption))
-
-    layout = figures.curve_layout(summary, axes)
-    if len(t.evals):
-        curves = aggregate.eval_curves(runs, t.evals, configs=layout.configs)
-        fig = figures.learning_curves(curves, summary, layout, labels, title=title, ylabel=figures.EVAL_LABEL)
-        emit(
-            "learning_curves_eval",
-            fig,
-            "Greedy evaluation return against environment steps: IQM over seeds with 95% percentile "
-            "bootstrap bands (each replicate resamples a config's seeds as whole curves).",
-        )
-    if len(t.episodes):
-        curves = aggregate.train_curves(runs, t.episodes, configs=layout.configs)
-        fig = figures.learning_curves(
-            curves, summary, layout, labels, title=title, ylabel="training episode return (IQM, 95% CI)"
-        )
-        emit(
-            "learning_curves_train",
-            fig,
-            "Training (ε-greedy) episode return, episodes binned by the step they ended at: IQM over seeds "
-            "with 95% bootstrap bands.",
-        )
-    if len(axes) >= 2 and len(axes) <= 4:
-        cells = aggregate.pair_heatmaps(summary, runs, axes)
-        emit(
-            "heatmap_final_iqm",
-            figures.heatmaps(cells, title=title),
-            "Final greedy return over each pair of swept axes: IQM [95% CI]; with more than two axes each "
-            "cell pools the other axes' configs as strata of a stratified bootstrap.",
-        )
-    emit(
-        "ranking",
-        figures.ranking(summary, labels, title=title),
-        "Configs ranked by final IQM (left) with the normalised area under the eval curve (right), 95% bootstrap CIs.",
-    )
-    if axes:
-        sens = aggregate.sensitivity(summary, runs, axes)
-        emit(
-            "sensitivity",
-            figures.sensitivity(sens, title=title),
-            "Each hyperparameter's marginal effect on final return: IQM pooled over the other axes "
-            "(stratified bootstrap, 95% CI).",
-        )
-    k = min(figures.TOP_K, len(top))
-    if k >= 2:
-        pairs = aggregate.improvement_matrix(runs, top[:k])
-        emit(
-            "probability_of_improvement",
-            figures.improvement(pairs, top[:k], labels, title=title),
-            "P(a random seed of the row config ends with a higher return than one of the column config), "
-            "with 95% bootstrap CIs (Agarwal et al., 2021).",
-        )
-    if k >= 1:
-        profiles = aggregate.score_profiles(runs, top[: min(k, figures.TOP_PROFILES)])
-        final = runs[["config", "final_eval_return"]]
-        emit(
-            "score_distributions",
-            figures.score_distributions(final, profiles, summary, top[:k], labels, title=title),
-            "Final return of every seed of the top configs, and performance profiles: the fraction of seeds "
-            "above each return τ, with 95% CI bands.",
-        )
+    for name, draw, caption in FIGURES:
+        fig = draw(c)
+        if fig is not None:
+            path = out_dir / f"{name}.png"
+            save(fig, path)
+            out.append(FigureFile(path, caption))
     return out
 
 
@@ -134,20 +185,9 @@ def make_figures(t: RunTables, out_dir: Path) -> list[FigureFile]:
 # HTML
 # --------------------------------------------------------------------------------------------------
 
-CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; padding: 0 1em; color: #222; }
-h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
-th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #e4e4e4; text-align: right; }
-th { background: #f4f4f4; position: sticky; top: 0; } td.l, th.l { text-align: left; }
-figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
-figcaption { font-size: 0.9em; color: #555; }
-.box { background: #f6f8fa; padding: 0.8em 1em; border-radius: 6px; }
-pre { font-size: 0.8em; overflow-x: auto; background: #f6f8fa; padding: 1em; }
-"""
-
 
 def _ci(row: Mapping[str, Any], m: str, fmt: str = ".1f") -> str:
+    """The summary's statistic ``m`` as ``point [low, high]``, or ``–`` where it is undefined."""
     p, lo, hi = row[m], row[f"{m}_ci_low"], row[f"{m}_ci_high"]
     if not np.isfinite(p):
         return "–"
@@ -232,66 +272,10 @@ def caveats(t: RunTables) -> list[str]:
     return out
 
 
-def manifest_html(m: Mapping[str, Any]) -> str:
-    """The manifest's essentials as a table, then the full manifest in a collapsed block."""
-    fields = [
-        ("grid", m.get("grid")),
-        ("description", m.get("description")),
-        ("axes", _join(m.get("axes")) or "none (seeds only)"),
-        ("seeds per config", m.get("n_seeds")),
-        ("env steps per run", f"{m['total_steps']:,}" if isinstance(m.get("total_steps"), int) else None),
-        ("devices", _join(m.get("devices")) or None),
-        ("processes", m.get("num_processes")),
-        ("compile time", _seconds(m.get("compile_seconds"))),
-        ("run time", _seconds(m.get("run_seconds"))),
-        ("throughput", _rate(m.get("env_steps_per_second"))),
-    ]
-    for key in ("git_commit", "git", "commit", "created", "run_id"):
-        if m.get(key) is not None and not isinstance(m.get(key), dict | list):
-            fields.append((key.replace("_", " "), m.get(key)))
-    rows = "".join(
-        f'<tr><th class="l">{html.escape(k)}</th><td class="l">{html.escape(str(v))}</td></tr>'
-        for k, v in fields
-        if v is not None and v != ""
-    )
-    versions = m.get("versions") if isinstance(m.get("versions"), dict) else {}
-    vrows = "".join(
-        f'<tr><th class="l">{html.escape(str(k))}</th><td class="l">{html.escape(str(v))}</td></tr>'
-        for k, v in versions.items()
-    )
-    out = f"<table>{rows}</table>"
-    if vrows:
-        out += f"<h3>Versions</h3><table>{vrows}</table>"
-    full = html.escape(manifest_json(m, indent=2))
-    return out + f"<details><summary>Full manifest</summary><pre>{full}</pre></details>"
-
-
-def _join(v: Any) -> str | None:
-    return ", ".join(map(str, v)) if isinstance(v, list) else None if v is None else str(v)
-
-
-def _seconds(v: Any) -> str | None:
-    return f"{v:,.1f} s" if isinstance(v, int | float) else None
-
-
-def _rate(v: Any) -> str | None:
-    return f"{v:,.0f} env steps/s (all runs together)" if isinstance(v, int | float) else None
-
-
-def img_html(f: FigureFile) -> str:
-    data = base64.b64encode(f.path.read_bytes()).decode("ascii")
-    return (
-        f'<figure><img alt="{html.escape(f.path.stem)}" src="data:image/png;base64,{data}">'
-        f"<figcaption>{html.escape(f.caption)} <code>figures/{html.escape(f.path.name)}</code></figcaption>"
-        "</figure>"
-    )
-
-
 def render(t: RunTables, figs: Sequence[FigureFile]) -> str:
     """The report page: best config, summary table, figures (embedded), manifest."""
-    facts = sweep_facts(t)
     labels = aggregate.config_labels(t.summary, t.axes)
-    title = figures.sweep_title(t.manifest, t.axes, facts["n_configs"], facts["n_seeds"], facts["total_steps"])
+    title = run_title(t)
     method = (
         "Statistics over seeds follow Agarwal et al., “Deep Reinforcement Learning at the Edge of the "
         "Statistical Precipice” (NeurIPS 2021): interquartile mean (IQM), probability of improvement and "
@@ -319,10 +303,7 @@ def render(t: RunTables, figs: Sequence[FigureFile]) -> str:
         "<h2>Sweep</h2>",
         manifest_html(t.manifest),
     ]
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>" + "\n".join(body) + "</body></html>\n"
-    )
+    return document(title, "\n".join(body))
 
 
 def report(run_dir: str | os.PathLike) -> Path:

@@ -178,11 +178,36 @@ def _check_confidence(confidence: float, n_boot: int) -> None:
         raise ValueError(f"n_boot must be a positive integer, got {n_boot!r}")
 
 
-def _quantiles(reps: np.ndarray, axis: int, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+def _chunked_intervals(
+    n_rows: int,
+    row_elements: int,
+    replicates: Callable[[slice], Mapping[str, np.ndarray]],
+    trailing: Mapping[str, tuple[int, ...]],
+    confidence: float,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Percentile intervals of bootstrap replicates drawn a chunk of batch rows at a time.
+
+    ``replicates(rows)`` returns ``{name: [len(rows), n_boot, *trailing[name]]}``, the replicates of each
+    statistic for the batch rows ``rows``; ``row_elements`` is how many values one row's replicates hold. A chunk
+    holds about ``_CHUNK_ELEMENTS`` values, so memory stays bounded whatever the batch size. Chunks come in row
+    order: where ``replicates`` makes one draw per chunk, row-major, the numbers do not depend on the chunk size
+    (two draws per chunk, as for the probability of improvement, interleave differently with another size).
+
+    Returns ``{name: (low, high)}``, each ``[n_rows, *trailing[name]]``: the replicates' quantiles
+    ``(1 - confidence) / 2`` and ``(1 + confidence) / 2``.
+    """
     alpha = 1.0 - confidence
-    with np.errstate(invalid="ignore"):
-        q = np.quantile(reps, [alpha / 2, 1 - alpha / 2], axis=axis)
-    return q[0], q[1]
+    step = max(1, _CHUNK_ELEMENTS // max(1, row_elements))
+    ends: dict[str, list[np.ndarray]] = {k: [] for k in trailing}  # per chunk: [2 (low, high), c, *trailing]
+    for start in range(0, n_rows, step):
+        for k, reps in replicates(slice(start, start + step)).items():
+            with np.errstate(invalid="ignore"):
+                ends[k].append(np.quantile(reps, [alpha / 2, 1 - alpha / 2], axis=1))
+    out = {}
+    for k, shape in trailing.items():
+        q = np.concatenate(ends[k], axis=1) if ends[k] else np.empty((2, 0, *shape))
+        out[k] = (q[0], q[1])
+    return out
 
 
 def stratified_bootstrap_cis(
@@ -223,21 +248,16 @@ def stratified_bootstrap_cis(
     points = {k: f(pooled) for k, f in stats.items()}
 
     rng = np.random.default_rng(seed)
-    step = max(1, _CHUNK_ELEMENTS // max(1, n_boot * r * t))
-    reps: dict[str, list[np.ndarray]] = {k: [] for k in stats}
-    for start in range(0, x.shape[0], step):
-        res = _resample(xc[start : start + step], n[start : start + step], rng, n_boot)  # [c, T, B, R]
+
+    def replicates(rows: slice) -> dict[str, np.ndarray]:
+        res = _resample(xc[rows], n[rows], rng, n_boot)  # [c, T, B, R]
         res = np.swapaxes(res, 1, 2).reshape(res.shape[0], n_boot, t * r)  # [c, B, T*R]
         ordered = _valid_sorted(res) if sorted_stats else None
-        for k, f in stats.items():
-            reps[k].append(sorted_stats[k](*ordered) if k in sorted_stats else f(res))
-    out = {}
-    for k in stats:
-        rep = np.concatenate(reps[k], axis=0) if reps[k] else np.empty((0, n_boot) + points[k].shape[1:])
-        low, high = _quantiles(rep, 1, confidence)
-        extra = points[k].shape[1:]
-        out[k] = Interval(*(a.reshape(batch + extra) for a in (points[k], low, high)))
-    return out
+        return {k: sorted_stats[k](*ordered) if k in sorted_stats else f(res) for k, f in stats.items()}
+
+    extra = {k: p.shape[1:] for k, p in points.items()}
+    cis = _chunked_intervals(x.shape[0], n_boot * r * t, replicates, extra, confidence)
+    return {k: Interval(*(a.reshape(batch + extra[k]) for a in (points[k], *cis[k]))) for k in stats}
 
 
 def stratified_bootstrap_ci(
@@ -306,19 +326,16 @@ def curve_cis(
     xc = np.take_along_axis(x, order[..., None], axis=1)
     n = present.sum(axis=-1)
     rng = np.random.default_rng(seed)
-    step = max(1, _CHUNK_ELEMENTS // max(1, n_boot * r * p))
-    lows, highs = [], []
-    for start in range(0, x.shape[0], step):
-        c = xc[start : start + step]
+
+    def replicates(rows: slice) -> dict[str, np.ndarray]:
+        c, n_c = xc[rows], n[rows, None, None]
         u = rng.random((c.shape[0], n_boot, r))
-        idx = np.minimum((u * n[start : start + step, None, None]).astype(np.int64), max(r - 1, 0))
+        idx = np.minimum((u * n_c).astype(np.int64), max(r - 1, 0))
         res = np.take_along_axis(c[:, None, :, :], idx[..., None], axis=2)  # [c, B, R, P]
-        res = np.where((np.arange(r) < n[start : start + step, None, None])[..., None], res, np.nan)
-        low, high = _quantiles(f(np.swapaxes(res, -1, -2)), 1, confidence)  # [c, P]
-        lows.append(low)
-        highs.append(high)
-    low = np.concatenate(lows, axis=0) if lows else np.empty((0, p))
-    high = np.concatenate(highs, axis=0) if highs else np.empty((0, p))
+        res = np.where((np.arange(r) < n_c)[..., None], res, np.nan)
+        return {"s": f(np.swapaxes(res, -1, -2))}  # [c, B, P]
+
+    low, high = _chunked_intervals(x.shape[0], n_boot * r * p, replicates, {"s": (p,)}, confidence)["s"]
     return Interval(*(a.reshape(batch + (p,)) for a in (point, low, high)))
 
 
@@ -371,14 +388,12 @@ def probability_of_improvement_ci(
     ac, na = _compact(a)
     bc, nb = _compact(b)
     rng = np.random.default_rng(seed)
-    step = max(1, _CHUNK_ELEMENTS // max(1, n_boot * a.shape[-1] * b.shape[-1]))
-    lows, highs = [], []
-    for s in range(0, a.shape[0], step):
-        ra = _resample(ac[s : s + step], na[s : s + step], rng, n_boot)
-        rb = _resample(bc[s : s + step], nb[s : s + step], rng, n_boot)
-        low, high = _quantiles(probability_of_improvement(ra, rb), 1, confidence)
-        lows.append(low)
-        highs.append(high)
-    low = np.concatenate(lows) if lows else np.empty(0)
-    high = np.concatenate(highs) if highs else np.empty(0)
+
+    def replicates(rows: slice) -> dict[str, np.ndarray]:
+        ra = _resample(ac[rows], na[rows], rng, n_boot)  # [c, B, n]
+        rb = _resample(bc[rows], nb[rows], rng, n_boot)  # [c, B, m]
+        return {"p": probability_of_improvement(ra, rb)}  # [c, B]
+
+    size = n_boot * a.shape[-1] * b.shape[-1]
+    low, high = _chunked_intervals(a.shape[0], size, replicates, {"p": ()}, confidence)["p"]
     return Interval(point.reshape(batch), low.reshape(batch), high.reshape(batch))

@@ -1,9 +1,9 @@
-"""Parquet tables of a sweep: the writer the engine calls, the loader, and the per-config summary.
+"""Parquet tables of a sweep: the writer the engine calls and the checked loader.
 
 A run folder holds ``episodes.parquet``, ``evals.parquet``, ``runs.parquet``, ``summary.parquet`` and
-``manifest.json``; each Parquet file also carries the manifest JSON in its schema metadata under ``manifest``.
-Every file is written to a temporary file in the same folder, flushed to disk (``os.fsync``) and moved into
-place with ``os.replace``, so a reader never sees half a file and a crash leaves the old file or the new one.
+``manifest.json``; each Parquet file also carries the manifest (strict JSON, ``io.to_json``) in its schema
+metadata under ``manifest``. Every file is replaced atomically (``io.atomic_write``), so a reader never sees
+half a file and a crash leaves the old file or the new one.
 """
 
 from __future__ import annotations
@@ -11,34 +11,26 @@ from __future__ import annotations
 import json
 import os
 import reprlib
-import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import stats
+from .errors import UserError
+from .io import atomic_write, atomic_write_text, to_json
+from .summary import SUMMARY_FORMAT, summarise, summary_columns
 
 EPISODE_COLUMNS = ("episode", "episode_return", "episode_length", "end_step")
 EVAL_COLUMNS = ("step", "eval_return")
 TABLES = ("episodes", "evals", "runs")
-N_BOOT = 2000  # bootstrap replicates for the summary's intervals
-SEED = 0  # the summary's bootstrap seed: the same tables always give the same numbers
-# Stored in summary.parquet's metadata; a summary with another value is recomputed, not trusted. Bump it when a
-# column changes meaning.
-SUMMARY_FORMAT = "2"  # 2: step-weighted AUC; frac_solved counts runs without evaluation
 
 
-class RunDirError(ValueError):
+class RunDirError(UserError):
     """A path that is not a usable run folder: missing, not a sweep's output, unreadable or malformed."""
-
-
-class WriteError(OSError):
-    """An output file or folder that cannot be written (e.g. a read-only results folder)."""
 
 
 class RunTables(NamedTuple):
@@ -58,72 +50,6 @@ class RunTables(NamedTuple):
 # ----------------------------------------------------------------------------------------------------
 
 
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"manifest value {o!r} of type {type(o).__name__} is not JSON-serialisable")
-
-
-def manifest_json(manifest: Mapping[str, Any], *, indent: int | None = None) -> str:
-    """The manifest as JSON; numpy scalars and arrays are converted, anything else unknown is an error."""
-    return json.dumps(dict(manifest), indent=indent, default=_json_default, allow_nan=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_FILE_MODE = 0o666 & ~_umask()  # what open() would give; mkstemp's files are private (0600)
-
-
-def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Calls ``write(f)`` on a temporary binary file next to ``path``, fsyncs it, then moves it onto ``path``.
-
-    Raises ``WriteError`` (one sentence naming ``path``) when the folder or the file cannot be written; the
-    file at ``path``, if any, is then left as it was.
-    """
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as e:
-        raise WriteError(f"cannot write {str(path)!r}: {e.strerror or e}") from e
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), _FILE_MODE)
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())  # the data reaches the disk before the rename makes it visible
-        os.replace(tmp, path)
-    except BaseException as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(e, OSError) and not isinstance(e, WriteError):
-            raise WriteError(f"cannot write {str(path)!r}: {e.strerror or e}") from e
-        raise
-
-
-def make_dir(path: Path) -> Path:
-    """Creates the folder ``path`` and its parents if needed; ``WriteError`` (one sentence) if it cannot."""
-    path = Path(path)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise WriteError(f"cannot create the folder {str(path)!r}: {e.strerror or e}") from e
-    return path
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Writes ``text`` (UTF-8) to ``path`` atomically."""
-    data = text.encode("utf-8")
-    _atomic_write(Path(path), lambda f: f.write(data))
-
-
 def write_parquet(
     path: Path,
     df: pd.DataFrame,
@@ -133,13 +59,13 @@ def write_parquet(
 ) -> None:
     """Writes ``df`` to ``path`` atomically, zstd-compressed, the manifest JSON in the schema metadata.
 
-    ``metadata`` adds further ``{key: text}`` entries to the schema metadata.
+    ``manifest`` is a mapping or its JSON text; ``metadata`` adds further ``{key: text}`` schema metadata.
     """
     table = pa.Table.from_pandas(df, preserve_index=False)
-    text = manifest if isinstance(manifest, str) else manifest_json(manifest)
+    text = manifest if isinstance(manifest, str) else to_json(manifest)
     extra = {k.encode(): v.encode() for k, v in (metadata or {}).items()}
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"manifest": text.encode(), **extra})
-    _atomic_write(Path(path), lambda f: pq.write_table(table, f, compression="zstd"))
+    atomic_write(path, lambda f: pq.write_table(table, f, compression="zstd"))
 
 
 def _compact_int(a: np.ndarray) -> np.ndarray:
@@ -151,6 +77,7 @@ def _compact_int(a: np.ndarray) -> np.ndarray:
 
 
 def _columns(name: str, arrays: Mapping[str, np.ndarray], required: Sequence[str]) -> dict[str, np.ndarray]:
+    """The ``required`` arrays of ``arrays``; ValueError unless all are there, 1-D and of one length."""
     missing = [c for c in required if c not in arrays]
     if missing:
         raise ValueError(f"{name} is missing the arrays {', '.join(missing)}; it needs {', '.join(required)}")
@@ -175,6 +102,41 @@ def _per_run(runs: pd.DataFrame, axes: Sequence[str], run: np.ndarray, name: str
     return out
 
 
+def _episodes_frame(runs: pd.DataFrame, axes: Sequence[str], ep: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """``episodes.parquet``'s rows: ``config, seed, <axes>, episode, episode_return, episode_length, end_step``."""
+    return pd.DataFrame(
+        {
+            **_per_run(runs, axes, ep["run"].astype(np.int64), "episodes"),
+            "episode": _compact_int(ep["episode"]),
+            "episode_return": ep["episode_return"].astype(np.float32),
+            "episode_length": _compact_int(ep["episode_length"]),
+            "end_step": _compact_int(ep["end_step"]),
+        }
+    )
+
+
+def _evals_frame(runs: pd.DataFrame, axes: Sequence[str], ev: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """``evals.parquet``'s rows: ``config, seed, <axes>, step, eval_return``."""
+    return pd.DataFrame(
+        {
+            **_per_run(runs, axes, ev["run"].astype(np.int64), "evals"),
+            "step": _compact_int(ev["step"]),
+            "eval_return": ev["eval_return"].astype(np.float32),
+        }
+    )
+
+
+def _final_returns(n_runs: int, ev: Mapping[str, np.ndarray]) -> np.ndarray:
+    """``[n_runs]`` float32: each run's eval return at its largest step, NaN for a run without evaluation."""
+    run = ev["run"].astype(np.int64)
+    final = np.full(n_runs, np.nan, dtype=np.float32)
+    if run.size:  # sort by (run, step) and keep each run's last row
+        order = np.lexsort((ev["step"], run))
+        last = order[np.r_[run[order][1:] != run[order][:-1], True]]
+        final[run[last]] = ev["eval_return"][last]
+    return final
+
+
 def write_tables(
     run_dir: str | os.PathLike,
     *,
@@ -193,8 +155,8 @@ def write_tables(
       episodes: equal-length 1-D arrays ``run, episode, episode_return, episode_length, end_step``, one
         entry per completed training episode.
       evals: equal-length 1-D arrays ``run, step, eval_return``, one entry per greedy evaluation.
-      manifest: JSON-serialisable description of the sweep, stored as ``manifest.json`` and in each file's
-        schema metadata.
+      manifest: description of the sweep, stored as strict JSON (``io.to_json``: an infinite value becomes
+        ``"inf"``) in ``manifest.json`` and in each file's schema metadata.
 
     Written: ``episodes.parquet`` (``config, seed, <axes>, episode, episode_return, episode_length,
     end_step``), ``evals.parquet`` (``config, seed, <axes>, step, eval_return``), ``runs.parquet`` (every
@@ -208,47 +170,26 @@ def write_tables(
     missing = [c for c in ["config", "seed", *axes] if c not in runs.columns]
     if missing:
         raise ValueError(f"runs is missing the columns {', '.join(missing)}")
-    text = manifest_json(manifest)
+    text = to_json(manifest)
     n_runs = len(runs)
-
     ep = _columns("episodes", episodes, ("run", *EPISODE_COLUMNS))
-    run = ep["run"].astype(np.int64)
-    ep_df = pd.DataFrame(
-        {
-            **_per_run(runs, axes, run, "episodes"),
-            "episode": _compact_int(ep["episode"]),
-            "episode_return": ep["episode_return"].astype(np.float32),
-            "episode_length": _compact_int(ep["episode_length"]),
-            "end_step": _compact_int(ep["end_step"]),
-        }
-    )
-    n_episodes = np.bincount(run, minlength=n_runs)[:n_runs]
-
     ev = _columns("evals", evals, ("run", *EVAL_COLUMNS))
-    erun = ev["run"].astype(np.int64)
-    ev_df = pd.DataFrame(
-        {
-            **_per_run(runs, axes, erun, "evals"),
-            "step": _compact_int(ev["step"]),
-            "eval_return": ev["eval_return"].astype(np.float32),
-        }
-    )
-    # The return at each run's largest step: sort by (run, step) and keep each run's last row.
-    final = np.full(n_runs, np.nan, dtype=np.float32)
-    if erun.size:
-        order = np.lexsort((ev["step"], erun))
-        last = order[np.r_[erun[order][1:] != erun[order][:-1], True]]
-        final[erun[last]] = ev["eval_return"][last]
+    ep_df, ev_df = _episodes_frame(runs, axes, ep), _evals_frame(runs, axes, ev)
 
     runs_df = runs.reset_index(drop=True).copy()
-    runs_df["final_eval_return"] = final
-    runs_df["episodes"] = _compact_int(n_episodes)
+    runs_df["final_eval_return"] = _final_returns(n_runs, ev)
+    runs_df["episodes"] = _compact_int(np.bincount(ep["run"].astype(np.int64), minlength=n_runs)[:n_runs])
     runs_df = runs_df[["config", "seed", *[c for c in runs_df.columns if c not in ("config", "seed")]]]
 
     write_parquet(run_dir / "episodes.parquet", ep_df, text)
     write_parquet(run_dir / "evals.parquet", ev_df, text)
     write_parquet(run_dir / "runs.parquet", runs_df, text)
-    atomic_write_text(run_dir / "manifest.json", manifest_json(manifest, indent=2) + "\n")
+    atomic_write_text(run_dir / "manifest.json", to_json(manifest, indent=2) + "\n")
+
+
+def write_summary(path: Path, summary: pd.DataFrame, manifest: Mapping[str, Any]) -> None:
+    """Writes ``summarise``'s table to ``path`` (``summary.parquet``), marked with ``SUMMARY_FORMAT``."""
+    write_parquet(path, summary, manifest, metadata={"summary_format": SUMMARY_FORMAT})
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -306,6 +247,7 @@ def _embedded_manifest(meta: Mapping[bytes, bytes]) -> dict[str, Any] | None:
 
 
 def _check_columns(path: Path, df: pd.DataFrame, required: Mapping[str, str]) -> None:
+    """``RunDirError`` unless ``df`` has each ``required`` column, holding values of its kind (not booleans)."""
     for c, kind in required.items():
         if c not in df.columns:
             raise RunDirError(f"{str(path)!r} has no column {c!r}; it was not written by this package")
@@ -317,7 +259,10 @@ _JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a num
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
-    """``manifest.json`` of a run folder, or ``{}`` without one; ``RunDirError`` unless it is a JSON object."""
+    """``manifest.json`` of a run folder, or ``{}`` without one; ``RunDirError`` unless it is a JSON object.
+
+    Infinite numbers stay as written (``"inf"``, ``"-inf"`` strings; older files' ``Infinity`` as floats).
+    """
     path = Path(run_dir) / "manifest.json"
     if not path.is_file():
         return {}
@@ -353,6 +298,7 @@ def infer_axes(manifest: Mapping[str, Any], runs: pd.DataFrame, *, source: str =
 
 
 def _check_runs(path: Path, runs: pd.DataFrame) -> None:
+    """``RunDirError`` for a runs table without rows or listing a (config, seed) twice."""
     if len(runs) == 0:
         raise RunDirError(f"{str(path)!r} holds no runs; there is nothing to analyse")
     dup = runs.duplicated(["config", "seed"])
@@ -413,129 +359,3 @@ def load(run_dir: str | os.PathLike, *, summary: bool = True) -> RunTables:
         if summ is None:
             summ = summarise(runs, frames["evals"], axes)
     return RunTables(path, frames["episodes"], frames["evals"], runs, summ, manifest, axes)
-
-
-# ----------------------------------------------------------------------------------------------------
-# Summary
-# ----------------------------------------------------------------------------------------------------
-
-
-def config_table(runs: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
-    """One row per config (sorted by config id): ``config``, its axes values and ``n_seeds``."""
-    g = runs.groupby("config", sort=True)
-    out = g[list(axes)].first() if axes else pd.DataFrame(index=g.size().index)
-    out["n_seeds"] = g.size().astype(np.int32)
-    return out.reset_index()
-
-
-def seed_matrix(runs: pd.DataFrame, values: np.ndarray | str) -> tuple[np.ndarray, np.ndarray]:
-    """Per-run values as ``[configs, max_seeds]`` (configs sorted, seeds increasing; NaN pads).
-
-    Returns ``(matrix, configs)``. ``values`` is a column name of ``runs`` or a ``[runs]`` array in row order.
-    """
-    v = runs[values].to_numpy(np.float64) if isinstance(values, str) else np.asarray(values, np.float64)
-    configs, ci = np.unique(runs["config"].to_numpy(), return_inverse=True)
-    order = np.lexsort((runs["seed"].to_numpy(), ci))
-    counts = np.bincount(ci, minlength=len(configs))
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    col = np.arange(len(order)) - starts[ci[order]]
-    out = np.full((len(configs), counts.max() if len(counts) else 0), np.nan)
-    out[ci[order], col] = v[order]
-    return out, configs
-
-
-def run_auc(runs: pd.DataFrame, evals: pd.DataFrame) -> np.ndarray:
-    """Normalised area under each run's evaluation curve, in ``[0, 1]``. ``[runs]`` in the row order of ``runs``.
-
-    A run's evaluations at steps ``s_1 < ... < s_k`` with returns ``r_1 .. r_k`` define a step function worth
-    ``r_i`` over the training steps ``(s_(i-1), s_i]`` since the previous evaluation (``s_0 = 0``). The AUC is
-    its area divided by that of a perfect agent (return 500) over the same span::
-
-        AUC = sum_i (s_i - s_(i-1)) * r_i / (500 * s_k)
-
-    so each evaluation weighs as many steps as it stands for, and uneven spacing counts correctly; with
-    evaluations every ``eval_every`` steps from step ``eval_every`` on it is the mean eval return / 500. An
-    evaluation at step 0 covers no training and gets no weight, unless it is the run's only one (then the AUC is
-    its return / 500); several evaluations at one step count as their mean. NaN for a run with no evaluation.
-    """
-    key = runs.set_index(["config", "seed"]).index
-    if len(evals) == 0:
-        return np.full(len(runs), np.nan)
-    per = evals.groupby(["config", "seed", "step"], sort=True)["eval_return"].mean().reset_index()
-    run = [per["config"], per["seed"]]
-    step = per["step"].astype(np.float64)
-    weight = (step - step.groupby(run).shift(1, fill_value=0.0)).clip(lower=0.0)
-    ret = per["eval_return"].astype(np.float64)
-    area = (weight * ret).groupby(run).sum()
-    span = weight.groupby(run).sum()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        auc = pd.Series(np.where(span > 0, area / span, ret.groupby(run).mean()), index=area.index)
-    return auc.reindex(key).to_numpy(np.float64) / stats.MAX_RETURN
-
-
-SUMMARY_STATISTICS = {"final": ("mean", "median", "iqm", "optimality_gap"), "auc": ("mean", "median", "iqm")}
-
-
-def summary_columns(axes: Sequence[str]) -> list[str]:
-    """The columns of ``summarise``'s table, in order."""
-    cols = ["config", *axes, "n_seeds"]
-    for prefix, names in SUMMARY_STATISTICS.items():
-        for m in names:
-            cols += [f"{prefix}_{m}", f"{prefix}_{m}_ci_low", f"{prefix}_{m}_ci_high"]
-    return [*cols, "frac_solved", "n_diverged", "rank"]
-
-
-def write_summary(path: Path, summary: pd.DataFrame, manifest: Mapping[str, Any]) -> None:
-    """Writes ``summarise``'s table to ``path`` (``summary.parquet``), marked with ``SUMMARY_FORMAT``."""
-    write_parquet(path, summary, manifest, metadata={"summary_format": SUMMARY_FORMAT})
-
-
-def summarise(
-    runs: pd.DataFrame,
-    evals: pd.DataFrame,
-    axes: Sequence[str],
-    *,
-    n_boot: int = N_BOOT,
-    confidence: float = 0.95,
-    seed: int = SEED,
-) -> pd.DataFrame:
-    """One row per config: its axes, ``n_seeds`` and statistics over seeds with percentile bootstrap CIs.
-
-    Columns, for ``m`` in ``mean, median, iqm`` (each with ``_ci_low`` / ``_ci_high``, 95% by default):
-      ``final_m``: of ``final_eval_return`` (the greedy eval return at each run's last evaluation);
-      ``final_optimality_gap``: mean shortfall below 475 (Agarwal et al., 2021), lower is better;
-      ``auc_m``: of the normalised area under the eval curve (``run_auc``: step-weighted, in [0, 1]);
-      ``frac_solved``: fraction of the config's ``n_seeds`` runs whose final eval return reached 475; a run
-        with no evaluation counts as not solved (the return and AUC statistics leave it out);
-      ``n_diverged``: runs flagged ``diverged``;
-      ``rank``: 1 for the best config by ``final_iqm``, ties broken by ``final_mean``, then ``auc_iqm``.
-    Intervals come from ``stats.stratified_bootstrap_cis`` with a fixed seed, so they are reproducible.
-    """
-    axes = list(axes)
-    out = config_table(runs, axes)
-    final, _ = seed_matrix(runs, "final_eval_return")
-    auc, _ = seed_matrix(runs, run_auc(runs, evals))
-    kw = dict(n_boot=n_boot, confidence=confidence, seed=seed)
-    for prefix, mat in (("final", final), ("auc", auc)):
-        cis = stats.stratified_bootstrap_cis(mat[..., None], SUMMARY_STATISTICS[prefix], **kw)
-        for m, iv in cis.items():
-            out[f"{prefix}_{m}"] = iv.point
-            out[f"{prefix}_{m}_ci_low"] = iv.low
-            out[f"{prefix}_{m}_ci_high"] = iv.high
-    # NaN >= 475 is False: a run without a final evaluation is a run not solved, out of n_seeds.
-    solved = (runs["final_eval_return"].to_numpy(np.float64) >= stats.SOLVED_RETURN).astype(np.float64)
-    out["frac_solved"] = stats.mean(seed_matrix(runs, solved)[0])
-    if "diverged" in runs.columns:
-        div, _ = seed_matrix(runs, runs["diverged"].astype(np.float64).to_numpy())
-        out["n_diverged"] = np.nansum(div, axis=1).astype(np.int32)
-    else:
-        out["n_diverged"] = np.zeros(len(out), np.int32)
-    # The IQM often saturates at 500 for several configs: among those, the mean (which sees the failing seeds)
-    # decides, then the area under the eval curve.
-    key = np.lexsort(
-        tuple(-np.nan_to_num(out[c].to_numpy(), nan=-np.inf) for c in ("auc_iqm", "final_mean", "final_iqm"))
-    )
-    rank = np.empty(len(out), np.int32)
-    rank[key] = np.arange(1, len(out) + 1)
-    out["rank"] = rank
-    return out

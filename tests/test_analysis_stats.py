@@ -134,6 +134,26 @@ def test_probability_of_improvement_ci_hand_computed_with_ties():
     np.testing.assert_allclose([iv.point, iv.low, iv.high], [0.125, 0.0, 0.25])
 
 
+@pytest.mark.parametrize("chunk", [1, 2000])
+def test_intervals_do_not_depend_on_the_chunk_size(monkeypatch, chunk):
+    # The replicates are drawn a chunk of configs at a time to bound memory: one config per chunk, or two, gives
+    # the same numbers, bit for bit, as all configs in one chunk (the default here).
+    rng = np.random.default_rng(6)
+    x = rng.normal(300, 80, (5, 7, 2))
+    x[1, 4:, 0] = nan
+    curves = rng.normal(size=(4, 6, 3))
+
+    def intervals():
+        cis = stats.stratified_bootstrap_cis(x, ["mean", "iqm", "optimality_gap"], n_boot=50, seed=2)
+        return [*cis.values(), stats.curve_cis(curves, "iqm", n_boot=40, seed=3)]
+
+    expected = intervals()
+    monkeypatch.setattr(stats, "_CHUNK_ELEMENTS", chunk)
+    for want, have in zip(expected, intervals(), strict=True):
+        for u, v in zip(want, have, strict=True):
+            np.testing.assert_array_equal(u, v)
+
+
 def test_bad_arguments_name_the_problem():
     with pytest.raises(ValueError, match="statistic must be one of"):
         stats.bootstrap_ci(np.ones(3), "mode")

@@ -1,0 +1,110 @@
+"""The pieces of the self-contained HTML pages ``report`` and ``compare`` write: the page, its style, embedded
+figures and the manifest table."""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from .io import to_json
+
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; padding: 0 1em; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
+th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #e4e4e4; text-align: right; }
+th { background: #f4f4f4; position: sticky; top: 0; } td.l, th.l { text-align: left; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
+figcaption { font-size: 0.9em; color: #555; }
+.box { background: #f6f8fa; padding: 0.8em 1em; border-radius: 6px; }
+pre { font-size: 0.8em; overflow-x: auto; background: #f6f8fa; padding: 1em; }
+"""
+
+
+class FigureFile(NamedTuple):
+    """A figure written to disk, with what it shows."""
+
+    path: Path
+    caption: str
+
+
+def document(title: str, body: str) -> str:
+    """A whole HTML page titled ``title`` (escaped here) with ``body`` (HTML) and the shared ``CSS``."""
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>{body}</body></html>\n"
+    )
+
+
+def manifest_number(value: Any) -> int | float | None:
+    """A number read from a manifest: ints and floats as they are, ``"inf"`` / ``"-inf"`` (how strict JSON
+    holds an infinite number, ``io.to_json``) as floats, ``None`` for anything else (booleans included)."""
+    if isinstance(value, str) and value in ("inf", "-inf"):
+        return float(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def manifest_html(m: Mapping[str, Any]) -> str:
+    """The manifest's essentials as a table, then the full manifest in a collapsed block."""
+    fields = [
+        ("grid", m.get("grid")),
+        ("description", m.get("description")),
+        ("axes", _join(m.get("axes")) or "none (seeds only)"),
+        ("seeds per config", m.get("n_seeds")),
+        ("env steps per run", f"{m['total_steps']:,}" if isinstance(m.get("total_steps"), int) else None),
+        ("devices", _join(m.get("devices")) or None),
+        ("processes", m.get("num_processes")),
+        ("compile time", _seconds(m.get("compile_seconds"))),
+        ("run time", _seconds(m.get("run_seconds"))),
+        ("throughput", _rate(m.get("env_steps_per_second"))),
+    ]
+    for key in ("git_commit", "git", "commit", "created", "run_id"):
+        if m.get(key) is not None and not isinstance(m.get(key), dict | list):
+            fields.append((key.replace("_", " "), m.get(key)))
+    rows = "".join(
+        f'<tr><th class="l">{html.escape(k)}</th><td class="l">{html.escape(str(v))}</td></tr>'
+        for k, v in fields
+        if v is not None and v != ""
+    )
+    versions = m.get("versions") if isinstance(m.get("versions"), dict) else {}
+    vrows = "".join(
+        f'<tr><th class="l">{html.escape(str(k))}</th><td class="l">{html.escape(str(v))}</td></tr>'
+        for k, v in versions.items()
+    )
+    out = f"<table>{rows}</table>"
+    if vrows:
+        out += f"<h3>Versions</h3><table>{vrows}</table>"
+    full = html.escape(to_json(m, indent=2))
+    return out + f"<details><summary>Full manifest</summary><pre>{full}</pre></details>"
+
+
+def _join(v: Any) -> str | None:
+    """A list as ``a, b, c``; anything else as text (``None`` stays ``None``)."""
+    return ", ".join(map(str, v)) if isinstance(v, list) else None if v is None else str(v)
+
+
+def _seconds(v: Any) -> str | None:
+    """A manifest's duration as ``1,234.5 s``; ``None`` if it is not a number."""
+    v = manifest_number(v)
+    return None if v is None else f"{v:,.1f} s"
+
+
+def _rate(v: Any) -> str | None:
+    """A manifest's throughput in env steps per second; ``None`` if it is not a number."""
+    v = manifest_number(v)
+    return None if v is None else f"{v:,.0f} env steps/s (all runs together)"
+
+
+def img_html(f: FigureFile) -> str:
+    """The figure embedded in the page (base64 PNG), with its caption and file name."""
+    data = base64.b64encode(f.path.read_bytes()).decode("ascii")
+    return (
+        f'<figure><img alt="{html.escape(f.path.stem)}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{html.escape(f.caption)} <code>figures/{html.escape(f.path.name)}</code></figcaption>"
+        "</figure>"
+    )

@@ -1,0 +1,40 @@
+"""``analysis.aggregate``: the tidy frames the figures draw, on hand-checked data (no JAX)."""
+
+import numpy as np
+import pandas as pd
+
+from analysis import aggregate
+
+
+def test_train_curves_stop_at_each_runs_total_steps():
+    # Config 0 trains 1,000 steps, config 1 5,000 (total_steps swept); 25 bins of 200 steps. Config 0's last
+    # episode ends at 700: bin (800, 1000] is still training and carries 70 forward; later bins do not exist
+    # for it. Config 1 completes no episode in (2000, 2600]: those bins carry its previous value.
+    runs = pd.DataFrame({"config": [0, 0, 1, 1], "seed": [0, 1, 0, 1], "total_steps": [1000, 1000, 5000, 5000]})
+    ends = {0: np.arange(100, 800, 100), 1: np.setdiff1d(np.arange(200, 5001, 200), [2200, 2400])}
+    rows = [(c, s, e) for c in (0, 1) for s in (0, 1) for e in ends[c]]
+    episodes = pd.DataFrame(rows, columns=["config", "seed", "end_step"]).assign(
+        episode_return=lambda d: d["end_step"] / 10.0
+    )
+    cur = aggregate.train_curves(runs, episodes, n_bins=25)
+    c0, c1 = cur[cur["config"] == 0], cur[cur["config"] == 1]
+    assert c0["step"].tolist() == [200, 400, 600, 800, 1000]
+    np.testing.assert_allclose(c0["iqm"], [15.0, 35.0, 55.0, 70.0, 70.0])
+    assert c1["step"].tolist() == list(range(200, 5001, 200)) and (c1["n_runs"] == 2).all()
+    np.testing.assert_allclose(c1.set_index("step").loc[[2200, 2400, 2600], "iqm"], [200.0, 200.0, 260.0])
+    # Without total_steps a run ends at its last completed episode.
+    cur = aggregate.train_curves(runs.drop(columns="total_steps"), episodes, n_bins=25)
+    assert cur.loc[cur["config"] == 0, "step"].max() == 800
+
+
+def test_grouped_intervals_pool_the_configs_sharing_a_value():
+    # Configs 0 and 2 share lr 1 (seeds 10, 20 and 30, 40), config 1 alone has lr 2 (seeds 5, 7, 9): the lr-1
+    # group's IQM pools four runs (drops 10 and 40 -> 25), the lr-2 group's is its middle three's mean (7).
+    summary = pd.DataFrame({"config": [0, 1, 2], "lr": [1.0, 2.0, 1.0]})
+    runs = pd.DataFrame({"config": [0, 0, 1, 1, 1, 2, 2], "seed": [0, 1, 0, 1, 2, 0, 1]})
+    values = np.array([10.0, 20.0, 5.0, 7.0, 9.0, 30.0, 40.0])
+    g = aggregate.grouped_intervals(summary, runs, values, ["lr"], n_boot=200)
+    assert g["lr"].tolist() == [1.0, 2.0]
+    np.testing.assert_allclose(g["iqm"], [25.0, 7.0])
+    assert g["n_configs"].tolist() == [2, 1] and g["n_runs"].tolist() == [4, 3]
+    assert np.all((g["ci_low"] <= g["iqm"]) & (g["iqm"] <= g["ci_high"]))

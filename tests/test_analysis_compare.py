@@ -1,0 +1,53 @@
+"""``analysis.compare``: the best config of several sweeps side by side (no JAX)."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_analysis_tables import sweep, tiny_sweep
+
+import analysis
+from analysis import tables
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_compare_two_sweeps(tmp_path, monkeypatch):
+    a, b = tmp_path / "a" / "run1", tmp_path / "b" / "run2"
+    for d, seed in ((a, 0), (b, 1)):
+        d.mkdir(parents=True)
+        analysis.write_tables(d, **sweep({"lr": [1e-4, 1e-3]}, seed=seed))
+    monkeypatch.chdir(tmp_path)
+    out = analysis.compare([a, b])
+    assert out.parent.parent == (Path("results") / "compare")
+    table = pd.read_parquet(out.parent / "compare.parquet")
+    assert table["sweep"].tolist() == ["test/run1", "test/run2"]
+    for r, d in zip(table.itertuples(), (a, b), strict=True):
+        best = analysis.load(d).summary.sort_values("rank").iloc[0]
+        assert r.config == best["config"] and r.final_iqm == pytest.approx(best["final_iqm"])
+    for name in ("learning_curves.png", "intervals.png"):
+        assert (out.parent / "figures" / name).read_bytes()[:8] == PNG
+    assert "P(X &gt; Y)" in out.read_text()
+
+
+def test_compare_does_not_trust_a_stale_or_foreign_summary(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    analysis.write_tables(run, **tiny_sweep())
+    truth = analysis.load(run).summary
+    # A summary without a rank column (written by something else), and one with every column but no format
+    # marker (an older version) and numbers that would make config 1 the best: both are recomputed.
+    bad = [
+        lambda p: tables.write_summary(p, truth.drop(columns="rank"), {}),
+        lambda p: tables.write_parquet(p, truth.assign(rank=[2, 1], final_iqm=[0.0, 500.0]), {}),
+    ]
+    for write in bad:
+        write(run / "summary.parquet")
+        out = analysis.compare([run], out_dir=tmp_path / "cmp")
+        row = pd.read_parquet(out.parent / "compare.parquet").iloc[0]
+        assert row["config"] == 0 and row["final_iqm"] == pytest.approx(truth.loc[0, "final_iqm"])
+
+
+def test_compare_needs_a_run_folder():
+    with pytest.raises(ValueError, match="at least one run folder"):
+        analysis.compare([])
