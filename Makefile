@@ -32,7 +32,11 @@ test: $(STAMP)
 sweep: $(STAMP)
 	$(PY) -m sweep run $(GRID) $(SWEEP_ARGS)
 
-bench: $(STAMP)
+$(VENV)/.installed-bench: $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"
+	touch $@
+
+bench: $(VENV)/.installed-bench
 	$(PY) -m sweep.bench $(ARGS)
 
 report: $(STAMP)

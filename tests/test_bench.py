@@ -13,6 +13,7 @@ import pytest
 
 from core import StaticConfig, make_train
 from sweep import bench
+from sweep.bench.__main__ import main as bench_main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,6 +67,7 @@ _MINIATURE = """
 import json, sys
 from core import StaticConfig
 from sweep import bench
+from sweep.bench.__main__ import main as bench_main
 static = StaticConfig(total_steps=400, buffer_capacity=64, batch_size=32, hidden_sizes=(32, 32),
                       learning_starts=16, eval_every=200, eval_episodes=2)
 cfg = bench.BenchConfig(
@@ -76,7 +78,8 @@ cfg = bench.BenchConfig(
 )
 result = bench.run_bench(cfg)
 print(bench.format_table(result), file=sys.stderr)
-print(bench.to_json(result))
+from analysis.io import to_json
+print(to_json(result))
 """
 
 
@@ -109,5 +112,27 @@ def test_miniature_run_on_two_devices_has_every_required_figure():
 def test_an_output_folder_that_is_a_file_is_a_one_line_error(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    assert bench.main(["--quick", "--out", str(blocker)]) == 2
-    assert "is not a folder" in capsys.readouterr().err
+    assert bench_main(["--quick", "--out", str(blocker)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("python -m sweep.bench: error: ") and "is not a folder" in err and err.count("\n") == 1
+
+
+def test_missing_gymnasium_is_one_line_before_any_measurement(tmp_path):
+    # gymnasium made unimportable (a None entry in sys.modules makes `import gymnasium` raise ImportError).
+    code = (
+        "import sys; sys.modules['gymnasium'] = None; "
+        "from sweep.bench.__main__ import main; sys.exit(main(sys.argv[1:]))"
+    )
+    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", code, "--quick", "--out", str(tmp_path / "out")], env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("python -m sweep.bench: error: ")
+    assert "gymnasium" in proc.stderr and "make bench" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_argument_is_one_line(capsys):
+    assert bench_main(["--sed"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("python -m sweep.bench: error: ") and "--sed" in err and err.count("\n") == 1

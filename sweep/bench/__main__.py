@@ -1,0 +1,60 @@
+"""``python -m sweep.bench [--quick] [--json PATH] [--out DIR]``: runs the benchmark, prints its table and writes
+its results as strict JSON. Bad input prints one line ``python -m sweep.bench: error: ...`` and exits 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from analysis.errors import UserError, print_error
+from analysis.io import atomic_write_text, make_dir, to_json
+
+PROG = "python -m sweep.bench"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, as for every other bad input
+        raise UserError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Throughput benchmark of the sweep engine and its baselines.")
+    parser.add_argument("--quick", action="store_true", help="N = 1, 16, 64 and shorter timings (< 3 minutes)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results to this JSON file")
+    parser.add_argument("--out", type=Path, default=Path("results/bench"), metavar="DIR",
+                        help="folder of the timestamped results file (default: results/bench)")  # fmt: skip
+    return parser
+
+
+def _bench(args) -> int:
+    for folder in (args.out, args.json.parent if args.json else None):
+        if folder is not None and folder.exists() and not folder.is_dir():
+            raise UserError(f"{folder} exists and is not a folder")
+    from sweep.bench import FULL, QUICK, HostLoopBench, format_table, run_bench
+    from sweep.devices import use_cpu_cores
+
+    HostLoopBench.check_installed()  # before minutes of measurements, not after
+    use_cpu_cores()  # as the sweep command does: one CPU device per core
+    result = run_bench(QUICK if args.quick else FULL, quick=args.quick)
+    text = to_json(result, indent=1) + "\n"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out_path = make_dir(args.out) / f"{stamp}{'-quick' if args.quick else ''}.json"
+    atomic_write_text(out_path, text)
+    if args.json:
+        atomic_write_text(make_dir(args.json.parent) / args.json.name, text)
+    print(format_table(result))
+    print(f"wrote {out_path}" + (f" and {args.json}" if args.json else ""), file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return _bench(_parser().parse_args(argv))
+    except UserError as err:
+        return print_error(PROG, err)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
