@@ -4,6 +4,7 @@ interruption or the number of processes."""
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -45,7 +46,10 @@ def _sweep(grid_file, out, run_id, *args, devices=1, check=True, **env):
     cmd = [sys.executable, "-m", "sweep", "run", str(grid_file)]
     cmd += [] if out is None else ["--out", str(out), "--run-id", run_id]
     cmd += ["--no-report", "--no-progress", *args]
-    proc = subprocess.run(cmd, env=_env(devices, **env), capture_output=True, text=True, timeout=300, cwd=ROOT)
+    # SIGINT back to its default in the child: a shell's background job inherits it ignored, and Python then
+    # never turns it into KeyboardInterrupt, which the interruption tests rely on.
+    proc = subprocess.run(cmd, env=_env(devices, **env), capture_output=True, text=True, timeout=300, cwd=ROOT,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     if check:
         assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
