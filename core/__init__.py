@@ -3,7 +3,7 @@
 ``core`` knows nothing about grids, files or devices.
 """
 
-from core import buffer, cartpole
+from core import buffer, cartpole, prioritized
 from core.config import (
     EPS_SCHEDULES,
     FIELDS,
@@ -18,8 +18,19 @@ from core.config import (
     validate_hparams,
     validate_static,
 )
-from core.dqn import Transition, epsilon, make_network, make_optimizer, target_update, td_loss
-from core.train import Learner, StepOutputs, Trainer, TrainState, make_train
+from core.dqn import (
+    Transition,
+    dueling_q,
+    epsilon,
+    make_network,
+    make_optimizer,
+    n_step_target,
+    target_update,
+    td_errors,
+    td_loss,
+    weighted_td_loss,
+)
+from core.train import Learner, PriorityUpdate, StepOutputs, Trainer, TrainState, make_train
 
 __all__ = [
     "EPS_SCHEDULES",
@@ -30,6 +41,7 @@ __all__ = [
     "Field",
     "HParams",
     "Learner",
+    "PriorityUpdate",
     "StaticConfig",
     "StepOutputs",
     "TrainState",
@@ -37,14 +49,19 @@ __all__ = [
     "Transition",
     "buffer",
     "cartpole",
+    "dueling_q",
     "epsilon",
     "hparams_as_arrays",
     "is_positive_int",
     "make_network",
     "make_optimizer",
     "make_train",
+    "n_step_target",
+    "prioritized",
     "target_update",
+    "td_errors",
     "td_loss",
     "validate_hparams",
     "validate_static",
+    "weighted_td_loss",
 ]

@@ -1,4 +1,5 @@
-"""DQN pieces (Mnih et al., 2015): the Q-network, the TD loss, epsilon-greedy exploration, target updates.
+"""DQN pieces (Mnih et al., 2015): the Q-network (plain or dueling), the TD loss (one-step or n-step targets,
+optionally importance-weighted), epsilon-greedy exploration, target updates.
 
 Each function is pure and works on one run; the training loop vmaps them across runs.
 """
@@ -24,13 +25,29 @@ class Transition(NamedTuple):
     next_obs: jax.Array  # [4] float32, the true next observation (never the reset one)
 
 
-def make_network(hidden_sizes: tuple[int, ...], num_actions: int) -> hk.Transformed:
-    """An MLP Q-network, obs [..., obs_size] -> Q-values [..., num_actions], ReLU hidden layers."""
+def make_network(hidden_sizes: tuple[int, ...], num_actions: int, dueling: bool = False) -> hk.Transformed:
+    """An MLP Q-network, obs [..., obs_size] -> Q-values [..., num_actions], ReLU hidden layers.
+
+    Dueling (Wang et al., 2016): the last hidden layer is split into a value stream and an advantage stream (each
+    ``hidden_sizes[-1]`` wide, on the shared layers before it), joined by ``dueling_q``."""
 
     def q_fn(obs):
         return hk.nets.MLP((*hidden_sizes, num_actions), activation=jax.nn.relu)(obs)
 
-    return hk.without_apply_rng(hk.transform(q_fn))
+    def dueling_fn(obs):
+        *shared, width = hidden_sizes
+        torso = hk.nets.MLP(shared, activation=jax.nn.relu, activate_final=True, name="torso")(obs) if shared else obs
+        value = hk.nets.MLP((width, 1), activation=jax.nn.relu, name="value")(torso)[..., 0]
+        advantages = hk.nets.MLP((width, num_actions), activation=jax.nn.relu, name="advantage")(torso)
+        return dueling_q(value, advantages)
+
+    return hk.without_apply_rng(hk.transform(dueling_fn if dueling else q_fn))
+
+
+def dueling_q(value: jax.Array, advantages: jax.Array) -> jax.Array:
+    """Q = V + (A - mean_a A): value [...], advantages [..., A] -> Q [..., A]. Subtracting the mean makes V and A
+    identifiable (mean_a Q = V) and is the variant Wang et al. (2016, eq. 9) found more stable than the max."""
+    return value[..., None] + advantages - jnp.mean(advantages, axis=-1, keepdims=True)
 
 
 def make_optimizer(hparams: HParams, static: StaticConfig) -> optax.GradientTransformation:
@@ -52,14 +69,44 @@ def epsilon(step: jax.Array, hparams: HParams, static: StaticConfig) -> jax.Arra
     linear: eps_start -> eps_end over the first ``eps_decay_fraction * total_steps`` steps, then constant.
     exponential: eps_end + (eps_start - eps_end) * exp(-5 step / horizon), i.e. within 0.7% of the gap to
     eps_end at the same horizon.
+    hyperbolic: eps_end + (eps_start - eps_end) / (1 + step / horizon), half the gap at the horizon (the inverse
+    scaling decay of the jym DQN article, eps_end + (eps_start - eps_end) / (1 + k t), with k = 1 / horizon).
     """
     horizon = jnp.maximum(hparams.eps_decay_fraction * static.total_steps, 1.0)
     frac = step.astype(jnp.float32) / horizon
     if static.eps_schedule == "linear":
         mix = jnp.clip(1.0 - frac, 0.0, 1.0)
+    elif static.eps_schedule == "hyperbolic":
+        mix = 1.0 / (1.0 + frac)
     else:
         mix = jnp.exp(-5.0 * frac)
     return hparams.eps_end + (hparams.eps_start - hparams.eps_end) * mix
+
+
+def td_errors(
+    online_params: hk.Params,
+    target_params: hk.Params,
+    batch: Transition,
+    discount: jax.Array,
+    static: StaticConfig,
+    network: hk.Transformed,
+) -> jax.Array:
+    """[B] TD errors ``reward + discount * Q_target(next_obs, a*) - Q(obs, action)`` of a batch (leaves [B, ...]);
+    ``a*`` is the target network's greedy action, or the online network's with double Q-learning, which selects
+    the next action with the online network and evaluates it with the target network (van Hasselt et al., 2016).
+    The target carries no gradient."""
+    q_tm1 = network.apply(online_params, batch.obs)  # [B, A]
+    q_t_target = network.apply(target_params, batch.next_obs)  # [B, A]
+    if static.double_q:
+        q_t_selector = network.apply(online_params, batch.next_obs)  # [B, A]
+        return jax.vmap(rlax.double_q_learning)(q_tm1, batch.action, batch.reward, discount, q_t_target, q_t_selector)
+    return jax.vmap(rlax.q_learning)(q_tm1, batch.action, batch.reward, discount, q_t_target)
+
+
+def _losses(td: jax.Array, static: StaticConfig) -> jax.Array:
+    if static.loss == "huber":
+        return rlax.huber_loss(td, 1.0)
+    return rlax.l2_loss(td)  # 0.5 * td^2
 
 
 def td_loss(
@@ -70,25 +117,52 @@ def td_loss(
     static: StaticConfig,
     network: hk.Transformed,
 ) -> jax.Array:
-    """Mean TD loss over a batch of transitions (leaves [B, ...]).
+    """Mean one-step TD loss over a batch of transitions (leaves [B, ...]).
 
     Bootstraps with discount = gamma * (1 - terminated): a transition cut by the time limit is not terminal
-    and bootstraps from its next state. Double Q-learning selects the next action with the online network
-    and evaluates it with the target network (van Hasselt et al., 2016).
+    and bootstraps from its next state.
     """
-    q_tm1 = network.apply(online_params, batch.obs)  # [B, A]
-    q_t_target = network.apply(target_params, batch.next_obs)  # [B, A]
     discount = hparams.gamma * (1.0 - batch.terminated)  # [B]
-    if static.double_q:
-        q_t_selector = network.apply(online_params, batch.next_obs)  # [B, A]
-        td = jax.vmap(rlax.double_q_learning)(q_tm1, batch.action, batch.reward, discount, q_t_target, q_t_selector)
-    else:
-        td = jax.vmap(rlax.q_learning)(q_tm1, batch.action, batch.reward, discount, q_t_target)
-    if static.loss == "huber":
-        losses = rlax.huber_loss(td, 1.0)
-    else:
-        losses = rlax.l2_loss(td)  # 0.5 * td^2
-    return jnp.mean(losses)
+    return jnp.mean(_losses(td_errors(online_params, target_params, batch, discount, static, network), static))
+
+
+def weighted_td_loss(
+    online_params: hk.Params,
+    target_params: hk.Params,
+    batch: Transition,
+    discount: jax.Array,
+    weights: jax.Array | None,
+    static: StaticConfig,
+    network: hk.Transformed,
+) -> tuple[jax.Array, jax.Array]:
+    """(mean of ``weights * loss(td)``, the [B] TD errors) for a batch whose [B] bootstrap ``discount`` is given
+    (n-step targets: ``n_step_target``); ``weights`` None weighs every transition 1."""
+    td = td_errors(online_params, target_params, batch, discount, static, network)
+    losses = _losses(td, static)
+    return jnp.mean(losses if weights is None else weights * losses), td
+
+
+def n_step_target(
+    reward: jax.Array, terminated: jax.Array, end: jax.Array, stored: jax.Array, gamma: jax.Array
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The n-step return of one transition from the n stored steps that start with it (each [n]):
+    ``(sum_{k<K} gamma^k reward_k, gamma^K (1 - terminated_{K-1}), K - 1)``, K the number of steps used.
+
+    ``end`` marks a step that ended its episode (terminated or cut by the time limit) and ``stored`` a step that
+    is in the buffer (the newest transitions have fewer than n - 1 successors yet). The return stops after
+    the episode's last step or the last stored step: it then bootstraps from that step's next observation
+    with discount gamma^K, unless the episode terminated there (discount 0). A transition cut by the time
+    limit thus bootstraps from the true final observation, one cut by termination does not. rlax's
+    ``n_step_bootstrapped_returns`` computes the same along a trajectory; this is one transition's, to vmap.
+    """
+    n = reward.shape[0]
+    # Step k is used if it is stored and no earlier step ended the episode.
+    go_on = jnp.concatenate([jnp.ones((1,), jnp.float32), 1.0 - end[:-1].astype(jnp.float32)])  # [n]
+    used = jnp.cumprod(go_on * stored.astype(jnp.float32)) > 0  # [n]
+    powers = gamma ** jnp.arange(n, dtype=jnp.float32)  # [n]
+    last = jnp.sum(used).astype(jnp.int32) - 1
+    ret = jnp.sum(jnp.where(used, powers * reward, 0.0))
+    return ret, gamma ** (last + 1).astype(jnp.float32) * (1.0 - terminated[last]), last
 
 
 def target_update(

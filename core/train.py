@@ -24,9 +24,18 @@ import jax.numpy as jnp
 import optax
 
 from core import buffer as replay
-from core import cartpole
+from core import cartpole, prioritized
 from core.config import HParams, StaticConfig, check_positive_int, hparams_as_arrays, validate_hparams
-from core.dqn import Transition, epsilon, make_network, make_optimizer, target_update, td_loss
+from core.dqn import (
+    Transition,
+    epsilon,
+    make_network,
+    make_optimizer,
+    n_step_target,
+    target_update,
+    td_loss,
+    weighted_td_loss,
+)
 
 
 class TrainState(NamedTuple):
@@ -35,7 +44,9 @@ class TrainState(NamedTuple):
     params: hk.Params  # online Q-network
     target_params: hk.Params  # target Q-network
     opt_state: optax.OptState
-    buffer: replay.BufferState  # [capacity, PACKED_SIZE] float32, packed transitions (see pack_transition)
+    # [capacity, row_size(static)] float32 packed transitions (see pack_transition); with per, a
+    # prioritized.PrioritizedState around them.
+    buffer: replay.BufferState | prioritized.PrioritizedState
     env_state: cartpole.EnvState
     obs: jax.Array  # [4] float32, current observation
     episode_return: jax.Array  # [] float32, return of the episode in progress
@@ -50,24 +61,33 @@ class TrainState(NamedTuple):
 # A transition is stored as one row of 11 float32 (obs 4, action, reward, terminated, next_obs 4): a sampled
 # transition is then one gather from one place in memory instead of five (+4-5% env steps/s at 32-128 runs on
 # one device, once the buffers of many runs outgrow the caches). The action (0 or 1) is exact as a float.
+# n-step returns need to know where episodes ended, also by the time limit: their rows carry one more float,
+# the episode's end (terminated or truncated).
 PACKED_SIZE = 2 * cartpole.OBS_SIZE + 3
 
 
-def pack_transition(t: Transition) -> jax.Array:
-    """One transition -> [PACKED_SIZE] float32."""
+def row_size(static: StaticConfig) -> int:
+    """Floats per stored transition: PACKED_SIZE, plus the episode-end flag with n-step returns."""
+    return PACKED_SIZE + (static.n_step > 1)
+
+
+def pack_transition(t: Transition, end: jax.Array | None = None) -> jax.Array:
+    """One transition -> [PACKED_SIZE] float32, or [PACKED_SIZE + 1] with the episode-end flag ``end``."""
     scalars = jnp.stack([t.action.astype(jnp.float32), t.reward, t.terminated])
-    return jnp.concatenate([t.obs, scalars, t.next_obs]).astype(jnp.float32)
+    parts = [t.obs, scalars, t.next_obs] + ([] if end is None else [jnp.asarray(end, jnp.float32)[None]])
+    return jnp.concatenate(parts).astype(jnp.float32)
 
 
 def unpack_transitions(rows: jax.Array) -> Transition:
-    """[..., PACKED_SIZE] float32 -> a Transition with leading dims [...] (inverse of ``pack_transition``)."""
+    """[..., PACKED_SIZE (+1)] float32 -> a Transition with leading dims [...] (inverse of ``pack_transition``;
+    the end flag, if any, is ``rows[..., PACKED_SIZE]``)."""
     n = cartpole.OBS_SIZE
     return Transition(
         obs=rows[..., :n],
         action=rows[..., n].astype(jnp.int32),
         reward=rows[..., n + 1],
         terminated=rows[..., n + 2],
-        next_obs=rows[..., n + 3 :],
+        next_obs=rows[..., n + 3 : PACKED_SIZE],
     )
 
 
@@ -83,6 +103,13 @@ class Learner(NamedTuple):
     @classmethod
     def of(cls, state: TrainState) -> Learner:
         return cls(*(getattr(state, f) for f in cls._fields))
+
+
+class PriorityUpdate(NamedTuple):
+    """New priorities for the slots a prioritized update sampled."""
+
+    idx: jax.Array  # [batch_size] int32 slots
+    priorities: jax.Array  # [batch_size] float32, (|TD error| + per_eps) ^ per_alpha
 
 
 class StepOutputs(NamedTuple):
@@ -115,12 +142,13 @@ class Trainer:
         obs, env_state = cartpole.reset(k_env, self.env_params)
         params = self.network.init(k_net, obs)
         opt_state = make_optimizer(hparams, self.static).init(params)
-        example = jnp.zeros((PACKED_SIZE,), jnp.float32)
+        example = jnp.zeros((row_size(self.static),), jnp.float32)
+        new_buffer = prioritized.init if self.static.per else replay.init
         return TrainState(
             params=params,
             target_params=params,
             opt_state=opt_state,
-            buffer=replay.init(self.static.buffer_capacity, example),
+            buffer=new_buffer(self.static.buffer_capacity, example),
             env_state=env_state,
             obs=obs,
             episode_return=jnp.zeros((), jnp.float32),
@@ -166,12 +194,13 @@ class Trainer:
             k_env, state.env_state, action, self.env_params
         )
         transition = Transition(state.obs, action, reward, terminated.astype(jnp.float32), next_obs)
-        buffer = replay.add(state.buffer, pack_transition(transition))
+        done = terminated | truncated
+        row = pack_transition(transition, done if static.n_step > 1 else None)
+        buffer = (prioritized.add if static.per else replay.add)(state.buffer, row)
 
         # Episode bookkeeping; the caller-side reset keeps the true final observation in the buffer.
         episode_return = state.episode_return + reward
         episode_length = state.episode_length + 1
-        done = terminated | truncated
         reset_obs, reset_state = cartpole.reset(k_reset, self.env_params)
         env_state = jax.tree.map(lambda r, s: jnp.where(done, r, s), reset_state, env_state)
         obs = jnp.where(done, reset_obs, next_obs)
@@ -191,10 +220,14 @@ class Trainer:
         # Only the learner's fields go through the branch: with the whole state, XLA copied the replay buffers
         # in and out of it every step (leaving them out: +9.5% env steps/s at 128 runs on one device).
         do_update = (state.step >= static.learning_starts) & (state.step % static.train_every == 0)
-        learner = jax.lax.cond(
-            do_update, self.learn, lambda lrn, *_: lrn, Learner.of(state), state.buffer, state.hparams, k_sample
-        )
-        state = state._replace(**learner._asdict())
+        if static.per:
+            learner, buffer = self._learn_prioritized(do_update, state, k_sample)
+            state = state._replace(buffer=buffer, **learner._asdict())
+        else:
+            learner = jax.lax.cond(
+                do_update, self.learn, lambda lrn, *_: lrn, Learner.of(state), state.buffer, state.hparams, k_sample
+            )
+            state = state._replace(**learner._asdict())
 
         do_eval = state.step % static.eval_every == 0
         eval_return = jax.lax.cond(
@@ -213,15 +246,97 @@ class Trainer:
         )
         return state, outputs
 
-    def learn(self, learner: Learner, buffer: replay.BufferState, hp: HParams, key: jax.Array) -> Learner:
-        """One gradient update on a batch sampled from ``buffer`` with ``key`` (see ``update``)."""
-        return self.update(learner, unpack_transitions(replay.sample(buffer, key, self.static.batch_size)), hp)
+    def _learn_prioritized(
+        self, do_update: jax.Array, state: TrainState, key: jax.Array
+    ) -> tuple[Learner, prioritized.PrioritizedState]:
+        """The update step with prioritized replay. The branch returns only the sampled slots' new priorities,
+        which are written outside it: passing the sum tree through the branch would copy it (as it did the
+        buffers). A step without an update rewrites slot 0's own priority, which changes nothing."""
+
+        def skip(lrn, buf, *_):
+            idx = jnp.zeros((self.static.batch_size,), jnp.int32)
+            return lrn, PriorityUpdate(idx, prioritized.priorities(buf)[idx])
+
+        learner, new = jax.lax.cond(
+            do_update, self.learn_and_prioritize, skip, Learner.of(state), state.buffer, state.hparams, key, state.step
+        )
+        return learner, prioritized.set_priorities(state.buffer, new.idx, new.priorities)
+
+    def learn(
+        self, learner: Learner, buffer: replay.BufferState | prioritized.PrioritizedState, hp: HParams, key: jax.Array
+    ) -> Learner:
+        """One gradient update on a batch sampled from ``buffer`` with ``key`` (see ``update``); with prioritized
+        replay, ``learn_and_prioritize`` also gives the sampled slots' new priorities."""
+        static = self.static
+        if not static.per and static.n_step == 1:
+            return self.update(learner, unpack_transitions(replay.sample(buffer, key, static.batch_size)), hp)
+        return self.learn_and_prioritize(learner, buffer, hp, key, jnp.zeros((), jnp.int32))[0]
+
+    def learn_and_prioritize(
+        self,
+        learner: Learner,
+        buffer: replay.BufferState | prioritized.PrioritizedState,
+        hp: HParams,
+        key: jax.Array,
+        step: jax.Array,
+    ) -> tuple[Learner, PriorityUpdate | None]:
+        """One gradient update after ``step`` env steps on a batch sampled from ``buffer`` with ``key``, with
+        n-step targets if ``n_step`` > 1. With prioritized replay the batch is drawn in proportion to the
+        priorities, the loss weighted by importance-sampling weights whose exponent goes linearly from
+        ``per_beta`` at step 0 to 1 at ``total_steps``, and the sampled slots' new priorities are returned
+        (None without prioritized replay)."""
+        static, batch_size = self.static, self.static.batch_size
+        if not static.per:
+            idx = replay.sample_indices(buffer, key, batch_size)
+            batch, discount = self._targets(buffer, idx, hp)
+            return self._weighted_update(learner, batch, discount, None, hp)[0], None
+        idx, probs = prioritized.sample_indices(buffer, key, batch_size)
+        batch, discount = self._targets(buffer.ring, idx, hp)
+        progress = jnp.minimum(step.astype(jnp.float32) / static.total_steps, 1.0)
+        beta = hp.per_beta + (1.0 - hp.per_beta) * progress
+        weights = prioritized.importance_weights(probs, buffer.ring.size, beta)
+        learner, td = self._weighted_update(learner, batch, discount, weights, hp)
+        return learner, PriorityUpdate(idx, jnp.power(jnp.abs(td) + hp.per_eps, hp.per_alpha))
+
+    def _targets(self, ring: replay.BufferState, idx: jax.Array, hp: HParams) -> tuple[Transition, jax.Array]:
+        """The transitions at slots ``idx`` [B] and their [B] bootstrap discounts: one-step, or n-step returns
+        (``core.dqn.n_step_target``) whose ``next_obs`` is the state they bootstrap from."""
+        n = self.static.n_step
+        if n == 1:
+            batch = unpack_transitions(jnp.take(ring.data, idx, axis=0))
+            return batch, hp.gamma * (1.0 - batch.terminated)
+        rows, stored = replay.sequences(ring, idx, n)  # [B, n, row], [B, n]
+        steps = unpack_transitions(rows)  # leaves [B, n, ...]
+        ret, discount, last = jax.vmap(n_step_target, in_axes=(0, 0, 0, 0, None))(
+            steps.reward, steps.terminated, rows[..., PACKED_SIZE], stored, hp.gamma
+        )
+        pick = jax.vmap(lambda x, i: x[i])  # row ``last`` of each [n, ...] sequence
+        batch = Transition(
+            obs=steps.obs[:, 0],
+            action=steps.action[:, 0],
+            reward=ret,
+            terminated=pick(steps.terminated, last),
+            next_obs=pick(steps.next_obs, last),
+        )
+        return batch, discount
 
     def update(self, learner: Learner, batch: Transition, hp: HParams) -> Learner:
         """One gradient step of the TD loss on ``batch`` (leaves [batch_size, ...]), then the target update."""
         loss, grads = jax.value_and_grad(td_loss)(
             learner.params, learner.target_params, batch, hp, self.static, self.network
         )
+        return self._apply(learner, loss, grads, hp)
+
+    def _weighted_update(
+        self, learner: Learner, batch: Transition, discount: jax.Array, weights: jax.Array | None, hp: HParams
+    ) -> tuple[Learner, jax.Array]:
+        """``update`` with given [B] discounts and optional [B] loss weights; also returns the [B] TD errors."""
+        (loss, td), grads = jax.value_and_grad(weighted_td_loss, has_aux=True)(
+            learner.params, learner.target_params, batch, discount, weights, self.static, self.network
+        )
+        return self._apply(learner, loss, grads, hp), td
+
+    def _apply(self, learner: Learner, loss: jax.Array, grads: hk.Params, hp: HParams) -> Learner:
         updates, opt_state = make_optimizer(hp, self.static).update(grads, learner.opt_state, learner.params)
         params = optax.apply_updates(learner.params, updates)
         update_count = learner.update_count + 1
@@ -261,5 +376,5 @@ def make_train(static: StaticConfig = StaticConfig(), env_params: cartpole.EnvPa
     return Trainer(
         static=static,
         env_params=env_params or cartpole.EnvParams(),
-        network=make_network(static.hidden_sizes, cartpole.NUM_ACTIONS),
+        network=make_network(static.hidden_sizes, cartpole.NUM_ACTIONS, static.dueling),
     )
