@@ -1,29 +1,36 @@
 """Analysis of a sweep: Parquet tables, statistics over seeds, figures and an HTML report.
 
 Tensors from the engine -> ``tables.write_tables`` -> Parquet -> ``tables.load`` -> ``summary.summarise`` (per
-config) / ``aggregate`` (per figure) -> ``figures`` (drawn with ``plotting``) -> ``report`` / ``compare``. Files
-are written atomically and JSON strictly (``io``); user errors share ``errors.UserError``. Statistics follow
-Agarwal et al., "Deep Reinforcement Learning at the Edge of the Statistical Precipice" (NeurIPS 2021). Nothing
-here imports JAX or the engine.
+config) / ``aggregate`` (per figure) -> ``figures`` (drawn with ``plotting``) -> ``report`` / ``compare``. Point
+statistics are in ``stats``, their confidence intervals in ``intervals`` (chosen by the coverage measured with
+``python -m analysis.coverage``), the seed count a comparison needs in ``seeds``. Files are written atomically
+and JSON strictly (``io``); user errors share ``errors.UserError``. Statistics follow Agarwal et al., "Deep
+Reinforcement Learning at the Edge of the Statistical Precipice" (NeurIPS 2021). Nothing here imports JAX or
+the engine.
 """
 
 from .compare import compare
+from .intervals import (
+    Interval,
+    curve_interval,
+    improvement_interval,
+    interval,
+    intervals_of,
+    pooled_interval,
+    profile_interval,
+    proportion_interval,
+)
 from .io import WriteError
 from .report import report
+from .seeds import SeedsNeeded, seeds_to_separate
 from .stats import (
-    Interval,
-    bootstrap_ci,
-    curve_cis,
     fraction_above,
     iqm,
     mean,
     median,
-    optimality_gap,
     performance_profile,
     probability_of_improvement,
-    probability_of_improvement_ci,
-    stratified_bootstrap_ci,
-    stratified_bootstrap_cis,
+    shortfall,
 )
 from .summary import summarise
 from .tables import RunDirError, RunTables, load, write_tables
@@ -32,21 +39,25 @@ __all__ = [
     "Interval",
     "RunDirError",
     "RunTables",
-    "bootstrap_ci",
+    "SeedsNeeded",
     "compare",
-    "curve_cis",
+    "curve_interval",
     "fraction_above",
+    "improvement_interval",
+    "interval",
+    "intervals_of",
     "iqm",
     "load",
     "mean",
     "median",
-    "optimality_gap",
     "performance_profile",
+    "pooled_interval",
     "probability_of_improvement",
-    "probability_of_improvement_ci",
+    "profile_interval",
+    "proportion_interval",
     "report",
-    "stratified_bootstrap_ci",
-    "stratified_bootstrap_cis",
+    "seeds_to_separate",
+    "shortfall",
     "summarise",
     "WriteError",
     "write_tables",

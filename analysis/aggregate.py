@@ -1,7 +1,7 @@
 """Tidy DataFrames of statistics with confidence intervals, computed here once and only drawn by ``figures``.
 
 Every function takes a run folder's DataFrames and returns one tidy frame with a row per plotted point and
-``iqm, ci_low, ci_high`` columns (95% percentile bootstrap intervals over seeds, Agarwal et al., 2021).
+``iqm, ci_low, ci_high`` columns: 95% intervals over seeds from ``intervals`` (seeds paired across configs).
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from . import stats
+from . import intervals, stats
 from .summary import N_BOOT, SEED, rank_within, seed_layout, seed_matrix
 
 CURVE_BOOT = 1000  # replicates for curve bands: many points, and bands need less precision than the ranking
+PROFILE_TAUS = np.linspace(0.0, stats.MAX_RETURN, 101)  # returns at which the performance profiles are read
 
 
 def format_value(v) -> str:
@@ -62,7 +63,8 @@ def _curve_frame(
     if keep is not None:
         sel = np.isin(configs, keep)
         tensor, configs = tensor[sel], configs[sel]
-    iv = stats.curve_cis(tensor, "iqm", n_boot=CURVE_BOOT, seed=seed)
+    bounds = intervals.widened(stats.RETURN_RANGE, tensor)
+    iv = intervals.curve_interval(tensor, "iqm", bounds=bounds, n_boot=CURVE_BOOT, seed=seed)
     n = np.sum(~np.isnan(tensor), axis=1)  # [configs, points]
     df = pd.DataFrame(
         {
@@ -164,9 +166,9 @@ def grouped_intervals(
 ) -> pd.DataFrame:
     """A statistic of per-run ``values`` pooled over all configs sharing the ``by`` hyperparameters, with CI.
 
-    The configs in a group are the strata of a stratified bootstrap (seeds resampled within each config), so
-    a group's interval reflects seed noise of each config while giving every pooled config its own weight
-    (Agarwal et al., 2021). With ``by`` = all axes each group is one config.
+    The configs in a group are the strata of ``intervals.pooled_interval``: each keeps its share of the runs,
+    and a seed weighs the same in every config of the group (the configs share its random numbers, so their
+    runs on one seed are not independent). With ``by`` = all axes each group is one config.
 
     Returns one row per group: the ``by`` columns, ``iqm`` (or the statistic's name), ``ci_low``, ``ci_high``,
     ``n_configs``, ``n_runs``.
@@ -184,7 +186,8 @@ def grouped_intervals(
     # [G, S, T]: group g's k-th config's seeds in [g, :, k].
     t = np.full((n_groups, mat.shape[1], t_max), np.nan)
     t[codes, :, rank_within(codes, n_groups)] = mat
-    iv = stats.stratified_bootstrap_ci(t, statistic, n_boot=n_boot, seed=seed)
+    bounds = intervals.widened(stats.RETURN_RANGE, t)
+    iv = intervals.pooled_interval(t, statistic, bounds=bounds, n_boot=n_boot, seed=seed)
     first = np.full(n_groups, -1)
     first[codes[::-1]] = np.arange(len(codes))[::-1]
     out = meta.iloc[first].reset_index(drop=True) if by else pd.DataFrame(index=range(n_groups))
@@ -234,7 +237,8 @@ def pair_heatmaps(summary: pd.DataFrame, runs: pd.DataFrame, axes: Sequence[str]
 def improvement_matrix(runs: pd.DataFrame, configs: Sequence[int], *, seed: int = SEED) -> pd.DataFrame:
     """P(config X > config Y) on final eval returns for every ordered pair of ``configs``, with 95% CI.
 
-    Returns ``x, y, p, ci_low, ci_high`` (configs as ids), one row per ordered pair with x != y.
+    Returns ``x, y, p, ci_low, ci_high`` (configs as ids), one row per ordered pair with x != y; the intervals
+    pair the two configs' runs by seed (``intervals.improvement_interval``).
     """
     mat, confs = seed_matrix(runs, "final_eval_return")
     pos = {int(c): i for i, c in enumerate(confs)}
@@ -242,24 +246,23 @@ def improvement_matrix(runs: pd.DataFrame, configs: Sequence[int], *, seed: int 
     xi, yi = np.meshgrid(idx, idx, indexing="ij")
     off = xi != yi
     xi, yi = xi[off], yi[off]
-    iv = stats.probability_of_improvement_ci(mat[xi], mat[yi], n_boot=N_BOOT, seed=seed)
+    bounds = intervals.widened(stats.RETURN_RANGE, mat)
+    iv = intervals.improvement_interval(mat[xi], mat[yi], bounds=bounds, n_boot=N_BOOT, seed=seed)
     return pd.DataFrame({"x": confs[xi], "y": confs[yi], "p": iv.point, "ci_low": iv.low, "ci_high": iv.high})
 
 
-def score_profiles(
-    runs: pd.DataFrame, configs: Sequence[int], *, taus: np.ndarray | None = None, seed: int = SEED
-) -> pd.DataFrame:
-    """Performance profiles of final eval returns: fraction of seeds scoring above each tau, with 95% CI.
+def score_profiles(runs: pd.DataFrame, configs: Sequence[int], *, taus: np.ndarray | None = None) -> pd.DataFrame:
+    """Performance profiles of final eval returns: fraction of seeds scoring at least each tau, with 95% CI.
 
-    Returns ``config, tau, fraction, ci_low, ci_high`` (Agarwal et al., 2021, sec. 5), taus 0..500 by default.
+    Returns ``config, tau, fraction, ci_low, ci_high`` (Agarwal et al., 2021, sec. 5), taus 0..500 by default:
+    at tau = 500 the share of seeds that reached the cap. Each fraction has its Clopper-Pearson interval
+    (``intervals.profile_interval``, exact: no replicates).
     """
-    taus = np.linspace(0.0, stats.MAX_RETURN, 101) if taus is None else np.asarray(taus, np.float64)
+    taus = PROFILE_TAUS if taus is None else np.asarray(taus, np.float64)
     mat, confs = seed_matrix(runs, "final_eval_return")
     pos = {int(c): i for i, c in enumerate(confs)}
     sel = mat[[pos[int(c)] for c in configs]]
-    iv = stats.stratified_bootstrap_ci(
-        sel[..., None], lambda x: stats.performance_profile(x, taus), n_boot=CURVE_BOOT, seed=seed
-    )
+    iv = intervals.profile_interval(sel, taus)
     return pd.DataFrame(
         {
             "config": np.repeat(np.asarray(configs), len(taus)),

@@ -2,7 +2,9 @@
 
 Each sweep is represented by its best config (rank 1 by final IQM). Written into the output folder:
 ``compare.parquet`` (one row per sweep), ``figures/learning_curves.png`` (the best configs' eval curves
-overlaid), ``figures/intervals.png`` (their final and AUC IQMs with CIs) and ``compare.html``.
+overlaid), ``figures/intervals.png`` (their final and AUC IQMs with CIs) and ``compare.html``. P(X > Y) between
+sweeps pairs their runs by seed (the engine trains seed ``s`` from the same key in every sweep), and says how
+many seeds would make each difference clear (``seeds``).
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter
 
-from . import aggregate, stats
+from . import aggregate, intervals, seeds, stats
 from .io import atomic_write_text, make_dir
-from .page import FigureFile, document, img_html
+from .page import FigureFile, ci_text, document, img_html
 from .plotting import EVAL_LABEL, STEP_LABEL, curve, figure, iqm_panels, return_axis, save, steps_formatter, style
-from .summary import N_BOOT, SEED, seed_matrix
+from .summary import N_BOOT, SEED
 from .tables import RunTables, load, write_parquet
 
 
@@ -58,7 +60,7 @@ def compare(run_dirs: Sequence[str | os.PathLike], *, out_dir: str | os.PathLike
     make_dir(out / "figures")
     names = _labels(tables)
 
-    rows, curves, finals = [], [], []
+    rows, curves, finals = [], [], []  # finals: each best config's {seed: final return}
     for name, t in zip(names, tables, strict=True):
         best = t.summary.sort_values("rank").iloc[0]
         c = int(best["config"])
@@ -72,14 +74,14 @@ def compare(run_dirs: Sequence[str | os.PathLike], *, out_dir: str | os.PathLike
                 "n_configs": len(t.summary),
                 **{k: best[k] for k in t.summary.columns if k.startswith(("final_", "auc_"))},
                 "n_seeds": int(best["n_seeds"]),
-                "frac_solved": float(best["frac_solved"]),
+                **{k: float(best[k]) for k in ("frac_solved", "frac_solved_ci_low", "frac_solved_ci_high")},
             }
         )
         cur = aggregate.eval_curves(t.runs, t.evals, configs=[c])
         cur.insert(0, "sweep", name)
         curves.append(cur)
-        mat, confs = seed_matrix(t.runs, "final_eval_return")
-        finals.append(mat[list(confs).index(c)])
+        mine = t.runs[t.runs["config"] == c]
+        finals.append(dict(zip(mine["seed"].tolist(), mine["final_eval_return"].to_numpy(np.float64), strict=True)))
     table = pd.DataFrame(rows)
     write_parquet(out / "compare.parquet", table, {"runs": [str(t.path) for t in tables]})
 
@@ -127,33 +129,55 @@ def _intervals_figure(table: pd.DataFrame, path: Path) -> FigureFile:
     return FigureFile(path, "Each sweep's best config: final return and AUC, IQM with 95% bootstrap CIs.")
 
 
-def _html(table: pd.DataFrame, names: Sequence[str], finals: Sequence[np.ndarray], figs) -> str:
+def seed_aligned(finals: Sequence[dict]) -> np.ndarray:
+    """``[sweeps, seeds]`` final returns, one column per seed of any sweep (sorted), NaN where a sweep lacks it."""
+    all_seeds = sorted(set().union(*finals))
+    return np.array([[f.get(s, np.nan) for s in all_seeds] for f in finals], dtype=np.float64).reshape(
+        len(finals), len(all_seeds)
+    )
+
+
+def _improvement_rows(names: Sequence[str], finals: Sequence[dict]) -> str:
+    """Table rows of P(X > Y) for each ordered pair of sweeps, with how many seeds would make it clear."""
+    mat = seed_aligned(finals)
+    bounds = intervals.widened(stats.RETURN_RANGE, mat)
+    lines, need = [], {}
+    for i in range(len(names)):
+        for j in range(len(names)):
+            if i == j:
+                continue
+            iv = intervals.improvement_interval(mat[i], mat[j], bounds=bounds, n_boot=N_BOOT, seed=SEED)
+            lo, hi = float(iv.low), float(iv.high)
+            clear = bool(np.isfinite(lo) and (lo > 0.5 or hi < 0.5))
+            key = (min(i, j), max(i, j))
+            if key not in need:  # the same seeds answer both orders
+                need[key] = seeds.seeds_to_separate(mat[i], mat[j], bounds=bounds)
+            ci = f"{iv.point:.2f} [{lo:.2f}, {hi:.2f}]" if np.isfinite(lo) else f"{iv.point:.2f} (no CI)"
+            x, y = html.escape(names[i]), html.escape(names[j])
+            lines.append(
+                f"<tr><td class='l'>{x}</td><td class='l'>{y}</td><td>{ci}</td>"
+                f"<td class='l'>{html.escape(seeds.sentence(need[key], clear=clear))}</td></tr>"
+            )
+    return "".join(lines)
+
+
+def _html(table: pd.DataFrame, names: Sequence[str], finals: Sequence[dict], figs) -> str:
     """The comparison page: the table of best configs, P(X > Y) for each ordered pair of sweeps, figures."""
-    head = ["sweep", "best config", "configs", "seeds", "final IQM [95% CI]", "AUC IQM", "solved"]
+    head = ["sweep", "best config", "configs", "seeds", "final IQM [95% CI]", "AUC IQM", "solved [95% CI]"]
     rows = []
     for r in table.to_dict("records"):
-        f = f"{r['final_iqm']:.1f} [{r['final_iqm_ci_low']:.1f}, {r['final_iqm_ci_high']:.1f}]"
-        a = f"{r['auc_iqm']:.3f} [{r['auc_iqm_ci_low']:.3f}, {r['auc_iqm_ci_high']:.3f}]"
-        cells = [r["sweep"], r["best_config"], str(r["n_configs"]), str(r["n_seeds"]), f, a]
-        cells.append(f"{r['frac_solved']:.0%}")
+        cells = [r["sweep"], r["best_config"], str(r["n_configs"]), str(r["n_seeds"]), ci_text(r, "final_iqm")]
+        cells += [ci_text(r, "auc_iqm", ".3f"), ci_text(r, "frac_solved", percent=True)]
         rows.append("".join(f'<td class="l">{html.escape(c)}</td>' for c in cells))
     th = "".join(f'<th class="l">{html.escape(h)}</th>' for h in head)
     poi = ""
     if len(names) >= 2:
-        lines = []
-        for i in range(len(names)):
-            for j in range(len(names)):
-                if i == j:
-                    continue
-                iv = stats.probability_of_improvement_ci(finals[i], finals[j], n_boot=N_BOOT, seed=SEED)
-                x, y = html.escape(names[i]), html.escape(names[j])
-                lines.append(
-                    f"<tr><td class='l'>{x}</td><td class='l'>{y}</td>"
-                    f"<td>{iv.point:.2f} [{iv.low:.2f}, {iv.high:.2f}]</td></tr>"
-                )
         poi = (
-            "<h2>Probability of improvement (final return)</h2><table><tr><th class='l'>X</th>"
-            "<th class='l'>Y</th><th>P(X &gt; Y) [95% CI]</th></tr>" + "".join(lines) + "</table>"
+            "<h2>Probability of improvement (final return)</h2><p>Runs are paired by seed: the engine trains "
+            "seed <i>s</i> from the same key in every sweep. Each row says how many seeds per config would make "
+            "the difference clear at 95%, from simulated sweeps that draw seeds from the ones here.</p>"
+            "<table><tr><th class='l'>X</th><th class='l'>Y</th><th>P(X &gt; Y) [95% CI]</th>"
+            "<th class='l'>seeds for a clear difference</th></tr>" + _improvement_rows(names, finals) + "</table>"
         )
     return document(
         "Sweep comparison",

@@ -369,7 +369,7 @@ def score_distributions(
         a2.set_xlim(0, MAX_RETURN)
         a2.set_ylim(-0.02, 1.02)
         a2.set_xlabel("final greedy eval return τ")
-        a2.set_ylabel("fraction of seeds with return > τ")
+        a2.set_ylabel("fraction of seeds with return ≥ τ")
         n_prof = profiles["config"].nunique()
         which = "" if n_prof == 1 else f" of the top {n_prof}"
         a2.set_title(f"performance profile{'s' if n_prof > 1 else ''}{which} (95% CI bands)", fontsize=9)

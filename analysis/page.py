@@ -1,5 +1,5 @@
 """The pieces of the self-contained HTML pages ``report`` and ``compare`` write: the page, its style, embedded
-figures and the manifest table."""
+figures, the manifest table and statistics with their intervals as text."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import html
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from .io import to_json
 
@@ -37,6 +39,18 @@ def document(title: str, body: str) -> str:
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>{body}</body></html>\n"
     )
+
+
+def ci_text(row: Mapping[str, Any], m: str, fmt: str = ".1f", percent: bool = False) -> str:
+    """Statistic ``m`` of a summary row with its interval: ``point [low, high]`` (``point [low–high%]`` as a
+    percentage), ``point (no CI: 1 seed)`` without an interval, ``–`` where the statistic is undefined."""
+    p, lo, hi = (float(row[k]) for k in (m, f"{m}_ci_low", f"{m}_ci_high"))
+    f = (lambda v: f"{v:.0%}") if percent else (lambda v: f"{v:{fmt}}")
+    if not np.isfinite(p):
+        return "–"
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"{f(p)} (no CI: 1 seed)"
+    return f"{f(p)} [{f(lo)}–{f(hi)}]" if percent else f"{f(p)} [{f(lo)}, {f(hi)}]"
 
 
 def manifest_number(value: Any) -> int | float | None:

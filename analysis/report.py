@@ -15,18 +15,18 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-import pandas as pd
 from matplotlib.figure import Figure
 
-from . import aggregate, figures
+from . import aggregate, figures, intervals, seeds, stats
 from .aggregate import CURVE_BOOT
+from .coverage import MEASURED_MIN_COVERAGE
 from .io import atomic_write_text, make_dir
-from .page import FigureFile, document, img_html, manifest_html, manifest_number
+from .page import FigureFile, ci_text, document, img_html, manifest_html, manifest_number
 from .plotting import EVAL_LABEL, save, sweep_title
-from .summary import N_BOOT, summarise
+from .summary import N_BOOT, SEED, seed_matrix, summarise
 from .tables import RunTables, load, write_summary
 
-# Below this many seeds the report warns that its intervals undercover (see ``caveats``).
+# Below this many seeds the report quotes the coverage measured at that seed count (see ``caveats``).
 FEW_SEEDS = 10
 
 
@@ -119,43 +119,43 @@ FIGURES: tuple[tuple[str, Callable[[_Context], Figure | None], str], ...] = (
     (
         "learning_curves_eval",
         _eval_curves,
-        "Greedy evaluation return against environment steps: IQM over seeds with 95% percentile "
-        "bootstrap bands (each replicate resamples a config's seeds as whole curves).",
+        "Greedy evaluation return against environment steps: IQM over seeds with 95% bands (each replicate "
+        "weighs a config's seeds as whole curves; see the method above).",
     ),
     (
         "learning_curves_train",
         _train_curves,
-        "Training (ε-greedy) episode return, episodes binned by the step they ended at: IQM over seeds "
-        "with 95% bootstrap bands.",
+        "Training (ε-greedy) episode return, episodes binned by the step they ended at: IQM over seeds with 95% bands.",
     ),
     (
         "heatmap_final_iqm",
         _heatmaps,
         "Final greedy return over each pair of swept axes: IQM [95% CI]; with more than two axes each "
-        "cell pools the other axes' configs as strata of a stratified bootstrap.",
+        "cell pools the other axes' configs, each keeping its share of the runs, seeds paired across them.",
     ),
     (
         "ranking",
         _ranking,
-        "Configs ranked by final IQM (left) with the normalised area under the eval curve (right), 95% bootstrap CIs.",
+        "Configs ranked by final IQM (left) with the normalised area under the eval curve (right), 95% CIs.",
     ),
     (
         "sensitivity",
         _sensitivity,
         "Each hyperparameter's marginal effect on final return: IQM pooled over the other axes "
-        "(stratified bootstrap, 95% CI).",
+        "(each config keeping its share of the runs, seeds paired across configs; 95% CI).",
     ),
     (
         "probability_of_improvement",
         _improvement,
         "P(a random seed of the row config ends with a higher return than one of the column config), "
-        "with 95% bootstrap CIs (Agarwal et al., 2021).",
+        "with 95% CIs that pair the two configs' runs by seed (Agarwal et al., 2021).",
     ),
     (
         "score_distributions",
         _score_distributions,
         "Final return of every seed of the top configs, and performance profiles: the fraction of seeds "
-        "above each return τ, with 95% CI bands.",
+        "with a return of at least τ (at τ = 500, the share that reached the cap), with 95% Clopper-Pearson "
+        "bands.",
     ),
 )
 
@@ -186,68 +186,101 @@ def make_figures(t: RunTables, out_dir: Path) -> list[FigureFile]:
 # --------------------------------------------------------------------------------------------------
 
 
-def _ci(row: Mapping[str, Any], m: str, fmt: str = ".1f") -> str:
-    """The summary's statistic ``m`` as ``point [low, high]``, or ``–`` where it is undefined."""
-    p, lo, hi = row[m], row[f"{m}_ci_low"], row[f"{m}_ci_high"]
-    if not np.isfinite(p):
-        return "–"
-    return f"{p:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
+def _finals(t: RunTables, configs: Sequence[int]) -> np.ndarray:
+    """``[len(configs), seeds]`` final returns of ``configs``, the same seed in the same column (NaN: none)."""
+    mat, confs = seed_matrix(t.runs, "final_eval_return")
+    pos = {int(c): i for i, c in enumerate(confs)}
+    return mat[[pos[int(c)] for c in configs]]
 
 
-def summary_html(summary: pd.DataFrame, axes: Sequence[str], *, max_rows: int = 50) -> str:
-    """The summary as an HTML table, best first, at most ``max_rows`` rows."""
-    s = summary.sort_values("rank")
-    head = ["rank", *axes, "seeds", "final IQM [95% CI]", "final mean", "final median", "optimality gap"]
-    head += ["AUC IQM", "solved", "diverged"]
+def _versus_best(t: RunTables, order: Sequence[int]) -> dict[int, str]:
+    """``{config: "0.91 [0.78, 0.98]"}``: P(best > config) with its interval, seeds paired, for ``order[1:]``."""
+    if len(order) < 2:
+        return {}
+    f = _finals(t, order)
+    bounds = intervals.widened(stats.RETURN_RANGE, f)
+    iv = intervals.improvement_interval(f[:1], f[1:], bounds=bounds, n_boot=N_BOOT, seed=SEED)
+    out = {}
+    for c, p, lo, hi in zip(order[1:], iv.point, iv.low, iv.high, strict=True):
+        if not np.isfinite(p):
+            out[c] = "–"
+        elif not (np.isfinite(lo) and np.isfinite(hi)):
+            out[c] = f"{p:.2f} (no CI)"
+        else:
+            out[c] = f"{p:.2f} [{lo:.2f}, {hi:.2f}]" + (" ✓" if lo > 0.5 else "")
+    return out
+
+
+def summary_html(t: RunTables, *, max_rows: int = 50) -> str:
+    """The summary as an HTML table, best first, at most ``max_rows`` rows, with P(best > each config)."""
+    s = t.summary.sort_values("rank")
+    shown = s.head(max_rows)
+    versus = _versus_best(t, shown["config"].astype(int).tolist())
+    head = ["rank", *t.axes, "seeds", "final IQM [95% CI]", "final mean", "median seed", "shortfall below 475"]
+    head += ["AUC IQM", "solved [95% CI]", "diverged", "P(best > it) [95% CI]"]
     rows = []
-    for r in s.head(max_rows).to_dict("records"):
-        cells = [str(r["rank"]), *(aggregate.format_value(r[a]) for a in axes), str(r["n_seeds"])]
-        cells += [_ci(r, "final_iqm"), _ci(r, "final_mean"), _ci(r, "final_median")]
-        cells += [_ci(r, "final_optimality_gap"), _ci(r, "auc_iqm", ".3f")]
-        cells += [f"{r['frac_solved']:.0%}", str(r["n_diverged"])]
+    for r in shown.to_dict("records"):
+        cells = [str(r["rank"]), *(aggregate.format_value(r[a]) for a in t.axes), str(r["n_seeds"])]
+        cells += [ci_text(r, "final_iqm"), ci_text(r, "final_mean"), ci_text(r, "final_seed_median")]
+        cells += [ci_text(r, "final_shortfall"), ci_text(r, "auc_iqm", ".3f")]
+        cells += [ci_text(r, "frac_solved", percent=True), str(r["n_diverged"]), versus.get(int(r["config"]), "")]
         rows.append("".join(f"<td>{html.escape(c)}</td>" for c in cells))
     th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    more = ""
+    more = "<p>✓: the best config beats this one at 95% (the interval of P(best &gt; it) lies above 0.5).</p>"
     if len(s) > max_rows:
-        more = f"<p>The best {max_rows} of {len(s)} configs; all are in <code>summary.parquet</code>.</p>"
+        more += f"<p>The best {max_rows} of {len(s)} configs; all are in <code>summary.parquet</code>.</p>"
     return f"<table><tr>{th}</tr>" + "".join(f"<tr>{r}</tr>" for r in rows) + f"</table>{more}"
 
 
 def verdict(p: float, lo: float, hi: float) -> str:
     """Plain-words reading of a probability of improvement and its CI."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "one of them has a single seed with a final return, which gives no interval"
     if lo > 0.5:
         return "the best config beats the runner-up on these seeds (the whole 95% CI is above 0.5)"
     if hi < 0.5:
         return "the runner-up tends to beat the best-ranked config seed for seed (CI below 0.5)"
-    return "the data cannot tell them apart at 95% confidence (the CI contains 0.5); more seeds would help"
+    return "the data cannot tell them apart at 95% confidence (the CI contains 0.5)"
 
 
 def best_html(t: RunTables, labels: Mapping[int, str]) -> str:
-    """The best config with its CIs, and P(best > runner-up) with its CI."""
+    """The best config with its CIs, P(best > runner-up) with its CI, and the seeds a clear difference needs."""
     s = t.summary.sort_values("rank").to_dict("records")
     if not s:
         return "<p>No configs.</p>"
     b = s[0]
+    solved = ci_text(b, "frac_solved", percent=True)
     text = (
         f"<p><b>Best config</b> (rank 1 by final IQM): <b>{html.escape(labels[int(b['config'])])}</b><br>"
-        f"final greedy return IQM {_ci(b, 'final_iqm')}, mean {_ci(b, 'final_mean')}, "
-        f"AUC IQM {_ci(b, 'auc_iqm', '.3f')}; {b['frac_solved']:.0%} of {b['n_seeds']} seeds solved "
+        f"final greedy return IQM {ci_text(b, 'final_iqm')}, mean {ci_text(b, 'final_mean')}, "
+        f"AUC IQM {ci_text(b, 'auc_iqm', '.3f')}; {html.escape(solved)} of {b['n_seeds']} seeds solved "
         f"(≥ 475), {b['n_diverged']} diverged.</p>"
     )
     if len(s) >= 2:
         r = s[1]
-        pairs = aggregate.improvement_matrix(t.runs, [int(b["config"]), int(r["config"])])
-        row = pairs.iloc[0]
+        pair = [int(b["config"]), int(r["config"])]
+        row = aggregate.improvement_matrix(t.runs, pair).iloc[0]
+        x, y = _finals(t, pair)
+        need = seeds.seeds_to_separate(x, y, bounds=intervals.widened(stats.RETURN_RANGE, np.stack([x, y])))
+        lo, hi = row["ci_low"], row["ci_high"]
+        clear = bool(np.isfinite(lo) and np.isfinite(hi) and (lo > 0.5 or hi < 0.5))
+        ci = f"95% CI {lo:.2f}–{hi:.2f}" if np.isfinite(lo) else "no CI"
         text += (
             f"<p><b>Runner-up</b>: {html.escape(labels[int(r['config'])])}, "
-            f"final IQM {_ci(r, 'final_iqm')}.<br>"
-            f"P(best &gt; runner-up) = <b>{row['p']:.2f}</b> "
-            f"(95% CI {row['ci_low']:.2f}–{row['ci_high']:.2f}): "
-            f"{verdict(row['p'], row['ci_low'], row['ci_high'])}.</p>"
+            f"final IQM {ci_text(r, 'final_iqm')}.<br>"
+            f"P(best &gt; runner-up) = <b>{row['p']:.2f}</b> ({ci}): {verdict(row['p'], lo, hi)}. "
+            f"{html.escape(seeds.sentence(need, clear=clear))}</p>"
             "<p>Both were picked as the best of many configs on the same seeds, so their numbers are "
             "optimistic; confirm a choice on fresh seeds.</p>"
         )
     return f'<div class="box">{text}</div>'
+
+
+def measured_coverage(n_seeds: int) -> tuple[int, float] | None:
+    """``(m, coverage)``: the lowest coverage measured at ``m`` seeds, the largest count studied not above
+    ``n_seeds`` (``coverage.MEASURED_MIN_COVERAGE``); None below the smallest count studied."""
+    counts = [m for m in sorted(MEASURED_MIN_COVERAGE) if m <= n_seeds]
+    return (counts[-1], MEASURED_MIN_COVERAGE[counts[-1]]) if counts else None
 
 
 def caveats(t: RunTables) -> list[str]:
@@ -255,12 +288,18 @@ def caveats(t: RunTables) -> list[str]:
     out = []
     n_seeds = int(t.summary["n_seeds"].min()) if len(t.summary) else 0
     if 0 < n_seeds < FEW_SEEDS:
-        out.append(
-            f"<p><b>Few seeds:</b> some configs have only {n_seeds} seed{'s' if n_seeds > 1 else ''}. "
-            "Percentile bootstrap intervals from few runs are too narrow: in simulation (normal scores), "
-            "nominal 95% intervals of the IQM covered the true value about 75% of the time with 3 seeds, 91% "
-            "with 5–6 and 94% with 10, so read these intervals as optimistic (one seed gives none).</p>"
-        )
+        few = f"<p><b>Few seeds:</b> some configs have only {n_seeds} seed{'s' if n_seeds > 1 else ''}. "
+        measured = measured_coverage(n_seeds)
+        if measured is not None:
+            m, cov = measured
+            few += (
+                f"On simulated CartPole-like returns, every kind of interval in this report covered the true value "
+                f"at least {cov:.0%} of the time at {m} seeds (<code>python -m analysis.coverage</code>, "
+                "BENCHMARKS.md), but intervals from so few seeds are wide, and few differences will be clear. "
+            )
+        if n_seeds == 1:
+            few += "A config with one seed gets no interval and ranks after every config that has one."
+        out.append(few + "</p>")
     if len(t.evals) == 0:
         out.append("<p><b>No evaluations were recorded:</b> final and AUC statistics are undefined.</p>")
     if len(t.runs) and t.runs["final_eval_return"].isna().any() and len(t.evals):
@@ -279,15 +318,27 @@ def render(t: RunTables, figs: Sequence[FigureFile]) -> str:
     method = (
         "Statistics over seeds follow Agarwal et al., “Deep Reinforcement Learning at the Edge of the "
         "Statistical Precipice” (NeurIPS 2021): interquartile mean (IQM), probability of improvement and "
-        "performance profiles, with percentile bootstrap 95% confidence intervals over seeds (stratified by "
-        "config where a figure pools several configs; fixed seed; "
-        f"{N_BOOT:,} replicates for the summary, ranking, heatmaps, sensitivity and probability of improvement, "
-        f"{CURVE_BOOT:,} for learning-curve bands and performance profiles). "
+        "performance profiles. Their 95% confidence intervals are Bayesian-bootstrap intervals with a "
+        "worst-case atom (Gaffke's bound for the mean, Learned-Miller and Thomas 2019): each replicate weighs "
+        "the seeds and one pseudo-seed at the lowest possible return (for the lower end) or the highest (for "
+        "the upper end), so the intervals allow for seeds that were not drawn. A lower end of 500 means the "
+        "seeds rule out anything lower (the IQM needs some 13 seeds, all at 500, for that; the median 6); when every "
+        "seed solved, the share's lower end says how many failures the seeds cannot rule out. Shares use the "
+        "Clopper-Pearson interval. Configs share their seeds' random numbers, so every interval weighs a seed "
+        "the same in every config it compares or pools. In simulation of CartPole-like returns these intervals "
+        f"covered the true value at least {MEASURED_MIN_COVERAGE[10]:.0%} of the time at 10 seeds "
+        "(<code>python -m analysis.coverage</code>, BENCHMARKS.md), where percentile bootstraps fell far short. "
+        f"Fixed seed; {N_BOOT:,} replicates for the summary, ranking, heatmaps, sensitivity and probability of "
+        f"improvement, {CURVE_BOOT:,} for learning-curve bands; one seed gives no interval. "
         "<i>Final</i> is the greedy evaluation return at each run's last evaluation; <i>AUC</i> is the area "
         "under a run's evaluation curve (each evaluation's return held over the steps since the previous one, "
-        "from step 0 to the last evaluation) divided by that of a return of 500 over the same steps (0–1); "
-        "<i>solved</i> is the share of a config's seeds whose final return reached 475, a seed without any "
-        "evaluation counting as not solved; the optimality gap is the mean shortfall below 475."
+        "from step 0 to the last evaluation; a missing evaluation leaves out its steps) divided by that of a "
+        "return of 500 over the same steps (0–1); <i>solved</i> is the share of a config's seeds whose final "
+        "return reached 475, a seed without any evaluation counting as not solved; the <i>median seed</i> is "
+        "the median over seeds; the <i>shortfall below 475</i> is the mean of max(475 − return, 0) (rliable's "
+        "optimality gap measures it from the best possible score, which for returns capped at 500 is just "
+        "500 − mean). Ranks go by final IQM, ties to the higher lower end of the mean's interval, then the "
+        "mean, then AUC IQM; configs without an interval rank last."
     )
     body = [
         f"<h1>{html.escape(title)}</h1>",
@@ -297,7 +348,7 @@ def render(t: RunTables, figs: Sequence[FigureFile]) -> str:
         *caveats(t),
         f"<p>{method}</p>",
         "<h2>Summary (best first)</h2>",
-        summary_html(t.summary, t.axes),
+        summary_html(t),
         "<h2>Figures</h2>",
         *(img_html(f) for f in figs),
         "<h2>Sweep</h2>",

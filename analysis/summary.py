@@ -2,7 +2,8 @@
 
 Pure functions of the ``runs`` and ``evals`` DataFrames (see ``tables``); reading and writing
 ``summary.parquet`` is ``tables``' job. ``seed_layout`` is the one place that decides where a run sits in a
-``[configs, seeds]`` matrix; every statistic over seeds is computed on that layout.
+``[configs, seeds]`` matrix; every statistic over seeds is computed on that layout, whose columns are seeds
+(the same seed in the same column for every config), so intervals can pair configs by seed.
 """
 
 from __future__ import annotations
@@ -13,14 +14,19 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from . import stats
+from . import intervals, stats
 
-N_BOOT = 2000  # bootstrap replicates for the summary's intervals
-SEED = 0  # the summary's bootstrap seed: the same tables always give the same numbers
+N_BOOT = intervals.N_BOOT  # replicates for the summary's intervals
+SEED = 0  # the summary's replicate seed: the same tables always give the same numbers
 # Stored in summary.parquet's metadata; a summary with another value is recomputed, not trusted. Bump it when a
 # column changes meaning.
-SUMMARY_FORMAT = "2"  # 2: step-weighted AUC; frac_solved counts runs without evaluation
-SUMMARY_STATISTICS = {"final": ("mean", "median", "iqm", "optimality_gap"), "auc": ("mean", "median", "iqm")}
+SUMMARY_FORMAT = "3"  # 3: intervals with a worst-case atom, seed_median, shortfall, frac_solved CI, rank
+# Summary column suffix -> the statistic of ``intervals`` it holds.
+SUMMARY_STATISTICS = {
+    "final": {"mean": "mean", "seed_median": "median", "iqm": "iqm", "shortfall": "shortfall"},
+    "auc": {"mean": "mean", "seed_median": "median", "iqm": "iqm"},
+}
+AUC_RANGE = (0.0, 1.0)  # the normalised AUC's lowest and highest possible values
 
 
 class SeedLayout(NamedTuple):
@@ -28,8 +34,8 @@ class SeedLayout(NamedTuple):
 
     configs: np.ndarray  # [C] config ids, sorted: matrix row i holds config configs[i]
     row: np.ndarray  # [runs] each run's matrix row (its config's index in configs)
-    col: np.ndarray  # [runs] each run's matrix column: its rank among its config's runs by increasing seed
-    n_cols: int  # the most runs of any config
+    col: np.ndarray  # [runs] each run's matrix column: its seed's index among all seeds of the sweep
+    n_cols: int  # the distinct seeds of the sweep
 
 
 def rank_within(groups: np.ndarray, n_groups: int, key: np.ndarray | None = None) -> np.ndarray:
@@ -46,11 +52,14 @@ def rank_within(groups: np.ndarray, n_groups: int, key: np.ndarray | None = None
 
 
 def seed_layout(runs: pd.DataFrame) -> SeedLayout:
-    """The ``[configs, seeds]`` layout of ``runs`` (columns ``config``, ``seed``): configs sorted, seeds increasing."""
+    """The ``[configs, seeds]`` layout of ``runs`` (columns ``config``, ``seed``): configs sorted, seeds sorted.
+
+    Column ``j`` holds the same seed for every config (every config of a sweep trains a seed from the same key),
+    and a config without that seed has a gap there.
+    """
     configs, row = np.unique(runs["config"].to_numpy(), return_inverse=True)
-    counts = np.bincount(row, minlength=len(configs))
-    col = rank_within(row, len(configs), runs["seed"].to_numpy())
-    return SeedLayout(configs, row, col, int(counts.max()) if len(counts) else 0)
+    seeds, col = np.unique(runs["seed"].to_numpy(), return_inverse=True)
+    return SeedLayout(configs, row, col.astype(np.int64), len(seeds))
 
 
 def seed_matrix(runs: pd.DataFrame, values: np.ndarray | str) -> tuple[np.ndarray, np.ndarray]:
@@ -80,12 +89,14 @@ def run_auc(runs: pd.DataFrame, evals: pd.DataFrame) -> np.ndarray:
     ``r_i`` over the training steps ``(s_(i-1), s_i]`` since the previous evaluation (``s_0 = 0``). The AUC is
     its area divided by that of a perfect agent (return 500) over the same span::
 
-        AUC = sum_i (s_i - s_(i-1)) * r_i / (500 * s_k)
+        AUC = sum_i (s_i - s_(i-1)) * r_i / (500 * sum_i (s_i - s_(i-1)))
 
     so each evaluation weighs as many steps as it stands for, and uneven spacing counts correctly; with
     evaluations every ``eval_every`` steps from step ``eval_every`` on it is the mean eval return / 500. An
     evaluation at step 0 covers no training and gets no weight, unless it is the run's only one (then the AUC is
-    its return / 500); several evaluations at one step count as their mean. NaN for a run with no evaluation.
+    its return / 500); several evaluations at one step count as their mean. A NaN return is a missing
+    evaluation: the steps it stands for leave both the area and the span (it does not count as 0). NaN for a
+    run without any evaluation.
     """
     key = runs.set_index(["config", "seed"]).index
     if len(evals) == 0:
@@ -93,12 +104,14 @@ def run_auc(runs: pd.DataFrame, evals: pd.DataFrame) -> np.ndarray:
     per = evals.groupby(["config", "seed", "step"], sort=True)["eval_return"].mean().reset_index()
     run = [per["config"], per["seed"]]
     step = per["step"].astype(np.float64)
-    weight = (step - step.groupby(run).shift(1, fill_value=0.0)).clip(lower=0.0)
     ret = per["eval_return"].astype(np.float64)
-    area = (weight * ret).groupby(run).sum()
+    known = ret.notna()
+    weight = (step - step.groupby(run).shift(1, fill_value=0.0)).clip(lower=0.0).where(known, 0.0)
+    area = (weight * ret.fillna(0.0)).groupby(run).sum()
     span = weight.groupby(run).sum()
+    only = ret.groupby(run).mean()  # runs whose evaluations all cover no step (step 0): their mean return
     with np.errstate(invalid="ignore", divide="ignore"):
-        auc = pd.Series(np.where(span > 0, area / span, ret.groupby(run).mean()), index=area.index)
+        auc = pd.Series(np.where(span > 0, area / span, only), index=area.index)
     return auc.reindex(key).to_numpy(np.float64) / stats.MAX_RETURN
 
 
@@ -108,7 +121,7 @@ def summary_columns(axes: Sequence[str]) -> list[str]:
     for prefix, names in SUMMARY_STATISTICS.items():
         for m in names:
             cols += [f"{prefix}_{m}", f"{prefix}_{m}_ci_low", f"{prefix}_{m}_ci_high"]
-    return [*cols, "frac_solved", "n_diverged", "rank"]
+    return [*cols, "frac_solved", "frac_solved_ci_low", "frac_solved_ci_high", "n_diverged", "rank"]
 
 
 def summarise(
@@ -120,47 +133,60 @@ def summarise(
     confidence: float = 0.95,
     seed: int = SEED,
 ) -> pd.DataFrame:
-    """One row per config: its axes, ``n_seeds`` and statistics over seeds with percentile bootstrap CIs.
+    """One row per config: its axes, ``n_seeds`` and statistics over seeds with their intervals.
 
-    Columns, for ``m`` in ``mean, median, iqm`` (each with ``_ci_low`` / ``_ci_high``, 95% by default):
-      ``final_m``: of ``final_eval_return`` (the greedy eval return at each run's last evaluation);
-      ``final_optimality_gap``: mean shortfall below 475 (Agarwal et al., 2021), lower is better;
-      ``auc_m``: of the normalised area under the eval curve (``run_auc``: step-weighted, in [0, 1]);
-      ``frac_solved``: fraction of the config's ``n_seeds`` runs whose final eval return reached 475; a run
-        with no evaluation counts as not solved (the return and AUC statistics leave it out);
+    Columns (each statistic with ``_ci_low`` / ``_ci_high``, 95% by default, NaN for fewer than 2 seeds):
+      ``final_mean``, ``final_seed_median``, ``final_iqm``: of ``final_eval_return`` (the greedy eval return at
+        each run's last evaluation); the median is the median seed (not rliable's median over tasks);
+      ``final_shortfall``: mean shortfall below the solved return, 475 (``stats.shortfall``), lower is better;
+      ``auc_mean``, ``auc_seed_median``, ``auc_iqm``: of the normalised area under the eval curve (``run_auc``);
+      ``frac_solved``: share of the config's ``n_seeds`` runs whose final eval return reached 475, with its
+        Clopper-Pearson interval; a run with no evaluation counts as not solved (the return and AUC statistics
+        leave it out);
       ``n_diverged``: runs flagged ``diverged``;
-      ``rank``: 1 for the best config by ``final_iqm``, ties broken by ``final_mean``, then ``auc_iqm``.
-    Intervals come from ``stats.stratified_bootstrap_cis`` with a fixed seed, so they are reproducible.
+      ``rank``: 1 for the best config (``rank``).
+    Intervals come from ``intervals.intervals_of`` with a fixed seed, so they are reproducible.
     """
     out = config_table(runs, list(axes))
     final, _ = seed_matrix(runs, "final_eval_return")
     auc, _ = seed_matrix(runs, run_auc(runs, evals))
     kw = dict(n_boot=n_boot, confidence=confidence, seed=seed)
-    for prefix, mat in (("final", final), ("auc", auc)):
-        cis = stats.stratified_bootstrap_cis(mat[..., None], SUMMARY_STATISTICS[prefix], **kw)
-        for m, iv in cis.items():
-            out[f"{prefix}_{m}"] = iv.point
-            out[f"{prefix}_{m}_ci_low"] = iv.low
-            out[f"{prefix}_{m}_ci_high"] = iv.high
+    for prefix, mat, bounds in (("final", final, stats.RETURN_RANGE), ("auc", auc, AUC_RANGE)):
+        names = SUMMARY_STATISTICS[prefix]
+        cis = intervals.intervals_of(mat, list(names.values()), bounds=intervals.widened(bounds, mat), **kw)
+        for col, m in names.items():
+            out[f"{prefix}_{col}"] = cis[m].point
+            out[f"{prefix}_{col}_ci_low"] = cis[m].low
+            out[f"{prefix}_{col}_ci_high"] = cis[m].high
     # NaN >= 475 is False: a run without a final evaluation is a run not solved, out of n_seeds.
     solved = (runs["final_eval_return"].to_numpy(np.float64) >= stats.SOLVED_RETURN).astype(np.float64)
-    out["frac_solved"] = stats.mean(seed_matrix(runs, solved)[0])
+    k = np.nansum(seed_matrix(runs, solved)[0], axis=1)
+    n = out["n_seeds"].to_numpy(np.float64)
+    out["frac_solved"] = k / n
+    out["frac_solved_ci_low"], out["frac_solved_ci_high"] = intervals.proportion_interval(k, n, confidence=confidence)
     if "diverged" in runs.columns:
         div, _ = seed_matrix(runs, runs["diverged"].astype(np.float64).to_numpy())
         out["n_diverged"] = np.nansum(div, axis=1).astype(np.int32)
     else:
         out["n_diverged"] = np.zeros(len(out), np.int32)
-    out["rank"] = _rank(out)
+    out["rank"] = rank(out)
     return out
 
 
-def _rank(summary: pd.DataFrame) -> np.ndarray:
-    """``[configs]`` int32 rank, 1 = best by ``final_iqm``, then ``final_mean``, then ``auc_iqm`` (NaN last)."""
-    # The IQM often saturates at 500 for several configs: among those, the mean (which sees the failing seeds)
-    # decides, then the area under the eval curve.
-    key = np.lexsort(
-        tuple(-np.nan_to_num(summary[c].to_numpy(), nan=-np.inf) for c in ("auc_iqm", "final_mean", "final_iqm"))
-    )
-    rank = np.empty(len(summary), np.int32)
-    rank[key] = np.arange(1, len(summary) + 1)
-    return rank
+def rank(summary: pd.DataFrame) -> np.ndarray:
+    """``[configs]`` int32 rank, 1 = best, from a summary's columns.
+
+    Configs with a ``final_iqm`` interval (2 or more seeds with a final return) come first, by ``final_iqm``;
+    ties go to the higher lower end of the mean's interval (the evidence that seeds succeed, which grows with
+    the seeds that do, so a config whose one or two seeds happened to reach 500 does not win a tie on luck),
+    then ``final_mean``, then ``auc_iqm``. Configs without an interval follow, in the same order; NaN last.
+    """
+    # The IQM often saturates at 500 for several configs: among those, the mean's lower end and then the mean
+    # (which see the failing seeds) decide, then the area under the eval curve.
+    cols = ("auc_iqm", "final_mean", "final_mean_ci_low", "final_iqm")
+    keys = [-np.nan_to_num(summary[c].to_numpy(np.float64), nan=-np.inf) for c in cols]
+    keys.append(np.isnan(summary["final_iqm_ci_low"].to_numpy(np.float64)))  # no interval: after the rest
+    order = np.lexsort(tuple(keys))
+    out = np.empty(len(summary), np.int32)
+    out[order] = np.arange(1, len(summary) + 1)
+    return out

@@ -8,6 +8,7 @@ from test_analysis_tables import sweep, tiny_sweep
 
 import analysis
 from analysis import aggregate
+from analysis.coverage import MEASURED_MIN_COVERAGE
 from analysis.io import WriteError
 from analysis.report import caveats
 
@@ -71,13 +72,42 @@ def test_report_without_evals_or_episodes(tmp_path, missing):
     assert "Few seeds" in html
 
 
-@pytest.mark.parametrize("n_seeds, warned", [(2, True), (6, True), (9, True), (10, False)])
-def test_few_seeds_caveat_below_ten_seeds(tmp_path, n_seeds, warned):
+@pytest.mark.parametrize("n_seeds, measured_at", [(2, 2), (6, 5), (9, 5), (10, None)])
+def test_few_seeds_caveat_quotes_the_coverage_measured_at_that_seed_count(tmp_path, n_seeds, measured_at):
+    # Below 10 seeds the caveat quotes the study's lowest coverage at the largest seed count it measured that is
+    # not above the sweep's (python -m analysis.coverage).
     analysis.write_tables(tmp_path, **sweep({"lr": [1e-4, 1e-3]}, n_seeds=n_seeds))
     text = " ".join(caveats(analysis.load(tmp_path)))
-    assert ("Few seeds" in text) == warned
-    if warned:
-        assert f"only {n_seeds} seeds" in text and "91% with 5–6" in text
+    assert ("Few seeds" in text) == (measured_at is not None)
+    if measured_at is not None:
+        cov = MEASURED_MIN_COVERAGE[measured_at]
+        assert f"only {n_seeds} seeds" in text and f"at least {cov:.0%} of the time at {measured_at} seeds" in text
+
+
+def test_report_of_a_config_with_one_seed_and_the_seeds_a_clear_difference_needs(tmp_path):
+    # Config 0 trained one seed (it scores highest): it gets no interval and ranks after the others. The box
+    # compares the best with the runner-up and says how many seeds would make their difference clear.
+    data = sweep({"lr": [1e-4, 1e-3, 1e-2]}, n_seeds=6)
+    keep = ~((data["runs"]["config"] == 0) & (data["runs"]["seed"] > 0))
+    runs = data["runs"][keep].reset_index(drop=True)
+    old = np.flatnonzero(keep.to_numpy())
+    new = {int(o): i for i, o in enumerate(old)}
+    ev = data["evals"]
+    sel = np.isin(ev["run"], old)
+    evals = {k: v[sel] for k, v in ev.items()}
+    evals["run"] = np.array([new[int(r)] for r in evals["run"]])
+    evals["eval_return"] = np.where(evals["run"] == 0, 500.0, evals["eval_return"]).astype(np.float32)
+    ep = data["episodes"]
+    sel = np.isin(ep["run"], old)
+    episodes = {k: v[sel] for k, v in ep.items()}
+    episodes["run"] = np.array([new[int(r)] for r in episodes["run"]])
+    analysis.write_tables(tmp_path, **dict(data, runs=runs, evals=evals, episodes=episodes))
+    html = analysis.report(tmp_path).read_text()
+    summary = pd.read_parquet(tmp_path / "summary.parquet").set_index("config")
+    assert summary.loc[0, "final_iqm"] == 500.0 and summary.loc[0, "rank"] == 3
+    assert "500.0 (no CI: 1 seed)" in html and "ranks after every config that has one" in html
+    assert "P(best &gt; runner-up)" in html and "seeds per config" in html
+    assert "P(best &gt; it) [95% CI]" in html
 
 
 def test_report_reads_infinite_manifest_numbers(tmp_path):

@@ -1,0 +1,347 @@
+"""Confidence intervals over seeds for bounded scores, chosen by measured coverage (``python -m analysis.coverage``).
+
+**Method.** Each interval end is a quantile of the statistic over Bayesian-bootstrap replicates (Rubin, 1981)
+that carry one extra *worst-case atom*: every replicate weighs the ``k`` observed seeds and one pseudo-seed
+with Dirichlet(1, ..., 1) weights, and the pseudo-seed sits at the lowest possible score for the lower end and
+at the highest for the upper end. For the mean this is Gaffke's bound (Gaffke, 2005; Learned-Miller and
+Thomas, "A New Confidence Interval for the Mean of a Bounded Random Variable", arXiv:1905.06208, 2019); here
+the same construction serves the IQM, the median and P(X > Y). The atom is what seeds that were never drawn
+could be: when every seed scored 500, the mean's lower end is ``500 * 0.025 ** (1 / k)`` (at 10 seeds 346: a
+third of such seeds could still fail), the IQM's is below 500 up to 12 seeds, and the median's up to 5. A
+plain bootstrap gives [500, 500] there and, on CartPole-like returns, covered as little as 20% (see
+``coverage``). For a share of seeds the construction is the Clopper-Pearson interval, computed exactly.
+
+**Pairing.** Every config of a sweep trains seed ``s`` from the same key (common random numbers), so a seed is
+the unit of resampling: one set of weights per replicate is shared by every row of a call (configs, curve
+points, the strata of a pooled statistic, the two sides of P(X > Y)); a config that lacks a seed gives it no
+weight. Scores must therefore be aligned: column ``j`` is the same seed in every row (``summary.seed_matrix``).
+
+Rows with fewer than 2 valid seeds get no interval (NaN ends). Both ends are widened, if need be, to contain
+the point estimate. Replicates come from ``numpy.random.default_rng(seed)``: the same scores give the same
+interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import numpy as np
+from scipy import stats as sps
+
+from . import stats
+from .stats import RETURN_RANGE, SOLVED_RETURN
+
+N_BOOT = 2000  # replicates per interval by default
+MIN_SEEDS = 2  # fewer valid seeds than this: no interval
+STATISTICS = ("mean", "median", "iqm", "shortfall")
+_POINT = {"mean": stats.mean, "median": stats.median, "iqm": stats.iqm, "shortfall": stats.shortfall}
+# Elements (rows x replicates x seeds) handled per chunk; bounds memory at a few hundred MB whatever the batch.
+_CHUNK_ELEMENTS = 1 << 22
+
+
+class Interval(NamedTuple):
+    """A point estimate with its confidence interval; all fields share one shape (NaN ends: no interval)."""
+
+    point: np.ndarray  # [...] statistic of the observed scores
+    low: np.ndarray  # [...] lower end
+    high: np.ndarray  # [...] upper end
+
+
+def _check(confidence: float, n_boot: int) -> None:
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be a positive integer, got {n_boot!r}")
+
+
+def _check_bounds(x: np.ndarray, bounds: tuple[float, float]) -> tuple[float, float]:
+    lo, hi = float(bounds[0]), float(bounds[1])
+    if not lo < hi:
+        raise ValueError(f"bounds must be (low, high) with low < high, got {bounds!r}")
+    if np.any(x < lo) or np.any(x > hi):
+        raise ValueError(f"scores must lie within bounds {bounds!r}; got values from {np.nanmin(x)} to {np.nanmax(x)}")
+    return lo, hi
+
+
+def widened(bounds: tuple[float, float], values: np.ndarray) -> tuple[float, float]:
+    """``bounds`` widened to hold ``values`` (NaN ignored): scores from outside the expected range (another
+    environment, a changed reward) still get intervals, with the observed extremes as the worst cases."""
+    v = np.asarray(values, dtype=np.float64)
+    if not np.any(~np.isnan(v)):
+        return bounds
+    return min(bounds[0], float(np.nanmin(v))), max(bounds[1], float(np.nanmax(v)))
+
+
+def seed_draws(n_seeds: int, n_boot: int, seed: int) -> np.ndarray:
+    """``[n_boot, n_seeds + 1]`` Gamma(1) draws, one per seed and a last one for the atom.
+
+    Normalised over a row's valid seeds and the atom they are Dirichlet(1, ..., 1) weights (a Dirichlet vector
+    restricted to some of its parts and renormalised is again Dirichlet), so one draw serves every row.
+    """
+    return np.random.default_rng(seed).standard_exponential((n_boot, n_seeds + 1), dtype=np.float32)
+
+
+def _normalised(draws: np.ndarray, atom_draws: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weights ``[r, B, S]`` of each row's valid seeds and ``[r, B]`` of its atom, summing to 1 per replicate.
+
+    ``draws [B, S]`` (the seeds') are shared by the rows, ``atom_draws`` (``[B]`` or ``[r, B]``) are the atoms'.
+    """
+    w = draws[None, :, :] * valid[:, None, :]
+    atom = np.broadcast_to(atom_draws, w.shape[:2])
+    total = w.sum(axis=-1) + atom
+    return w / total[..., None], atom / total
+
+
+def _replicates(statistic: str, d: np.ndarray, w: np.ndarray, atom: np.ndarray, bound: float, first: bool):
+    """The statistic of weighted distributions, less the highest possible score ``hi``: ``d [r, k]`` are the
+    sorted values less ``hi`` (zero-weight pads anywhere after the valid ones), ``w [r, B, k]`` their weights
+    and ``atom [r, B]`` the weight of ``bound`` (also less ``hi``), placed before every value (``first``) or
+    after. Returns ``[r, B]``.
+
+    The weights are float32, which halves the memory traffic; working with ``value - hi`` keeps replicates
+    whose weight sits on scores at the cap exactly at the cap, so [500, 500] is exact where the data allow it.
+    """
+    if statistic == "mean":
+        return np.einsum("rk,rbk->rb", d, w) + atom * np.float32(bound)
+    col = np.full((d.shape[0], 1), bound, d.dtype)
+    d = np.concatenate([col, d] if first else [d, col], axis=1)
+    w = np.concatenate([atom[..., None], w] if first else [w, atom[..., None]], axis=-1)
+    c = np.cumsum(w, axis=-1)
+    if statistic == "iqm":  # 2 x the integral of the quantile function over [1/4, 3/4]
+        overlap = np.clip(np.minimum(c, 0.75) - np.maximum(c - w, 0.25), 0.0, None)
+        return 2.0 * np.einsum("rk,rbk->rb", d, overlap)
+    i = np.minimum(np.sum(c < 0.5, axis=-1), d.shape[1] - 1)  # median: first value reaching half the weight
+    return np.take_along_axis(d, i, axis=1)
+
+
+def _ends(statistic, values, w, atom, lo, hi, confidence) -> tuple[np.ndarray, np.ndarray]:
+    """Interval ends ``[r]`` of rows ``values [r, k]`` (NaN: weight 0) weighted ``w [r, B, k]`` + ``atom``."""
+    order = np.argsort(values, axis=-1)  # NaN last
+    v = np.take_along_axis(values, order, axis=-1)
+    d = (np.where(np.isnan(v), hi, v) - hi).astype(np.float32)  # pads weigh nothing; at 0 they keep rows sorted
+    ws = np.take_along_axis(w, order[:, None, :], axis=-1)
+    a = (1.0 - confidence) / 2.0
+    low = np.quantile(_replicates(statistic, d, ws, atom, lo - hi, True), a, axis=-1)
+    high = np.quantile(_replicates(statistic, d, ws, atom, 0.0, False), 1.0 - a, axis=-1)
+    # Any weighted statistic of scores within the bounds lies within them: clip the rounding of float32.
+    return np.clip(low.astype(np.float64) + hi, lo, hi), np.clip(high.astype(np.float64) + hi, lo, hi)
+
+
+def _by_chunks(n_rows: int, row_elements: int, ends: Callable[[slice], tuple[np.ndarray, np.ndarray]]):
+    """``ends(rows)`` over chunks of about ``_CHUNK_ELEMENTS`` elements, concatenated: ``(low, high)``.
+
+    The weights are drawn once for the whole call, so the numbers do not depend on the chunk size.
+    """
+    step = max(1, _CHUNK_ELEMENTS // max(1, row_elements))
+    parts = [ends(slice(s, s + step)) for s in range(0, n_rows, step)]
+    if not parts:
+        return np.empty(0), np.empty(0)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _finish(point: np.ndarray, low: np.ndarray, high: np.ndarray, n: np.ndarray, shape) -> Interval:
+    ok = n >= MIN_SEEDS
+    low = np.where(ok, np.minimum(low, point), np.nan)
+    high = np.where(ok, np.maximum(high, point), np.nan)
+    return Interval(*(np.reshape(a, shape) for a in (point, low, high)))
+
+
+def intervals_of(
+    scores: np.ndarray,
+    statistics: Sequence[str] = ("iqm",),
+    *,
+    bounds: tuple[float, float] = RETURN_RANGE,
+    n_boot: int = N_BOOT,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Interval]:
+    """Statistics over seeds, each with its interval (see the module's docstring).
+
+    Args:
+      scores: ``[..., seeds]``, the seed axis aligned across rows; NaN = missing. Leading axes are rows
+        (configs, curve points) that share the replicates' seed weights.
+      statistics: names from ``STATISTICS``. ``shortfall`` is the mean shortfall below 475 (``stats.shortfall``);
+        its worst cases are the shortfalls of the bounds.
+      bounds: the lowest and highest possible score (CartPole returns: 0 and 500; the normalised AUC: 0 and 1).
+      n_boot: replicates. confidence: the intended coverage. seed: seeds the replicates.
+
+    Returns:
+      ``{name: Interval}`` with fields of shape ``[...]``; ends NaN where a row has fewer than 2 valid seeds.
+    """
+    _check(confidence, n_boot)
+    unknown = [s for s in statistics if s not in STATISTICS]
+    if unknown:
+        raise ValueError(f"statistic must be one of {', '.join(STATISTICS)}, got {unknown[0]!r}")
+    x = np.asarray(scores, dtype=np.float64)
+    if x.ndim < 1:
+        raise ValueError(f"scores must have shape [..., seeds], got shape {x.shape}")
+    lo, hi = _check_bounds(x, bounds)
+    shape, s = x.shape[:-1], x.shape[-1]
+    rows = x.reshape(-1, s)
+    valid = ~np.isnan(rows)
+    n = valid.sum(axis=-1)
+    draws = seed_draws(s, n_boot, seed)
+    out = {}
+    for name in statistics:
+        values, a, b, stat = rows, lo, hi, name
+        if name == "shortfall":  # a mean of max(475 - x, 0): decreasing in x, so the bounds swap
+            values = np.maximum(SOLVED_RETURN - rows, 0.0)
+            a, b, stat = max(SOLVED_RETURN - hi, 0.0), SOLVED_RETURN - lo, "mean"
+
+        def ends(sl: slice, values=values, a=a, b=b, stat=stat):
+            w, atom = _normalised(draws[:, :-1], draws[:, -1], valid[sl])
+            return _ends(stat, values[sl], w, atom, a, b, confidence)
+
+        low, high = _by_chunks(rows.shape[0], n_boot * (s + 1), ends)
+        out[name] = _finish(_POINT[name](rows), low, high, n, shape)
+    return out
+
+
+def interval(scores: np.ndarray, statistic: str = "iqm", **kw) -> Interval:
+    """One statistic of ``[..., seeds]`` scores with its interval: ``intervals_of(scores, [statistic], **kw)``."""
+    return intervals_of(scores, [statistic], **kw)[statistic]
+
+
+def curve_interval(scores: np.ndarray, statistic: str = "iqm", **kw) -> Interval:
+    """A statistic at each point of learning curves ``[..., runs, points]`` with its band: ``Interval [..., points]``.
+
+    Each replicate weighs whole runs (the same weight at every point), as rliable resamples whole runs for
+    sample-efficiency curves (Agarwal et al., 2021, fig. 9); a point's missing runs weigh nothing there, so a
+    point with 2 or more runs always has a finite band.
+    """
+    x = np.asarray(scores, dtype=np.float64)
+    if x.ndim < 2:
+        raise ValueError(f"scores must have shape [..., runs, points], got shape {x.shape}")
+    return interval(np.swapaxes(x, -1, -2), statistic, **kw)
+
+
+def pooled_interval(
+    scores: np.ndarray,
+    statistic: str = "iqm",
+    *,
+    bounds: tuple[float, float] = RETURN_RANGE,
+    n_boot: int = N_BOOT,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> Interval:
+    """A statistic of the runs of several configs pooled together, with its interval.
+
+    ``scores [..., seeds, strata]``: the strata are the pooled configs (e.g. every config with ``lr = 1e-3``),
+    seeds aligned across them; returns ``Interval [...]``. The point is the statistic of all valid runs pooled.
+    Each replicate gives stratum ``t`` its share ``n_t / N`` of the runs, spread over its seeds and its own
+    atom; the seed weights are shared by every stratum, so configs trained on one seed rise and fall together,
+    as their common random numbers make them, instead of being resampled independently. The atoms are drawn
+    per stratum: one shared pseudo-seed would assume that an unseen seed fails in every config at once, and
+    would give a pool of many configs on 8 seeds an interval as wide as one config's.
+    """
+    _check(confidence, n_boot)
+    if statistic not in ("mean", "median", "iqm"):
+        raise ValueError(f"statistic must be one of mean, median, iqm, got {statistic!r}")
+    x = np.asarray(scores, dtype=np.float64)
+    if x.ndim < 2:
+        raise ValueError(f"scores must have shape [..., seeds, strata], got shape {x.shape}")
+    lo, hi = _check_bounds(x, bounds)
+    shape, (s, t) = x.shape[:-2], x.shape[-2:]
+    groups = np.swapaxes(x.reshape(-1, s, t), 1, 2)  # [G, T, S]
+    valid = ~np.isnan(groups)
+    n_t = valid.sum(axis=-1)  # [G, T]
+    n = n_t.sum(axis=-1)  # [G]
+    share = n_t / np.maximum(n, 1)[:, None]
+    draws = seed_draws(s + t - 1, n_boot, seed)  # S seeds, then one atom per stratum
+    atoms = np.broadcast_to(draws[None, :, s:].transpose(0, 2, 1), (groups.shape[0], t, n_boot))  # [G, T, B]
+
+    def ends(sl: slice):
+        g, v = groups[sl], valid[sl]
+        w, atom = _normalised(draws[:, :s], atoms[sl].reshape(-1, n_boot), v.reshape(-1, s))  # [g*T, B, S]
+        sh = share[sl].reshape(-1)[:, None].astype(np.float32)
+        w = (w * sh[..., None]).reshape(g.shape[0], t, n_boot, s)
+        w = np.moveaxis(w, 2, 1).reshape(g.shape[0], n_boot, t * s)
+        atom = (atom * sh).reshape(g.shape[0], t, n_boot).sum(axis=1)
+        return _ends(statistic, g.reshape(g.shape[0], t * s), w, atom, lo, hi, confidence)
+
+    low, high = _by_chunks(groups.shape[0], n_boot * (s * t + 1), ends)
+    return _finish(_POINT[statistic](groups.reshape(groups.shape[0], t * s)), low, high, n, shape)
+
+
+def _improvement(x: np.ndarray, y: np.ndarray, wx: np.ndarray, wy: np.ndarray) -> np.ndarray:
+    """P(X > Y) of weighted runs: ``x, y [r, k]``, weights ``wx, wy [r, B, k]`` -> ``[r, B]`` (ties 1/2)."""
+    h = ((x[:, :, None] > y[:, None, :]) + 0.5 * (x[:, :, None] == y[:, None, :])).astype(wx.dtype)
+    return np.sum(np.matmul(wx, h) * wy, axis=-1)
+
+
+def improvement_interval(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    bounds: tuple[float, float] = RETURN_RANGE,
+    n_boot: int = N_BOOT,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> Interval:
+    """P(X > Y) (``stats.probability_of_improvement``) with its interval, for runs paired by seed.
+
+    ``x, y [..., seeds]`` with the same seed in the same column (NaN = missing); returns ``Interval [...]``.
+    A replicate weighs each seed once for both configs; its atom is a pseudo-seed where X scores the lowest
+    possible value and Y the highest (lower end), or the reverse (upper end). Pairing keeps the dependence
+    that common random numbers create, which independent resampling of X and Y ignores.
+    """
+    _check(confidence, n_boot)
+    a = np.asarray(x, dtype=np.float64)
+    b = np.asarray(y, dtype=np.float64)
+    if a.shape[-1:] != b.shape[-1:]:
+        raise ValueError(f"x and y must hold the same seeds on their last axis, got shapes {a.shape} and {b.shape}")
+    lo, hi = _check_bounds(np.concatenate([a.ravel(), b.ravel()]), bounds)
+    shape = np.broadcast_shapes(a.shape[:-1], b.shape[:-1])
+    s = a.shape[-1]
+    a = np.broadcast_to(a, shape + (s,)).reshape(-1, s)
+    b = np.broadcast_to(b, shape + (s,)).reshape(-1, s)
+    va, vb = ~np.isnan(a), ~np.isnan(b)
+    draws = seed_draws(s, n_boot, seed)
+    q = (1.0 - confidence) / 2.0
+
+    def ends(sl: slice):
+        wa, atom_a = _normalised(draws[:, :-1], draws[:, -1], va[sl])
+        wb, atom_b = _normalised(draws[:, :-1], draws[:, -1], vb[sl])
+        wa = np.concatenate([wa, atom_a[..., None]], axis=-1)
+        wb = np.concatenate([wb, atom_b[..., None]], axis=-1)
+        out = []
+        for worst_x, worst_y, p in ((lo, hi, q), (hi, lo, 1.0 - q)):
+            xa = np.concatenate([np.nan_to_num(a[sl]), np.full((wa.shape[0], 1), worst_x)], axis=1)
+            yb = np.concatenate([np.nan_to_num(b[sl]), np.full((wa.shape[0], 1), worst_y)], axis=1)
+            out.append(np.quantile(_improvement(xa, yb, wa, wb), p, axis=-1))
+        return out[0], out[1]
+
+    low, high = _by_chunks(a.shape[0], n_boot * (s + 1) * 2, ends)
+    n = np.minimum(va.sum(axis=-1), vb.sum(axis=-1))
+    return _finish(stats.probability_of_improvement(a, b), low, high, n, shape)
+
+
+def proportion_interval(successes, trials, *, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Clopper-Pearson interval of a share: ``(low, high)`` for ``successes`` out of ``trials`` (arrays).
+
+    What the worst-case atom gives for scores that are 0 or 1, computed exactly from beta quantiles (as
+    ``scipy.stats.binomtest(...).proportion_ci(method="exact")``). NaN where ``trials < 2``. With every trial
+    a success the upper end is 1 and the lower end says how many failures the data cannot rule out.
+    """
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    k = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    a = (1.0 - confidence) / 2.0
+    with np.errstate(invalid="ignore"):
+        low = np.where(k > 0, sps.beta.ppf(a, np.maximum(k, 1e-300), n - k + 1), 0.0)
+        high = np.where(k < n, sps.beta.ppf(1.0 - a, k + 1, np.maximum(n - k, 1e-300)), 1.0)
+    ok = n >= MIN_SEEDS
+    return np.where(ok, low, np.nan), np.where(ok, high, np.nan)
+
+
+def profile_interval(scores: np.ndarray, taus: Sequence[float] | np.ndarray, *, confidence: float = 0.95) -> Interval:
+    """Performance profile ``[..., runs] -> [..., k]``: share of valid runs scoring >= each tau, with the
+    Clopper-Pearson interval of each share (``stats.performance_profile``; pointwise, not a joint band)."""
+    x = np.asarray(scores, dtype=np.float64)
+    t = np.asarray(taus, dtype=np.float64)
+    n = np.sum(~np.isnan(x), axis=-1)[..., None]
+    k = np.sum(x[..., None, :] >= t[:, None], axis=-1)
+    low, high = proportion_interval(k, np.broadcast_to(n, k.shape), confidence=confidence)
+    return Interval(stats.performance_profile(x, t), low, high)

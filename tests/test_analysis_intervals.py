@@ -1,0 +1,175 @@
+"""``analysis.intervals``: hand-computed ends, the all-at-500 and one-seed cases, NaN, ties and seed pairing (no JAX).
+
+With every seed at 500 the replicates are ``500 * (1 - W0)`` for the mean, where the atom's weight ``W0`` is
+Beta(1, n): the lower end is ``500 * 0.025 ** (1 / n)``. Ends are Monte Carlo quantiles, so hand-computed values
+are checked with many replicates and a tolerance of a few Monte Carlo standard errors.
+"""
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from analysis import intervals
+
+nan = np.nan
+MANY = 20_000  # replicates for the hand-computed ends: a Beta quantile's Monte Carlo error is then ~1.5 returns
+
+
+def test_all_at_500_mean_lower_end_is_what_unseen_seeds_could_do():
+    for n in (5, 10, 32):
+        iv = intervals.interval(np.full(n, 500.0), "mean", n_boot=MANY)
+        assert iv.point == 500.0 and iv.high == 500.0
+        assert iv.low == pytest.approx(500 * 0.025 ** (1 / n), abs=5.0), n  # 239.1, 345.8, 445.6
+
+
+def test_all_at_500_iqm_and_median_say_500_only_when_the_seeds_rule_out_less():
+    # IQM < 500 needs more than a quarter of the population below 500: 10 seeds all at 500 cannot rule that out
+    # (0.75 ** 10 = 5.6% > 2.5%), 16 can (1.0%). The atom's weight W0 ~ Beta(1, 10) has 97.5% quantile
+    # q = 1 - 0.025 ** 0.1 = 0.3085; with W0 = q at 0 the IQM is 500 * (0.75 - q) / 0.5 = 441.5.
+    ten = intervals.intervals_of(np.full(10, 500.0), ["iqm", "median"], n_boot=MANY)
+    q = 1 - 0.025**0.1
+    assert ten["iqm"].low == pytest.approx(500 * (0.75 - q) / 0.5, abs=5.0) and ten["iqm"].high == 500.0
+    assert ten["median"].low == ten["median"].high == 500.0  # median < 500 would make this 0.5 ** 10 likely
+    sixteen = intervals.interval(np.full(16, 500.0), "iqm")
+    assert sixteen.low == sixteen.high == 500.0  # exactly: the cap is kept exact despite float32 weights
+    five = intervals.interval(np.full(5, 500.0), "median")  # 0.5 ** 5 = 3.1% > 2.5%: anything goes
+    assert five.low == 0.0 and five.high == 500.0
+
+
+def test_two_equal_seeds_hand_computed():
+    # Scores (400, 400): replicates are 400 (1 - W0) (lower) and 400 + 100 W0 (upper), W0 ~ Beta(1, 2), whose
+    # 97.5% quantile is 1 - sqrt(0.025): ends 400 sqrt(0.025) = 63.2 and 400 + 100 (1 - sqrt(0.025)) = 484.2.
+    iv = intervals.interval(np.array([400.0, 400.0]), "mean", n_boot=MANY)
+    assert iv.point == 400.0
+    assert iv.low == pytest.approx(400 * np.sqrt(0.025), abs=2.0)
+    assert iv.high == pytest.approx(400 + 100 * (1 - np.sqrt(0.025)), abs=2.0)
+
+
+def test_shortfall_interval_uses_the_shortfalls_worst_cases():
+    # All at 500: no shortfall; the upper end is the atom's weight times the largest shortfall, 475.
+    iv = intervals.interval(np.full(10, 500.0), "shortfall", n_boot=MANY)
+    assert iv.point == 0.0 and iv.low == 0.0
+    assert iv.high == pytest.approx(475 * (1 - 0.025**0.1), abs=3.0)  # 146.5
+
+
+def test_one_seed_gives_no_interval_and_nan_seeds_are_missing():
+    x = np.array([[420.0, nan, nan], [nan, nan, nan], [500.0, 500.0, nan]])
+    iv = intervals.interval(x, "mean", n_boot=MANY)
+    np.testing.assert_array_equal(iv.point[:2], [420.0, nan])
+    assert np.all(np.isnan(iv.low[:2])) and np.all(np.isnan(iv.high[:2]))
+    # Two valid seeds at 500: the ends of 2 seeds (500 * sqrt(0.025) = 79), not of 3.
+    assert iv.low[2] == pytest.approx(500 * np.sqrt(0.025), abs=3.0) and iv.high[2] == 500.0
+
+
+def test_ends_contain_the_point_and_bounds_are_checked():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 500, (20, 7))
+    for name, iv in intervals.intervals_of(x, intervals.STATISTICS, n_boot=300).items():
+        assert np.all((iv.low <= iv.point) & (iv.point <= iv.high) & (iv.low < iv.high)), name
+        assert np.all((iv.low >= 0) & (iv.high <= 500)), name
+    with pytest.raises(ValueError, match="within bounds"):
+        intervals.interval(np.array([1.0, 600.0]))
+    assert intervals.widened((0.0, 500.0), np.array([nan, 600.0, -1.0])) == (-1.0, 600.0)
+    with pytest.raises(ValueError, match="statistic must be one of"):
+        intervals.interval(np.ones(3), "mode")
+    with pytest.raises(ValueError, match="confidence must be in"):
+        intervals.interval(np.ones(3), confidence=95)
+
+
+def test_a_row_gets_the_same_interval_alone_or_in_a_batch_and_in_any_chunk(monkeypatch):
+    # Rows share the seed weights of a call (pairing), so a row alone with the same seed gives bitwise the same
+    # ends; the weights are drawn once per call, so chunking the rows to bound memory changes nothing.
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 500, (6, 9))
+    x[2, 5:] = nan
+    batch = intervals.intervals_of(x, ["mean", "iqm", "median"], n_boot=200, seed=3)
+    monkeypatch.setattr(intervals, "_CHUNK_ELEMENTS", 1)
+    for i in range(len(x)):
+        alone = intervals.intervals_of(x[i], ["mean", "iqm", "median"], n_boot=200, seed=3)
+        for k in batch:
+            assert (batch[k].low[i], batch[k].high[i]) == (alone[k].low, alone[k].high)
+    other = intervals.interval(x, "iqm", n_boot=200, seed=4)
+    assert not np.array_equal(other.low, batch["iqm"].low)
+
+
+def test_curve_bands_stay_finite_where_most_runs_are_missing():
+    # 20 runs, 3 points: at point 1 only runs 0 and 1 have a value, at point 2 only run 0. A resample of whole
+    # runs drawn with replacement would often hold neither run 0 nor 1 (NaN band); weights never lose them.
+    x = np.full((20, 3), nan)
+    x[:, 0] = np.linspace(100, 500, 20)
+    x[:2, 1] = [200.0, 300.0]
+    x[0, 2] = 250.0
+    iv = intervals.curve_interval(x, "iqm", n_boot=500)
+    assert np.all(np.isfinite(iv.low[:2])) and np.all(np.isfinite(iv.high[:2]))
+    assert iv.point[2] == 250.0 and np.isnan(iv.low[2]) and np.isnan(iv.high[2])  # one run: no band
+    # Whole runs: a run that scores r at every point gives the same ends at every point.
+    flat = intervals.curve_interval(np.tile(np.arange(8.0)[:, None] * 50, (1, 4)), "mean", n_boot=300)
+    np.testing.assert_allclose(flat.low, flat.low[0])
+    np.testing.assert_allclose(flat.high, flat.high[0])
+
+
+def test_pooled_interval_of_one_stratum_is_the_plain_interval():
+    x = np.random.default_rng(2).uniform(0, 500, (3, 12))
+    for m in ("mean", "median", "iqm"):
+        one = intervals.pooled_interval(x[..., None], m, n_boot=300, seed=5)
+        plain = intervals.interval(x, m, n_boot=300, seed=5)
+        for u, v in zip(one, plain, strict=True):
+            np.testing.assert_array_equal(u, v)
+
+
+def test_pooled_interval_pairs_configs_by_seed():
+    # Two configs scoring alike on each seed move together, so pooling them adds little information; the same
+    # scores with one config's seeds reversed (a seed good for one is bad for the other) nearly cancel, and give
+    # a narrower pooled interval. An interval that resampled the configs independently could not tell them apart.
+    x = np.linspace(100, 500, 32)
+    alike = intervals.pooled_interval(np.stack([x, x], axis=-1), "mean", n_boot=4000)
+    opposed = intervals.pooled_interval(np.stack([x, x[::-1]], axis=-1), "mean", n_boot=4000)
+    assert alike.point == opposed.point
+    assert alike.high - alike.low > 1.3 * (opposed.high - opposed.low)
+
+
+def test_improvement_interval_all_at_500_and_ties():
+    # Both configs at 500 on every seed: P = 0.5 (ties count 1/2). With the atom (X at 0, Y at 500) of weight
+    # W0, a replicate is 0.5 (1 - W0): the lower end is 0.5 * 0.025 ** (1 / n), the upper end its mirror.
+    iv = intervals.improvement_interval(np.full(10, 500.0), np.full(10, 500.0), n_boot=MANY)
+    low = 0.5 * 0.025**0.1
+    assert iv.point == 0.5
+    assert iv.low == pytest.approx(low, abs=0.01) and iv.high == pytest.approx(1 - low, abs=0.01)
+    # x = (1, 2), y = (1, 0): P = (0.5 + 1 + 1 + 1) / 4 = 0.875, the 1-1 tie counting 1/2; P(Y > X) = 0.125.
+    xy = intervals.improvement_interval(np.array([1.0, 2.0]), np.array([1.0, 0.0]), n_boot=500)
+    yx = intervals.improvement_interval(np.array([1.0, 0.0]), np.array([1.0, 2.0]), n_boot=500)
+    assert xy.point == 0.875 and yx.point == 0.125
+    assert xy.low < 0.875 < xy.high and yx.low < 0.125 < yx.high
+
+
+def test_improvement_interval_pairs_runs_by_seed():
+    # X beats Y by a little on every seed (x_s = y_s + 10): pairing sees that X's good seeds are Y's good seeds
+    # too, so the paired interval is narrower than for the same scores paired at random (Y's seeds reversed).
+    y = np.linspace(50, 450, 12)
+    x = y + 10
+    paired = intervals.improvement_interval(x, y, n_boot=4000)
+    crossed = intervals.improvement_interval(x, y[::-1], n_boot=4000)
+    assert paired.point == crossed.point
+    assert paired.high - paired.low < 0.9 * (crossed.high - crossed.low)
+    with pytest.raises(ValueError, match="same seeds"):
+        intervals.improvement_interval(np.ones(3), np.ones(4))
+    one = intervals.improvement_interval(np.array([400.0, nan]), np.array([300.0, 200.0]))
+    assert one.point == 1.0 and np.isnan(one.low) and np.isnan(one.high)
+
+
+def test_proportion_interval_is_clopper_pearson():
+    # 10 of 10 solved: the lower end 0.025 ** 0.1 = 0.6915 says up to 31% of such seeds could still fail.
+    low, high = intervals.proportion_interval(np.array([10, 0, 4, 1]), np.array([10, 10, 10, 1]))
+    np.testing.assert_allclose(low[:2], [0.025**0.1, 0.0])
+    np.testing.assert_allclose(high[:2], [1.0, 1 - 0.025**0.1])
+    exact = sps.binomtest(4, 10).proportion_ci(confidence_level=0.95, method="exact")
+    np.testing.assert_allclose([low[2], high[2]], [exact.low, exact.high])
+    assert np.isnan(low[3]) and np.isnan(high[3])  # one seed: no interval
+
+
+def test_profile_interval_counts_at_least_tau():
+    iv = intervals.profile_interval(np.array([500.0, 500.0, 320.0, nan]), [0.0, 400.0, 500.0])
+    np.testing.assert_allclose(iv.point, [1.0, 2 / 3, 2 / 3])
+    exact = sps.binomtest(2, 3).proportion_ci(method="exact")
+    np.testing.assert_allclose([iv.low[2], iv.high[2]], [exact.low, exact.high])
+    assert iv.high[0] == 1.0 and iv.low[0] == pytest.approx(0.025 ** (1 / 3))
