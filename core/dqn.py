@@ -83,6 +83,13 @@ def epsilon(step: jax.Array, hparams: HParams, static: StaticConfig) -> jax.Arra
     return hparams.eps_end + (hparams.eps_start - hparams.eps_end) * mix
 
 
+def importance_exponent(step: jax.Array, hparams: HParams, static: StaticConfig) -> jax.Array:
+    """Prioritized replay's importance-sampling exponent after ``step`` env steps: ``per_beta`` at step 0, rising
+    linearly to 1 at ``total_steps`` (Schaul et al., 2016: full correction by the end of learning)."""
+    progress = jnp.minimum(step.astype(jnp.float32) / static.total_steps, 1.0)
+    return hparams.per_beta + (1.0 - hparams.per_beta) * progress
+
+
 def td_errors(
     online_params: hk.Params,
     target_params: hk.Params,

@@ -29,6 +29,7 @@ from core.config import HParams, StaticConfig, check_positive_int, hparams_as_ar
 from core.dqn import (
     Transition,
     epsilon,
+    importance_exponent,
     make_network,
     make_optimizer,
     n_step_target,
@@ -292,9 +293,7 @@ class Trainer:
             return self._weighted_update(learner, batch, discount, None, hp)[0], None
         idx, probs = prioritized.sample_indices(buffer, key, batch_size)
         batch, discount = self._targets(buffer.ring, idx, hp)
-        progress = jnp.minimum(step.astype(jnp.float32) / static.total_steps, 1.0)
-        beta = hp.per_beta + (1.0 - hp.per_beta) * progress
-        weights = prioritized.importance_weights(probs, buffer.ring.size, beta)
+        weights = prioritized.importance_weights(probs, buffer.ring.size, importance_exponent(step, hp, static))
         learner, td = self._weighted_update(learner, batch, discount, weights, hp)
         return learner, PriorityUpdate(idx, jnp.power(jnp.abs(td) + hp.per_eps, hp.per_alpha))
 

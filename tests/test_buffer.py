@@ -58,3 +58,31 @@ def test_vmapped_buffers_are_independent():
     states = jax.jit(jax.vmap(buffer.add))(states, items)
     np.testing.assert_array_equal(np.asarray(states.data["action"]), [[10, 0, 0], [20, 0, 0]])
     np.testing.assert_array_equal(np.asarray(states.size), [1, 1])
+
+
+def test_sample_indices_are_the_filled_slots():
+    state = buffer.init(100, _item(0))
+    for i in range(1, 6):
+        state = buffer.add(state, _item(i))
+    idx = np.asarray(jax.jit(buffer.sample_indices, static_argnums=2)(state, jax.random.key(0), 64))
+    assert set(idx.tolist()) == {0, 1, 2, 3, 4}
+
+
+def test_sequences_follow_the_ring_and_mark_what_was_added_after():
+    state = buffer.init(4, _item(0))
+    for i in range(1, 7):  # six adds into four slots: slots hold items 5, 6, 3, 4 and the next write is slot 2
+        state = buffer.add(state, _item(i))
+    items, stored = jax.jit(buffer.sequences, static_argnums=2)(state, jnp.array([2, 3, 1]), 3)
+    # From item 3 (slot 2): items 3, 4, 5; from item 4 (slot 3): 4, 5, 6; from the newest, 6 (slot 1): only 6.
+    np.testing.assert_array_equal(np.asarray(items["action"]), [[3, 4, 5], [4, 5, 6], [6, 3, 4]])
+    np.testing.assert_array_equal(np.asarray(stored), [[1, 1, 1], [1, 1, 1], [1, 0, 0]])
+    assert items["obs"].shape == (3, 3, 3)
+
+
+def test_sequences_of_a_buffer_not_yet_full():
+    state = buffer.init(10, _item(0))
+    for i in range(1, 4):  # slots 0-2 hold items 1-3
+        state = buffer.add(state, _item(i))
+    items, stored = buffer.sequences(state, jnp.array([0, 1]), 3)
+    np.testing.assert_array_equal(np.asarray(items["action"]), [[1, 2, 3], [2, 3, 0]])
+    np.testing.assert_array_equal(np.asarray(stored), [[1, 1, 1], [1, 1, 0]])

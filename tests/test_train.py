@@ -139,6 +139,10 @@ def test_epsilon_schedules_hand_values():
     expo = StaticConfig(total_steps=1000, eval_every=100, eps_schedule="exponential")
     values = [float(epsilon(jnp.int32(t), hp, expo)) for t in (0, 100, 500)]
     np.testing.assert_allclose(values, [1.0, 0.1 + 0.9 * np.exp(-1.0), 0.1 + 0.9 * np.exp(-5.0)], rtol=1e-5)
+    # hyperbolic: eps_end + (eps_start - eps_end) / (1 + t / horizon), horizon 500 steps (k = 1 / 500).
+    hyper = StaticConfig(total_steps=1000, eval_every=100, eps_schedule="hyperbolic")
+    values = [float(epsilon(jnp.int32(t), hp, hyper)) for t in (0, 500, 1500)]
+    np.testing.assert_allclose(values, [1.0, 0.1 + 0.9 / 2, 0.1 + 0.9 / 4], rtol=1e-6)
 
 
 def test_target_update_hard_copy_and_polyak():
@@ -264,3 +268,8 @@ def test_packed_transitions_round_trip():
     for field in Transition._fields:
         np.testing.assert_array_equal(getattr(back, field)[0], getattr(t, field))
     assert back.action.dtype == jnp.int32 and back.obs.shape == (2, 4)
+    # With n-step returns a row also carries the episode's end (terminated or cut by the time limit).
+    row = pack_transition(t, jnp.bool_(True))
+    assert row.shape == (PACKED_SIZE + 1,) and float(row[PACKED_SIZE]) == 1.0
+    for field in Transition._fields:
+        np.testing.assert_array_equal(getattr(unpack_transitions(row), field), getattr(t, field))
