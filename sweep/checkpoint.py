@@ -23,8 +23,9 @@ from sweep.records import Records
 
 CHECKPOINT = "checkpoint"
 LATEST = "latest.json"
-# Fault injection for the resume tests: "N" or "N:SIGNAME" makes the process send itself SIGKILL (or the
-# named signal) right after its N-th checkpoint of this invocation, so a kill lands at a known point.
+# Fault injection for the resume tests: "N" or "N:SIGNAME" makes the process send SIGKILL (or the named signal)
+# right after the N-th checkpoint of this invocation, so a kill lands at a known point: to itself, or, in a
+# supervised worker of a multi-process sweep, to its supervisor (the process a user would signal).
 FAULT_ENV = "SWEEP_FAULT_AFTER_CHECKPOINT"
 _READ_ERRORS = (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError, zipfile.BadZipFile)
 
@@ -36,7 +37,8 @@ class CheckpointError(UserError):
 _checkpoints_written = 0
 
 
-def _fault_hook() -> None:
+def fault_hook(supervised: bool = False) -> None:
+    """Called by every process after each checkpoint (see ``FAULT_ENV``)."""
     global _checkpoints_written
     _checkpoints_written += 1
     spec = os.environ.get(FAULT_ENV)
@@ -44,7 +46,7 @@ def _fault_hook() -> None:
         return
     count, _, name = spec.partition(":")
     if _checkpoints_written == int(count):
-        os.kill(os.getpid(), getattr(signal, name or "SIGKILL"))
+        os.kill(os.getppid() if supervised else os.getpid(), getattr(signal, name or "SIGKILL"))
 
 
 def save(run_dir: Path, meta: dict[str, Any], records: Records, state_leaves: list[np.ndarray] | None) -> None:
@@ -54,6 +56,8 @@ def save(run_dir: Path, meta: dict[str, Any], records: Records, state_leaves: li
     archive ``latest.json`` names is never overwritten."""
     ckpt = run_dir / CHECKPOINT
     ckpt.mkdir(exist_ok=True)
+    for stray in ckpt.glob(".*.tmp"):  # left by a process killed while writing
+        stray.unlink(missing_ok=True)
     name = f"ckpt-{meta['seq']:06d}.npz"
     arrays = records.to_arrays()
     if state_leaves is not None:
@@ -63,7 +67,6 @@ def save(run_dir: Path, meta: dict[str, Any], records: Records, state_leaves: li
     for old in ckpt.glob("ckpt-*.npz"):
         if old.name != name:
             old.unlink(missing_ok=True)
-    _fault_hook()
 
 
 def load(run_dir: Path, n_runs: int) -> tuple[dict[str, Any], Records, list[np.ndarray] | None] | None:

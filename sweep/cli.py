@@ -16,6 +16,8 @@ from typing import Any
 
 from analysis.errors import UserError, print_error
 from analysis.io import to_json
+from sweep import cluster
+from sweep.cluster import DEFAULT_TIMEOUT_SECONDS
 
 PROG = "python -m sweep"
 # The flag of each option the engine's messages may name (see analysis.errors.option).
@@ -27,6 +29,7 @@ FLAGS = {
     "run_id": "--run-id",
     "resume": "--resume",
     "out": "--out",
+    "report": "--no-report",
 }
 
 
@@ -105,6 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="multi-host with the cluster's auto-detection (e.g. SLURM) instead of the three flags above",
     )
+    run.add_argument(
+        "--cluster-timeout",
+        type=_positive_int,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="multi-host: how long to wait for every process to join, and for a silent process before the others "
+        f"stop (default {DEFAULT_TIMEOUT_SECONDS})",
+    )
 
     sub.add_parser("list", help="the available grids: axes, runs and env steps")
     show = sub.add_parser("show", help="a grid's resolved configuration")
@@ -150,18 +161,18 @@ def _cmd_show(args) -> int:
     return 0
 
 
-def _init_distributed(args) -> None:
+def _cluster_flags(args) -> bool:
+    """True when the run is one process of a cluster; UserError for flags that do not fit together."""
     flags = (args.coordinator, args.num_processes, args.process_id)
     if any(f is not None for f in flags) and not all(f is not None for f in flags):
         raise UserError("--coordinator, --num-processes and --process-id go together")
+    if args.distributed and args.coordinator is not None:
+        raise UserError("--distributed detects the cluster itself; give it or --coordinator, not both")
     if args.process_id is not None and not 0 <= args.process_id < args.num_processes:
         raise UserError(f"--process-id must be in [0, {args.num_processes}), got {args.process_id}")
-    import jax
-
     if args.coordinator is not None:
-        jax.distributed.initialize(args.coordinator, args.num_processes, args.process_id)
-    elif args.distributed:
-        jax.distributed.initialize()
+        cluster.check_coordinator(args.coordinator)
+    return args.coordinator is not None or args.distributed
 
 
 def _cmd_run(args) -> int:
@@ -173,7 +184,9 @@ def _cmd_run(args) -> int:
         given = " and ".join(flag for flag, v in (("--out", args.out), ("--run-id", args.run_id)) if v is not None)
         raise UserError(f"{given} cannot be used with --resume, which continues {args.resume} where it is")
     use_cpu_cores(args.cpu_devices)
-    _init_distributed(args)
+    if _cluster_flags(args):
+        cluster.initialize(args.coordinator, args.num_processes, args.process_id, args.cluster_timeout)
+        cluster.install_stop_handlers()
     options = engine.Options(
         out=Path(args.out or "results"),
         run_id=args.run_id,
@@ -195,7 +208,16 @@ def _cmd_run(args) -> int:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    if args.command == "run" and not cluster.is_worker():
+        try:
+            if _cluster_flags(args):  # one process of a cluster: run it as a supervised worker
+                return cluster.supervise(argv, PROG, args.grid, args.process_id, args.cluster_timeout)
+        except UserError as err:
+            return print_error(PROG, err, FLAGS)
+    if cluster.is_worker():
+        cluster.setup_worker()
 
     def _terminate(signum, _frame):
         raise KeyboardInterrupt(signal.Signals(signum).name)
@@ -205,14 +227,21 @@ def main(argv=None) -> int:
         return {"run": _cmd_run, "list": _cmd_list, "show": _cmd_show}[args.command](args)
     except UserError as err:
         return print_error(PROG, err, FLAGS)
+    except cluster.Stopped as stop:
+        print(f"\n{PROG}: {stop.describe(PROG, args.grid)}", file=sys.stderr)
+        return cluster.EXIT_STOPPED
     except KeyboardInterrupt:
-        if args.command == "run":
-            print(
-                "\ninterrupted: the last finished chunk is checkpointed; continue with "
-                f"{PROG} run {args.grid} --resume <run folder>",
-                file=sys.stderr,
-            )
-        return 130
+        print(f"\n{PROG}: interrupted", file=sys.stderr)
+        return cluster.EXIT_STOPPED
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except Exception as err:
+        if not cluster.is_worker() or not cluster.lost_peer(err):
+            raise
+        # A collective failed because another process is gone: say so and leave at once (JAX's exit-time
+        # shutdown would wait for the lost process, then abort).
+        print_error(PROG, cluster.describe_lost(err, PROG, args.grid), FLAGS)
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(cluster.EXIT_CLUSTER)

@@ -13,16 +13,19 @@ import dataclasses
 import math
 import sys
 import time
+from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import jax
 import numpy as np
-from jax.experimental import multihost_utils
 from jax.sharding import Mesh
 
 from analysis.errors import UserError, option
+from analysis.io import jsonable
 from core import HParams, TrainState, is_positive_int
-from sweep import checkpoint
+from sweep import checkpoint, cluster
 from sweep import run_dir as folders
 from sweep.devices import fetch, is_lead, make_mesh, on_lead, wave_budget_bytes
 from sweep.grid import Grid
@@ -58,13 +61,38 @@ class Options:
                 raise OptionError(f"{option(name)} must be a positive integer, got {value!r}")
 
 
+def intent(grid: Grid, options: Options) -> dict[str, Any]:
+    """What this process is about to run, JSON-able: every process of a cluster must state the same."""
+    device = jax.local_devices()[0]
+    return jsonable(
+        {
+            "grid": {"name": grid.name, "seeds": grid.seeds, "config": grid.config, "axes": grid.axes},
+            "options": {
+                "out": str(options.out),
+                "run_id": options.run_id,
+                "resume": None if options.resume is None else str(options.resume),
+                "chunk_steps": options.chunk_steps,
+                "runs_per_device": options.runs_per_device,
+                "base_seed": options.base_seed,
+                "report": options.report,
+            },
+            "code": cluster.code_fingerprint(),
+            "versions": {"jax": jax.__version__, "jaxlib": metadata.version("jaxlib")},
+            "devices": {"platform": device.platform, "kind": device.device_kind, "local": jax.local_device_count()},
+        }
+    )
+
+
 def run_sweep(grid: Grid, options: Options = Options(), *, file_grid: Grid | None = None) -> Path:
     """Trains every run of ``grid``; returns the run folder with its tables (and report).
 
-    A new run folder that fails before its first checkpoint (or its tables) is removed again, with the
-    parents this call made; a folder being resumed is never removed.
+    On several processes, they first check that they all run the same sweep (``sweep.cluster.agree``). A new
+    run folder that fails before its first checkpoint (or its tables) is removed again, with the parents this
+    call made; a folder being resumed is never removed. A sweep stopped by a signal raises
+    ``sweep.cluster.Stopped``, which names its run folder.
     """
     options.check()
+    cluster.agree(intent(grid, options))
     if options.resume is not None:
         found = folders.resume_from_check(on_lead(lambda: folders.check_resume(grid, Path(options.resume))))
         if is_lead() and found.status == "tables":
@@ -73,7 +101,7 @@ def run_sweep(grid: Grid, options: Options = Options(), *, file_grid: Grid | Non
                 "while writing its results); training it again from the start",
                 file=sys.stderr,
             )
-        return _Sweep(make_plan(found.grid), found.run_dir, options, file_grid).run(resume=True)
+        return _stoppable(found.run_dir, lambda: _Sweep(make_plan(found.grid), found.run_dir, options, file_grid))
 
     new = folders.NewFolder.from_check(on_lead(lambda: folders.NewFolder.check(grid, options.out, options.run_id)))
     try:
@@ -81,11 +109,21 @@ def run_sweep(grid: Grid, options: Options = Options(), *, file_grid: Grid | Non
         plan = make_plan(grid)
         hparams_batch(plan.configs)
         on_lead(lambda: new.create(grid, file_grid or grid))
-        return _Sweep(plan, new.run_dir, options, file_grid, new).run(resume=False)
+        return _stoppable(new.run_dir, lambda: _Sweep(plan, new.run_dir, options, file_grid, new), resume=False)
     except Exception:
         if is_lead():
             new.undo()
         raise
+
+
+def _stoppable(run_dir: Path, make: Callable[[], _Sweep], *, resume: bool = True) -> Path:
+    """Runs the sweep ``make()`` builds; Ctrl-C or SIGTERM become ``Stopped`` naming ``run_dir``."""
+    cluster.note_run_dir(run_dir)
+    try:
+        return make().run(resume=resume)
+    except KeyboardInterrupt as err:
+        why = f"interrupted ({err.args[0]})" if err.args else "interrupted"
+        raise cluster.Stopped(why, run_dir, checkpoint.exists(run_dir)) from None
 
 
 def make_programs(plan: Plan, mesh: Mesh, options: Options) -> list[GroupProgram]:
@@ -160,10 +198,7 @@ class _Sweep:
             self._loop(bar)
         finally:
             bar.close()
-        if is_lead():
-            self._finish()
-        if jax.process_count() > 1:
-            multihost_utils.sync_global_devices("sweep finished")
+        on_lead(self._finish)  # the others wait for it, and hear of a failure
         return self.run_dir
 
     def _restore(self) -> None:
@@ -183,6 +218,7 @@ class _Sweep:
 
     def _loop(self, bar) -> None:
         live: _Live | None = None
+        cluster.report_status("training")
         while (chunk := self.schedule.next()) is not None:
             wave = self.waves[chunk.wave]
             program = self.programs[wave.group]
@@ -195,10 +231,14 @@ class _Sweep:
                 final = fetch(live.states)
                 self.records.diverged[wave.runs] = diverged_runs(final, wave.size)[: len(wave.runs)]
                 live = None
-                if self.schedule.next() is not None:
-                    self._checkpoint(None)
+                if self.schedule.next() is None:
+                    break
+                self._checkpoint(None)
             else:
                 self._checkpoint(fetch(live.states))
+            if stop := cluster.stop_requested():  # every process stops after the same checkpoint
+                process, signame = stop
+                raise cluster.Stopped(f"stopped at the request of process {process} ({signame})", self.run_dir, True)
 
     def _start(self, wave: Wave, chunk: Chunk) -> TrainState:
         """The wave's state at ``chunk.start``: fresh at step 0, else the checkpointed one."""
@@ -237,15 +277,16 @@ class _Sweep:
         )
 
     def _checkpoint(self, host_state: TrainState | None) -> None:
-        """Process 0 saves the records, the schedule's position and the live wave's state (if any)."""
-        if not is_lead():
-            return
+        """Process 0 saves the records, the schedule's position and the live wave's state (if any); the others
+        wait for it and hear of a failure."""
         self.seq += 1
         meta = {"seq": self.seq, "schedule": self.schedule.position(), **self.layout, **self._timings()._asdict()}
         meta.update(self.schedule.position())  # also at the top level, for readers of latest.json
-        checkpoint.save(self.run_dir, meta, self.records, None if host_state is None else jax.tree.leaves(host_state))
+        leaves = None if host_state is None else jax.tree.leaves(host_state)
+        on_lead(lambda: checkpoint.save(self.run_dir, meta, self.records, leaves))
         if self.new is not None:
             self.new.kept = True
+        checkpoint.fault_hook(cluster.is_worker())
 
     def _finish(self) -> None:
         """Process 0 writes the tables, the report, the ``latest`` link and the DONE marker, then removes the
@@ -253,6 +294,8 @@ class _Sweep:
         written, so a folder without the marker is resumed (or trained again) to the same tables."""
         import analysis
 
+        if not is_lead():
+            return
         if self.new is not None:
             self.new.kept = True
         manifest = make_manifest(

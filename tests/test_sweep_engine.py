@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sweep import checkpoint, engine
+from sweep import checkpoint, cluster, engine
 from sweep import grid as grids
 from sweep import run_dir as folders
 
@@ -204,7 +204,7 @@ def test_stopped_before_its_marker_resumes_and_cleanup_kill_leaves_a_finished_fo
 
     # Stopped after the tables, before `latest` and the DONE marker: not finished, resumed from its checkpoint.
     monkeypatch.setattr(folders, "update_latest", stop)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(cluster.Stopped):
         engine.run_sweep(g, engine.Options(out=tmp_path, run_id="r", chunk_steps=300, progress=False, report=False))
     run_dir = tmp_path / "tiny" / "r"
     assert (run_dir / "runs.parquet").is_file() and not (run_dir / folders.DONE).exists()
@@ -214,7 +214,7 @@ def test_stopped_before_its_marker_resumes_and_cleanup_kill_leaves_a_finished_fo
     # Resumed, and stopped again while it removes its checkpoint, after the marker: finished, and no
     # latest.json is left without its file.
     monkeypatch.setattr(shutil, "rmtree", stop)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(cluster.Stopped):
         engine.run_sweep(g, engine.Options(resume=run_dir, chunk_steps=300, progress=False, report=False))
     monkeypatch.undo()
     _assert_same_rows(reference, _tables(run_dir))

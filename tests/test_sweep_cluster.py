@@ -1,0 +1,228 @@
+"""Sweeps on several processes (a JAX cluster on 127.0.0.1): they run the same sweep or none does, they stop
+together, and a lost or missing process is one sentence, with a bounded wait, on every process that is left.
+
+Every multi-process run here is bounded by a timeout; a test that hangs fails instead of hanging the suite."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sweep import checkpoint, cli, cluster
+from sweep import run_dir as folders
+
+ROOT = Path(__file__).resolve().parent.parent
+# 20 chunks of 150 steps: long enough for a stop to land mid-sweep.
+GRID = """
+description = "tiny grid for cluster tests"
+seeds = 3
+[config]
+total_steps = 3000
+buffer_capacity = 200
+batch_size = 16
+hidden_sizes = [16]
+learning_starts = 100
+eval_every = 600
+eval_episodes = 2
+[grid]
+lr = [1e-3, 3e-3]
+"""
+TABLES = ("episodes", "evals", "runs")
+TIMEOUT = 240  # seconds for any one process; the stops below must come far sooner
+NATIVE_TRACE = ("Check failure stack trace", "Traceback", "F1201", "absl::")
+
+
+def _env(**extra):
+    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT), **extra)
+    env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+    return env
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(grid_file, out, pid, port, *args, env=None, n=2):
+    """One process of an ``n``-process sweep; ``out`` None for a resume (``args`` then hold --resume)."""
+    cmd = [sys.executable, "-m", "sweep", "run", str(grid_file)]
+    cmd += [] if out is None else ["--out", str(out), "--run-id", "c"]
+    cmd += ["--no-report", "--no-progress", "--chunk-steps", "150", "--coordinator", f"127.0.0.1:{port}",
+            "--num-processes", str(n), "--process-id", str(pid), "--cluster-timeout", "20", *args]  # fmt: skip
+    return subprocess.Popen(cmd, env=_env(**(env or {})), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+
+
+def _finish(procs):
+    """[(exit status, stderr, seconds)] of each process, waiting at most TIMEOUT for all."""
+    t0 = time.monotonic()
+    results = []
+    for p in procs:
+        try:
+            _, err = p.communicate(timeout=max(1.0, TIMEOUT - (time.monotonic() - t0)))
+        except subprocess.TimeoutExpired:
+            for q in procs:
+                q.kill()
+            raise
+        results.append((p.returncode, err, time.monotonic() - t0))
+    return results
+
+
+def _cluster(grid_file, out, *args, per_process=None, n=2):
+    port = _free_port()
+    per_process = per_process or [{} for _ in range(n)]
+    procs = [
+        _start(grid_file, out, pid, port, *args, *per_process[pid].get("args", []), env=per_process[pid].get("env"))
+        for pid in range(n)
+    ]
+    return _finish(procs)
+
+
+def _one_line(err):
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err[-3000:]
+    assert not any(t in err for t in NATIVE_TRACE), err[-3000:]
+    return lines[0]
+
+
+def _tables(run_dir):
+    return {t: pd.read_parquet(Path(run_dir) / f"{t}.parquet") for t in TABLES}
+
+
+@pytest.fixture(scope="module")
+def grid_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("grid") / "tiny.toml"
+    path.write_text(GRID)
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference(grid_file, tmp_path_factory):
+    """The sweep on one process of two devices."""
+    out = tmp_path_factory.mktemp("ref")
+    cmd = [sys.executable, "-m", "sweep", "run", str(grid_file), "--out", str(out), "--run-id", "ref", "--no-report",
+           "--no-progress"]  # fmt: skip
+    proc = subprocess.run(cmd, env=_env(), cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return _tables(out / "tiny" / "ref")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Agreement, in words (no processes)
+# ---------------------------------------------------------------------------------------------------------
+def test_first_difference_names_the_field_and_both_values():
+    a = {"grid": {"name": "g", "seeds": 3, "config": {"total_steps": 3000}}, "options": {"chunk_steps": 150}}
+    b = json.loads(json.dumps(a))
+    assert cluster.first_difference([a, b, b]) is None
+    b["grid"]["config"]["total_steps"] = 2500
+    assert "total_steps is 2500 on process 2 but 3000 on process 0" in cluster.first_difference([a, a, b])
+    c = json.loads(json.dumps(a))
+    c["grid"]["config"]["gamma"] = 0.5  # fixed on one process only
+    assert "gamma is 0.5 on process 1 but not set on process 0" in cluster.first_difference([a, c])
+    d = json.loads(json.dumps(a))
+    d["options"]["chunk_steps"] = 100
+    problem = cluster.first_difference([a, d])
+    assert problem.startswith("the processes disagree on what to run: {option:chunk_steps} is 100 on process 1")
+
+
+@pytest.mark.parametrize(
+    "address, fact",
+    [("notahost", "HOST:PORT"), ("host:0", "port in 1..65535"), (":1234", "HOST:PORT"),
+     ("no-such-host.invalid:1234", "cannot be resolved")],
+)  # fmt: skip
+def test_bad_coordinator_is_one_line_before_anything_starts(address, fact, tmp_path, capsys):
+    argv = ["run", "smoke", "--out", str(tmp_path), "--coordinator", address, "--num-processes", "2",
+            "--process-id", "0"]  # fmt: skip
+    code = cli.main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and fact in _one_line(err) and "--coordinator" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_distributed_without_a_cluster_is_one_line(tmp_path):
+    cmd = [sys.executable, "-m", "sweep", "run", "smoke", "--out", str(tmp_path), "--distributed", "--no-progress"]
+    env = {k: v for k, v in _env().items() if not k.startswith(("SLURM_", "OMPI_", "JAX_COORDINATOR"))}
+    proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 2
+    assert "found no cluster to join" in _one_line(proc.stderr)
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Several processes
+# ---------------------------------------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args, fact",
+    [(["--set", "gamma=0.5"], "gamma is 0.5 on process 1 but not set on process 0"),
+     (["--steps", "2500"], "total_steps is 2500 on process 1 but 3000 on process 0")],
+)  # fmt: skip
+def test_processes_that_disagree_all_stop_with_the_same_line_and_write_nothing(args, fact, grid_file, tmp_path):
+    results = _cluster(grid_file, tmp_path, per_process=[{}, {"args": args}])
+    lines = [_one_line(err) for _, err, _ in results]
+    assert [rc for rc, _, _ in results] == [2, 2]
+    assert lines[0] == lines[1] and fact in lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_missing_peer_is_one_line_within_the_timeout(grid_file, tmp_path):
+    # Process 0 of 2 alone (a peer that never comes, or a second process also given --process-id 0).
+    proc = _start(grid_file, tmp_path, 0, _free_port(), "--cluster-timeout", "4")
+    [(rc, err, seconds)] = _finish([proc])
+    assert rc == 2 and "the cluster did not form within 4 s" in _one_line(err)
+    assert seconds < 60
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_stops_and_a_lost_process_keep_the_checkpoint_and_resume_to_the_same_rows(reference, grid_file, tmp_path):
+    run_dir = tmp_path / "tiny" / "c"
+
+    # SIGTERM to process 1 (its supervisor, as a user or a scheduler would send it) after its 2nd checkpoint:
+    # every process stops after the same chunk, with status 130 and the same line naming the run folder.
+    results = _cluster(grid_file, tmp_path, per_process=[{}, {"env": {checkpoint.FAULT_ENV: "2:SIGTERM"}}])
+    lines = [_one_line(err.replace("SIGTERM: stopping every process after the current chunk", "")) for _, err, _ in
+             results]  # fmt: skip
+    assert [rc for rc, _, _ in results] == [130, 130], lines
+    assert lines[0] == lines[1] and "stopped at the request of process 1 (SIGTERM)" in lines[0]
+    assert f"--resume {run_dir}" in lines[0]
+    steps_done = json.loads((run_dir / "checkpoint" / "latest.json").read_text())["steps_done"]
+    assert 300 <= steps_done < 3000
+    assert not (run_dir / "runs.parquet").exists()
+
+    # Resumed; then process 1 is killed outright (SIGKILL to its supervisor, whose worker dies with it) after
+    # its 3rd checkpoint: process 0 says so in one line and exits 3 at once, the checkpoint intact.
+    resume = ["--resume", str(run_dir)]
+    results = _cluster(grid_file, None, *resume, per_process=[{}, {"env": {checkpoint.FAULT_ENV: "3:SIGKILL"}}])
+    (rc0, err0, _), (rc1, _, _) = results
+    assert rc1 == -signal.SIGKILL
+    assert rc0 == cluster.EXIT_CLUSTER and "another process of the cluster stopped" in _one_line(err0)
+    assert f"--resume {run_dir}" in err0
+    later = json.loads((run_dir / "checkpoint" / "latest.json").read_text())["steps_done"]
+    assert steps_done < later < 3000
+
+    # Resumed again to the end: the rows of one uninterrupted process.
+    results = _cluster(grid_file, None, *resume)
+    assert [rc for rc, _, _ in results] == [0, 0], [err[-2000:] for _, err, _ in results]
+    got = _tables(run_dir)
+    for t in TABLES:
+        pd.testing.assert_frame_equal(reference[t], got[t], check_exact=True)
+    assert (run_dir / folders.DONE).is_file()
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_process_0_stops_both(grid_file, tmp_path):
+    results = _cluster(grid_file, tmp_path, per_process=[{"env": {checkpoint.FAULT_ENV: "1:SIGINT"}}, {}])
+    assert [rc for rc, _, _ in results] == [130, 130], [err[-2000:] for _, err, _ in results]
+    assert all("stopped at the request of process 0 (SIGINT)" in err for _, err, _ in results)
+    assert all(seconds < 60 for _, _, seconds in results)
+    assert checkpoint.exists(tmp_path / "tiny" / "c")
