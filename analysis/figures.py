@@ -180,7 +180,8 @@ def heatmaps(cells: pd.DataFrame, *, title: str) -> Figure:
             for r in d.itertuples(index=False):
                 yi, xi = ys.index(r.y), xs.index(r.x)
                 val[yi, xi] = r.iqm
-                text[yi, xi] = f"{r.iqm:.0f}\n[{r.ci_low:.0f}, {r.ci_high:.0f}]" if show_ci else f"{r.iqm:.0f}"
+                ci = show_ci and np.isfinite(r.ci_low)  # one seed: no interval to print
+                text[yi, xi] = f"{r.iqm:.0f}\n[{r.ci_low:.0f}, {r.ci_high:.0f}]" if ci else f"{r.iqm:.0f}"
             heatmap(
                 val,
                 ax=ax,
@@ -296,7 +297,7 @@ def improvement(pairs: pd.DataFrame, configs: Sequence[int], labels: Mapping[int
     for r in pairs.itertuples(index=False):
         i, j = pos[int(r.x)], pos[int(r.y)]
         val[i, j] = r.p
-        text[i, j] = f"{r.p:.2f}\n[{r.ci_low:.2f}, {r.ci_high:.2f}]"
+        text[i, j] = f"{r.p:.2f}\n[{r.ci_low:.2f}, {r.ci_high:.2f}]" if np.isfinite(r.ci_low) else f"{r.p:.2f}"
     names = [f"#{i + 1}  {labels[c]}" for i, c in enumerate(configs)]
     with style(grid=False):
         fig = figure(3.0 + 0.06 * max(len(t) for t in names) + 0.95 * k, 1.9 + 0.62 * k)

@@ -34,6 +34,10 @@ from .stats import RETURN_RANGE, SOLVED_RETURN
 
 N_BOOT = 2000  # replicates per interval by default
 MIN_SEEDS = 2  # fewer valid seeds than this: no interval
+# The lowest coverage of any nominal 95% interval the report prints, over every population of the coverage study,
+# at each seed count (``python -m analysis.coverage``: 1,000 simulated sweeps per cell, 2,000 replicates;
+# BENCHMARKS.md has the table). The report quotes it; test_analysis_coverage checks a small rerun against it.
+MEASURED_MIN_COVERAGE = {2: 0.0, 3: 0.0, 5: 0.0, 10: 0.0, 16: 0.0, 32: 0.0}
 STATISTICS = ("mean", "median", "iqm", "shortfall")
 _POINT = {"mean": stats.mean, "median": stats.median, "iqm": stats.iqm, "shortfall": stats.shortfall}
 # Elements (rows x replicates x seeds) handled per chunk; bounds memory at a few hundred MB whatever the batch.
@@ -115,29 +119,32 @@ def _replicates(statistic: str, d: np.ndarray, w: np.ndarray, atom: np.ndarray, 
     return np.take_along_axis(d, i, axis=1)
 
 
-def _ends(statistic, values, w, atom, lo, hi, confidence) -> tuple[np.ndarray, np.ndarray]:
-    """Interval ends ``[r]`` of rows ``values [r, k]`` (NaN: weight 0) weighted ``w [r, B, k]`` + ``atom``."""
-    order = np.argsort(values, axis=-1)  # NaN last
-    v = np.take_along_axis(values, order, axis=-1)
-    d = (np.where(np.isnan(v), hi, v) - hi).astype(np.float32)  # pads weigh nothing; at 0 they keep rows sorted
-    ws = np.take_along_axis(w, order[:, None, :], axis=-1)
+def _prepared(values: np.ndarray, w: np.ndarray, hi: float, sort: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(d, w)``: rows ``values [r, k]`` less ``hi`` as float32 (NaN: 0, weight 0) and their weights
+    ``w [r, B, k]``, both in increasing order of value if ``sort`` (NaN last), as ``_replicates`` takes them."""
+    if sort:
+        order = np.argsort(values, axis=-1)
+        values = np.take_along_axis(values, order, axis=-1)
+        w = np.take_along_axis(w, order[:, None, :], axis=-1)
+    return (np.where(np.isnan(values), hi, values) - hi).astype(np.float32), w
+
+
+def _ends(statistic, d, w, atom, lo, hi, confidence) -> tuple[np.ndarray, np.ndarray]:
+    """Interval ends ``[r]`` from ``_prepared`` rows ``d, w`` and the atoms' weights ``atom [r, B]``."""
     a = (1.0 - confidence) / 2.0
-    low = np.quantile(_replicates(statistic, d, ws, atom, lo - hi, True), a, axis=-1)
-    high = np.quantile(_replicates(statistic, d, ws, atom, 0.0, False), 1.0 - a, axis=-1)
+    low = np.quantile(_replicates(statistic, d, w, atom, lo - hi, True), a, axis=-1)
+    high = np.quantile(_replicates(statistic, d, w, atom, 0.0, False), 1.0 - a, axis=-1)
     # Any weighted statistic of scores within the bounds lies within them: clip the rounding of float32.
     return np.clip(low.astype(np.float64) + hi, lo, hi), np.clip(high.astype(np.float64) + hi, lo, hi)
 
 
-def _by_chunks(n_rows: int, row_elements: int, ends: Callable[[slice], tuple[np.ndarray, np.ndarray]]):
-    """``ends(rows)`` over chunks of about ``_CHUNK_ELEMENTS`` elements, concatenated: ``(low, high)``.
-
-    The weights are drawn once for the whole call, so the numbers do not depend on the chunk size.
-    """
+def _by_chunks(n_rows: int, row_elements: int, ends: Callable[[slice], dict]) -> dict:
+    """``ends(rows) -> {key: (low, high)}`` over chunks of rows of about ``_CHUNK_ELEMENTS`` elements, each end
+    concatenated over the chunks. The weights are drawn once per call, so the numbers do not depend on the
+    chunk size."""
     step = max(1, _CHUNK_ELEMENTS // max(1, row_elements))
-    parts = [ends(slice(s, s + step)) for s in range(0, n_rows, step)]
-    if not parts:
-        return np.empty(0), np.empty(0)
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    parts = [ends(slice(s, s + step)) for s in range(0, max(n_rows, 1), step)]
+    return {k: tuple(np.concatenate([p[k][j] for p in parts]) for j in (0, 1)) for k in parts[0]}
 
 
 def _finish(point: np.ndarray, low: np.ndarray, high: np.ndarray, n: np.ndarray, shape) -> Interval:
@@ -182,20 +189,26 @@ def intervals_of(
     valid = ~np.isnan(rows)
     n = valid.sum(axis=-1)
     draws = seed_draws(s, n_boot, seed)
-    out = {}
-    for name in statistics:
-        values, a, b, stat = rows, lo, hi, name
-        if name == "shortfall":  # a mean of max(475 - x, 0): decreasing in x, so the bounds swap
-            values = np.maximum(SOLVED_RETURN - rows, 0.0)
-            a, b, stat = max(SOLVED_RETURN - hi, 0.0), SOLVED_RETURN - lo, "mean"
+    # Per statistic: the scores it is a statistic of, their bounds, and what is computed of them.
+    parts = {m: (rows, lo, hi, m) for m in statistics if m != "shortfall"}
+    if "shortfall" in statistics:  # a mean of max(475 - x, 0): decreasing in x, so the bounds swap
+        short = np.maximum(SOLVED_RETURN - rows, 0.0)
+        parts["shortfall"] = (short, max(SOLVED_RETURN - hi, 0.0), SOLVED_RETURN - lo, "mean")
 
-        def ends(sl: slice, values=values, a=a, b=b, stat=stat):
-            w, atom = _normalised(draws[:, :-1], draws[:, -1], valid[sl])
-            return _ends(stat, values[sl], w, atom, a, b, confidence)
+    def ends(sl: slice) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        w, atom = _normalised(draws[:, :-1], draws[:, -1], valid[sl])
+        out, ordered = {}, None
+        for m, (values, a, b, stat) in parts.items():
+            if stat == "mean":  # order does not matter
+                d, ws = _prepared(values[sl], w, b, False)
+            else:  # the median and the IQM share one sort
+                ordered = ordered or _prepared(values[sl], w, b, True)
+                d, ws = ordered
+            out[m] = _ends(stat, d, ws, atom, a, b, confidence)
+        return out
 
-        low, high = _by_chunks(rows.shape[0], n_boot * (s + 1), ends)
-        out[name] = _finish(_POINT[name](rows), low, high, n, shape)
-    return out
+    chunks = _by_chunks(rows.shape[0], n_boot * (s + 1) * len(parts), ends)
+    return {m: _finish(_POINT[m](rows), *chunks[m], n, shape) for m in statistics}
 
 
 def interval(scores: np.ndarray, statistic: str = "iqm", **kw) -> Interval:
@@ -258,16 +271,28 @@ def pooled_interval(
         w = (w * sh[..., None]).reshape(g.shape[0], t, n_boot, s)
         w = np.moveaxis(w, 2, 1).reshape(g.shape[0], n_boot, t * s)
         atom = (atom * sh).reshape(g.shape[0], t, n_boot).sum(axis=1)
-        return _ends(statistic, g.reshape(g.shape[0], t * s), w, atom, lo, hi, confidence)
+        d, ws = _prepared(g.reshape(g.shape[0], t * s), w, hi, statistic != "mean")
+        return _ends(statistic, d, ws, atom, lo, hi, confidence)
 
-    low, high = _by_chunks(groups.shape[0], n_boot * (s * t + 1), ends)
+    low, high = _by_chunks(groups.shape[0], n_boot * (s * t + 1), lambda sl: {0: ends(sl)})[0]
     return _finish(_POINT[statistic](groups.reshape(groups.shape[0], t * s)), low, high, n, shape)
 
 
 def _improvement(x: np.ndarray, y: np.ndarray, wx: np.ndarray, wy: np.ndarray) -> np.ndarray:
-    """P(X > Y) of weighted runs: ``x, y [r, k]``, weights ``wx, wy [r, B, k]`` -> ``[r, B]`` (ties 1/2)."""
-    h = ((x[:, :, None] > y[:, None, :]) + 0.5 * (x[:, :, None] == y[:, None, :])).astype(wx.dtype)
-    return np.sum(np.matmul(wx, h) * wy, axis=-1)
+    """P(X > Y) of weighted runs: ``x, y [r, k]``, weights ``wx, wy [r, B, k]`` -> ``[r, B]`` (ties 1/2).
+
+    ``sum_i wx_i * G(x_i)`` with ``G(v) = sum_j wy_j ([y_j < v] + [y_j = v] / 2)``, Y's weighted distribution
+    function, read off the cumulative weights of Y in sorted order: O(k) per replicate instead of O(k^2).
+    """
+    order = np.argsort(y, axis=-1)
+    ys = np.take_along_axis(y, order, axis=-1)
+    below = np.sum(ys[:, None, :] < x[:, :, None], axis=-1)  # [r, k]: Y's runs below each x_i
+    upto = np.sum(ys[:, None, :] <= x[:, :, None], axis=-1)
+    c = np.cumsum(np.take_along_axis(wy, order[:, None, :], axis=-1), axis=-1)
+    c = np.concatenate([np.zeros(c.shape[:2] + (1,), c.dtype), c], axis=-1)  # c[..., m]: weight of the m lowest
+    lt = np.take_along_axis(c, np.broadcast_to(below[:, None, :], wx.shape), axis=-1)
+    le = np.take_along_axis(c, np.broadcast_to(upto[:, None, :], wx.shape), axis=-1)
+    return np.sum(wx * (0.5 * (lt + le)), axis=-1)
 
 
 def improvement_interval(
@@ -309,10 +334,10 @@ def improvement_interval(
         for worst_x, worst_y, p in ((lo, hi, q), (hi, lo, 1.0 - q)):
             xa = np.concatenate([np.nan_to_num(a[sl]), np.full((wa.shape[0], 1), worst_x)], axis=1)
             yb = np.concatenate([np.nan_to_num(b[sl]), np.full((wa.shape[0], 1), worst_y)], axis=1)
-            out.append(np.quantile(_improvement(xa, yb, wa, wb), p, axis=-1))
+            out.append(np.clip(np.quantile(_improvement(xa, yb, wa, wb), p, axis=-1), 0.0, 1.0))  # float32
         return out[0], out[1]
 
-    low, high = _by_chunks(a.shape[0], n_boot * (s + 1) * 2, ends)
+    low, high = _by_chunks(a.shape[0], n_boot * (s + 1) * 2, lambda sl: {0: ends(sl)})[0]
     n = np.minimum(va.sum(axis=-1), vb.sum(axis=-1))
     return _finish(stats.probability_of_improvement(a, b), low, high, n, shape)
 

@@ -19,7 +19,6 @@ from matplotlib.figure import Figure
 
 from . import aggregate, figures, intervals, seeds, stats
 from .aggregate import CURVE_BOOT
-from .coverage import MEASURED_MIN_COVERAGE
 from .io import atomic_write_text, make_dir
 from .page import FigureFile, ci_text, document, img_html, manifest_html, manifest_number
 from .plotting import EVAL_LABEL, save, sweep_title
@@ -278,9 +277,9 @@ def best_html(t: RunTables, labels: Mapping[int, str]) -> str:
 
 def measured_coverage(n_seeds: int) -> tuple[int, float] | None:
     """``(m, coverage)``: the lowest coverage measured at ``m`` seeds, the largest count studied not above
-    ``n_seeds`` (``coverage.MEASURED_MIN_COVERAGE``); None below the smallest count studied."""
-    counts = [m for m in sorted(MEASURED_MIN_COVERAGE) if m <= n_seeds]
-    return (counts[-1], MEASURED_MIN_COVERAGE[counts[-1]]) if counts else None
+    ``n_seeds`` (``intervals.MEASURED_MIN_COVERAGE``); None below the smallest count studied."""
+    counts = [m for m in sorted(intervals.MEASURED_MIN_COVERAGE) if m <= n_seeds]
+    return (counts[-1], intervals.MEASURED_MIN_COVERAGE[counts[-1]]) if counts else None
 
 
 def caveats(t: RunTables) -> list[str]:
@@ -326,7 +325,7 @@ def render(t: RunTables, figs: Sequence[FigureFile]) -> str:
         "seed solved, the share's lower end says how many failures the seeds cannot rule out. Shares use the "
         "Clopper-Pearson interval. Configs share their seeds' random numbers, so every interval weighs a seed "
         "the same in every config it compares or pools. In simulation of CartPole-like returns these intervals "
-        f"covered the true value at least {MEASURED_MIN_COVERAGE[10]:.0%} of the time at 10 seeds "
+        f"covered the true value at least {intervals.MEASURED_MIN_COVERAGE[10]:.0%} of the time at 10 seeds "
         "(<code>python -m analysis.coverage</code>, BENCHMARKS.md), where percentile bootstraps fell far short. "
         f"Fixed seed; {N_BOOT:,} replicates for the summary, ranking, heatmaps, sensitivity and probability of "
         f"improvement, {CURVE_BOOT:,} for learning-curve bands; one seed gives no interval. "

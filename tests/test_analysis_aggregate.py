@@ -2,8 +2,9 @@
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
-from analysis import aggregate
+from analysis import aggregate, intervals
 
 
 def test_train_curves_stop_at_each_runs_total_steps():
@@ -38,3 +39,40 @@ def test_grouped_intervals_pool_the_configs_sharing_a_value():
     np.testing.assert_allclose(g["iqm"], [25.0, 7.0])
     assert g["n_configs"].tolist() == [2, 1] and g["n_runs"].tolist() == [4, 3]
     assert np.all((g["ci_low"] <= g["iqm"]) & (g["iqm"] <= g["ci_high"]))
+
+
+def test_profile_at_the_cap_is_the_share_that_reached_it_with_exact_intervals():
+    # Config 0's final returns 500, 500, 500, 200: at tau = 500 the profile is 3/4 (rliable's "above tau" would
+    # be 0 there for any capped config), with the Clopper-Pearson interval of 3 of 4.
+    runs = pd.DataFrame({"config": 0, "seed": [0, 1, 2, 3], "final_eval_return": [500.0, 500.0, 500.0, 200.0]})
+    prof = aggregate.score_profiles(runs, [0]).set_index("tau")
+    assert prof.loc[500.0, "fraction"] == 0.75 and prof.loc[0.0, "fraction"] == 1.0
+    exact = sps.binomtest(3, 4).proportion_ci(method="exact")
+    np.testing.assert_allclose(prof.loc[500.0, ["ci_low", "ci_high"]].to_numpy(float), [exact.low, exact.high])
+    assert prof.loc[300.0, "fraction"] == 0.75 and prof.loc[200.0, "fraction"] == 1.0
+
+
+def test_eval_curve_bands_are_finite_where_most_runs_lack_an_evaluation():
+    # 12 seeds evaluated at step 100; only seeds 0 and 1 at step 200, only seed 0 at step 300.
+    runs = pd.DataFrame({"config": 0, "seed": np.arange(12)})
+    rows = [(s, 100, 50.0 * s) for s in range(12)] + [(0, 200, 300.0), (1, 200, 400.0), (0, 300, 480.0)]
+    evals = pd.DataFrame(rows, columns=["seed", "step", "eval_return"]).assign(config=0)
+    cur = aggregate.eval_curves(runs, evals).set_index("step")
+    assert cur.loc[[100, 200], ["ci_low", "ci_high"]].notna().all().all()
+    assert cur.loc[200, "n_runs"] == 2 and cur.loc[200, "ci_low"] < 350.0 < cur.loc[200, "ci_high"]
+    assert cur.loc[300, "iqm"] == 480.0 and cur.loc[300, ["ci_low", "ci_high"]].isna().all()  # one run: no band
+
+
+def test_improvement_matrix_pairs_configs_by_seed_value():
+    # Config 0 has seeds 0-3, config 1 seeds 2-5: P uses all 4 x 4 pairs (config 0 always higher); the interval
+    # weighs seeds 2 and 3 the same for both configs: it is that of the two configs aligned on seeds 0-5.
+    runs = pd.DataFrame({"config": [0] * 4 + [1] * 4, "seed": [0, 1, 2, 3, 2, 3, 4, 5]}).assign(
+        final_eval_return=[400.0, 410.0, 420.0, 430.0, 100.0, 110.0, 120.0, 130.0]
+    )
+    m = aggregate.improvement_matrix(runs, [0, 1]).set_index(["x", "y"])
+    assert m.loc[(0, 1), "p"] == 1.0 and m.loc[(1, 0), "p"] == 0.0
+    nan = np.nan
+    x = np.array([400.0, 410.0, 420.0, 430.0, nan, nan])
+    y = np.array([nan, nan, 100.0, 110.0, 120.0, 130.0])
+    iv = intervals.improvement_interval(x, y, seed=0)
+    assert (m.loc[(0, 1), "ci_low"], m.loc[(0, 1), "ci_high"]) == (iv.low, iv.high) and iv.high == 1.0

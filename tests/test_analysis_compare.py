@@ -2,12 +2,13 @@
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from test_analysis_tables import sweep, tiny_sweep
 
 import analysis
-from analysis import tables
+from analysis import intervals, tables
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -27,7 +28,28 @@ def test_compare_two_sweeps(tmp_path, monkeypatch):
         assert r.config == best["config"] and r.final_iqm == pytest.approx(best["final_iqm"])
     for name in ("learning_curves.png", "intervals.png"):
         assert (out.parent / "figures" / name).read_bytes()[:8] == PNG
-    assert "P(X &gt; Y)" in out.read_text()
+    html = out.read_text()
+    assert "P(X &gt; Y)" in html and "seeds for a clear difference" in html
+    assert html.count("seeds per config") + html.count("show no difference") + html.count("Too few seeds") >= 2
+
+
+def test_compare_pairs_the_best_configs_by_seed(tmp_path):
+    # Sweep a trained seeds 0-3, sweep b seeds 2-5 (one config each): P(a > b) pairs them on seeds 2 and 3, as
+    # improvement_interval does with the two aligned on seeds 0-5.
+    dirs = []
+    for name, seeds, base in (("a", [0, 1, 2, 3], 400.0), ("b", [2, 3, 4, 5], 100.0)):
+        d = tmp_path / name / "run"
+        d.mkdir(parents=True)
+        data = sweep({}, n_seeds=4)
+        data["runs"]["seed"] = seeds
+        data["evals"]["eval_return"] = np.full(len(data["evals"]["run"]), base, np.float32) + data["evals"]["run"]
+        analysis.write_tables(d, **data)
+        dirs.append(d)
+    out = analysis.compare(dirs, out_dir=tmp_path / "cmp")
+    finals = [analysis.load(d).runs.set_index("seed")["final_eval_return"] for d in dirs]
+    x, y = (f.reindex(range(6)).to_numpy(float) for f in finals)
+    iv = intervals.improvement_interval(x, y)
+    assert f"{iv.point:.2f} [{iv.low:.2f}, {iv.high:.2f}]" in out.read_text()
 
 
 def test_compare_does_not_trust_a_stale_or_foreign_summary(tmp_path):

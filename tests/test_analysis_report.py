@@ -8,7 +8,7 @@ from test_analysis_tables import sweep, tiny_sweep
 
 import analysis
 from analysis import aggregate
-from analysis.coverage import MEASURED_MIN_COVERAGE
+from analysis.intervals import MEASURED_MIN_COVERAGE
 from analysis.io import WriteError
 from analysis.report import caveats
 
