@@ -118,6 +118,12 @@ def remove(run_dir: Path) -> None:
     ckpt = run_dir / CHECKPOINT
     if ckpt.exists():
         os.replace(ckpt, run_dir / f".{CHECKPOINT}-removed-{os.getpid()}")
+    clear_removed(run_dir)
+
+
+def clear_removed(run_dir: Path) -> None:
+    """Deletes the checkpoints ``remove`` set aside in ``run_dir`` (a kill during the deletion leaves one; the next
+    sweep in the grid's folder, or a resume of the finished folder, clears it)."""
     for old in run_dir.glob(f".{CHECKPOINT}-removed-*"):
         shutil.rmtree(old, ignore_errors=True)
 

@@ -49,8 +49,12 @@ def _positive_int(text: str) -> int:
 
 
 def _run_id(text: str) -> str:
-    if not text:  # the engine would silently replace an empty name with a generated one
-        raise argparse.ArgumentTypeError("expected a plain folder name, got ''")
+    from sweep.run_dir import RunFolderError, check_run_id
+
+    try:
+        check_run_id(text)
+    except RunFolderError as err:
+        raise argparse.ArgumentTypeError(err.render({"run_id": "it"})) from None
     return text
 
 
@@ -131,7 +135,10 @@ def _load(args):
 
     file_grid = grids.load(args.grid)
     fixed = dict(parse_set(item) for item in args.set)
-    return file_grid, file_grid.with_overrides(seeds=args.seeds, steps=args.steps, fixed=fixed, where="--set")
+    grid = file_grid.with_overrides(seeds=args.seeds, steps=args.steps, fixed=fixed, where="--set")
+    for note in grid.notes:
+        print(f"note: {UserError(note).render(FLAGS)}", file=sys.stderr)
+    return file_grid, grid
 
 
 def _cmd_list(_args) -> int:

@@ -23,7 +23,7 @@ import numpy as np
 from jax.sharding import Mesh
 
 from analysis.errors import UserError, option
-from analysis.io import jsonable
+from analysis.io import WriteError, jsonable
 from core import HParams, TrainState, is_positive_int
 from sweep import checkpoint, cluster
 from sweep import run_dir as folders
@@ -283,7 +283,20 @@ class _Sweep:
         meta = {"seq": self.seq, "schedule": self.schedule.position(), **self.layout, **self._timings()._asdict()}
         meta.update(self.schedule.position())  # also at the top level, for readers of latest.json
         leaves = None if host_state is None else jax.tree.leaves(host_state)
-        on_lead(lambda: checkpoint.save(self.run_dir, meta, self.records, leaves))
+
+        def save() -> None:
+            had_one = checkpoint.exists(self.run_dir)
+            try:
+                checkpoint.save(self.run_dir, meta, self.records, leaves)
+            except WriteError as err:
+                kept = (
+                    f"its previous checkpoint is kept: continue with {option('resume')} {self.run_dir} once it can"
+                    if had_one
+                    else "nothing was kept"
+                )
+                raise WriteError(f"{err}; the sweep stopped and {kept}") from None
+
+        on_lead(save)
         if self.new is not None:
             self.new.kept = True
         checkpoint.fault_hook(cluster.is_worker())
@@ -310,7 +323,13 @@ class _Sweep:
             manifest=manifest,
         )
         if self.options.report:
-            analysis.report(self.run_dir)
+            try:
+                analysis.report(self.run_dir)
+            except WriteError as err:
+                raise WriteError(
+                    f"{err}; the tables are written but not the report: continue with {option('resume')} "
+                    f"{self.run_dir} once it can be written (or python -m analysis report {self.run_dir})"
+                ) from None
         folders.update_latest(self.run_dir)
         folders.mark_done(self.run_dir)
         checkpoint.remove(self.run_dir)

@@ -114,6 +114,9 @@ class Grid:
     config: dict[str, Any]
     axes: dict[str, list[Any]]
     source: str  # the file's text, kept for the manifest
+    # What the overrides changed beyond what they name, in words (the command line prints them); not part of
+    # the grid's identity.
+    notes: tuple[str, ...] = dataclasses.field(default=(), compare=False)
 
     def with_overrides(
         self,
@@ -125,8 +128,11 @@ class Grid:
     ) -> Grid:
         """The grid with ``seeds`` seeds, ``total_steps = steps`` and each ``fixed`` hyperparameter set to its
         value (coerced to the field's type; ``where`` names where the values came from in messages). A fixed
-        value replaces an axis of that name."""
-        config, axes = dict(self.config), dict(self.axes)
+        value replaces an axis of that name.
+
+        A run shortened by ``steps`` below its evaluation period is evaluated once, at its end: ``eval_every``
+        becomes ``steps`` unless it is given in ``fixed`` or is an axis, and ``notes`` says so."""
+        config, axes, notes = dict(self.config), dict(self.axes), list(self.notes)
         if seeds is not None:
             _check_count("seeds", seeds)
         if steps is not None:
@@ -137,7 +143,14 @@ class Grid:
             check_key(key, where)
             config[key] = coerce(key, value, where)
             axes.pop(key, None)
-        grid = dataclasses.replace(self, seeds=seeds or self.seeds, config=config, axes=axes)
+        eval_every = config.get("eval_every", FIELDS["eval_every"].default)
+        if steps is not None and "eval_every" not in (fixed or {}) and "eval_every" not in axes and eval_every > steps:
+            config["eval_every"] = steps
+            notes.append(
+                f"eval_every ({eval_every:,}) exceeds {option('total_steps')} {steps:,}: each run is evaluated once, "
+                f"at its end (eval_every = {steps:,})"
+            )
+        grid = dataclasses.replace(self, seeds=seeds or self.seeds, config=config, axes=axes, notes=tuple(notes))
         grid.configs()  # validates the combination now
         return grid
 
@@ -257,7 +270,10 @@ def _check_float32(name: str, value: float, where: str) -> None:
 def find(name_or_path: str) -> Path:
     """A grid name from ``sweep/grids/`` or a path to a ``.toml`` file."""
     path = Path(name_or_path)
-    if path.suffix == ".toml" or "/" in name_or_path:
+    is_name = (GRIDS_DIR / f"{name_or_path}.toml").is_file() and "/" not in name_or_path
+    if path.suffix == ".toml" or "/" in name_or_path or (path.is_dir() and not is_name):
+        if path.is_dir():
+            raise GridError(f"grid file {name_or_path} is a folder; give a .toml file or a grid name")
         if not path.is_file():
             raise GridError(f"grid file {name_or_path} does not exist")
         return path

@@ -33,6 +33,28 @@ class RunFolderError(UserError):
     """A run folder that cannot be made, written, or resumed; one sentence."""
 
 
+# A run id is a folder name: short enough for every file system (255 bytes, less room for the temporary names
+# written inside it) and plain text, so that it prints, sorts and types as it looks.
+MAX_RUN_ID = 200
+
+
+def check_run_id(run_id: str) -> None:
+    """RunFolderError unless ``run_id`` is a plain folder name of at most ``MAX_RUN_ID`` characters."""
+    if (
+        not run_id
+        or run_id in (".", "..", "latest")
+        or run_id.startswith(".")
+        or any(c in run_id for c in "/\\")
+        or not run_id.isprintable()
+    ):
+        raise RunFolderError(
+            f"{option('run_id')} must be a plain folder name (printable, no '/', not starting with '.', not "
+            f"'latest'), got {run_id!r}"
+        )
+    if len(run_id.encode()) > MAX_RUN_ID:
+        raise RunFolderError(f"{option('run_id')} must be at most {MAX_RUN_ID} bytes long, got {len(run_id.encode())}")
+
+
 def new_run_id(grid: Grid) -> str:
     """UTC time and the grid's fingerprint, e.g. ``20261123T101500Z-1a2b3c4d``."""
     return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{grid.fingerprint()}"
@@ -81,9 +103,8 @@ class NewFolder:
     def check(cls, grid: Grid, out: Path, run_id: str | None) -> dict[str, Any]:
         """Process 0: the new folder's description (JSON-able, for ``from_check``), or RunFolderError. Creates at
         most the grid's output folder."""
-        run_id = run_id or new_run_id(grid)
-        if not run_id or "/" in run_id or run_id in (".", "..", "latest"):
-            raise RunFolderError(f"{option('run_id')} must be a plain folder name, got {run_id!r}")
+        run_id = new_run_id(grid) if run_id is None else run_id
+        check_run_id(run_id)
         grid_dir = Path(out) / grid.name
         run_dir = grid_dir / run_id
         if run_dir.exists() and not (run_dir.is_dir() and not any(run_dir.iterdir())):
@@ -96,6 +117,8 @@ class NewFolder:
                 break
             top = folder
         check_writable(grid_dir)
+        for finished in grid_dir.glob(f"*/{DONE}"):  # removed checkpoints a kill left in finished folders
+            checkpoint.clear_removed(finished.parent)
         return {"run_dir": str(run_dir), "existed": run_dir.exists(), "top": None if top is None else str(top)}
 
     @classmethod
@@ -179,6 +202,7 @@ def check_resume(grid: Grid, given: Path) -> dict[str, Any]:
         )
     found = status(given)
     if found == "finished":
+        checkpoint.clear_removed(given)
         raise RunFolderError(f"{given} has already finished; nothing to resume")
     if found == "checkpoint":
         checkpoint.peek(given)

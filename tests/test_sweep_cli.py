@@ -1,6 +1,7 @@
 """The sweep command line: grid files, grouping, overrides, ``list`` and ``show``, and bad input, which must give
 one line on stderr, exit status 2, no traceback, and leave every file as it was, before anything is trained."""
 
+import errno
 import json
 import os
 import re
@@ -9,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -17,6 +19,7 @@ from sweep import grid as grids
 from sweep import run_dir as folders
 
 ROOT = Path(__file__).resolve().parent.parent
+TABLES = ("episodes", "evals", "runs")
 ERROR = "python -m sweep: error: "
 RUN_ERROR = "python -m sweep run: error: "  # argparse's own errors carry the subcommand
 TINY = """
@@ -203,8 +206,8 @@ BAD_ARGS = [
     ("--set empty hidden sizes", ["--set", "hidden_sizes=[]"], ERROR, ["hidden_sizes", "non-empty"]),
     ("--set out of range", ["--set", "tau=0"], ERROR, ["tau", "(0, 1]"]),
     (
-        "--steps below eval_every",
-        ["--steps", "100"],
+        "--steps below an eval_every that is set too",
+        ["--steps", "100", "--set", "eval_every=300"],
         ERROR,
         ["eval_every (300)", "total_steps (100)", "lower eval_every"],
     ),
@@ -224,9 +227,12 @@ BAD_ARGS = [
     ("zero --steps", ["--steps", "0"], RUN_ERROR, ["--steps", "positive integer", "'0'"]),
     ("text --steps", ["--steps", "many"], RUN_ERROR, ["--steps", "'many'"]),
     ("zero --chunk-steps", ["--chunk-steps", "0"], RUN_ERROR, ["--chunk-steps", "'0'"]),
-    ("run id with a slash", ["--run-id", "a/b"], ERROR, ["--run-id", "'a/b'"]),
-    ("run id 'latest'", ["--run-id", "latest"], ERROR, ["--run-id", "'latest'"]),
+    ("run id with a slash", ["--run-id", "a/b"], RUN_ERROR, ["--run-id", "'a/b'"]),
+    ("run id 'latest'", ["--run-id", "latest"], RUN_ERROR, ["--run-id", "'latest'"]),
     ("empty run id", ["--run-id", ""], RUN_ERROR, ["--run-id", "''"]),
+    ("run id with a newline", ["--run-id", "a\nb"], RUN_ERROR, ["--run-id", "printable", "'a\\nb'"]),
+    ("hidden run id", ["--run-id", ".r"], RUN_ERROR, ["--run-id", "not starting with '.'"]),
+    ("run id of 300 characters", ["--run-id", "r" * 300], RUN_ERROR, ["--run-id", "at most 200 bytes", "300"]),
     ("half the cluster flags", ["--process-id", "0"], ERROR, ["--coordinator", "--num-processes", "--process-id"]),
     (
         "process id out of range",
@@ -260,6 +266,25 @@ def test_unknown_grid_name_suggests_the_nearest(tmp_path, capsys, monkeypatch, n
     code, _, err = call(["run", tmp_path / "missing.toml", "--out", tmp_path / "results"], capsys)
     assert_one_line_error(code, err, "missing.toml", "does not exist")
     assert list(tmp_path.iterdir()) == []
+    (tmp_path / "grids").mkdir()
+    code, _, err = call(["run", "grids", "--out", tmp_path / "results"], capsys)
+    assert_one_line_error(code, err, "grid file grids is a folder", "a .toml file or a grid name")
+    (tmp_path / "smoke").mkdir()  # a folder named like a shipped grid does not hide it
+    assert grids.find("smoke") == grids.GRIDS_DIR / "smoke.toml"
+
+
+def test_steps_below_eval_every_evaluate_at_the_end_with_a_note(tmp_path, capsys):
+    path = write_grid(tmp_path, TINY)
+    code, out, err = call(["show", path, "--steps", "200"], capsys)
+    assert code == 0
+    note = "note: eval_every (300) exceeds --steps 200: each run is evaluated once, at its end (eval_every = 200)\n"
+    assert err == note
+    assert json.loads(out)["fixed"]["eval_every"] == 200
+    code, _, err = call(["run", path, "--steps", "200", "--out", tmp_path / "results", "--run-id", "r", "--no-progress",
+                         "--no-report"], capsys)  # fmt: skip
+    assert code == 0, err
+    evals = pd.read_parquet(tmp_path / "results" / "g" / "r" / "evals.parquet")
+    assert sorted(evals["step"].unique()) == [200] and len(evals) == 2
 
 
 def test_missing_or_unknown_command_is_one_line(capsys):
@@ -502,3 +527,71 @@ def test_folder_stopped_while_writing_its_tables_is_trained_again(started, capsy
     assert folders.status(run_dir) == "finished"
     runs = pd.read_parquet(run_dir / "runs.parquet")
     assert list(runs[["config", "seed"]].itertuples(index=False, name=None)) == [(0, 0), (1, 0)]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A full disk, and what a kill during the clean-up leaves
+# ---------------------------------------------------------------------------------------------------------
+def _no_space(*_args, **_kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_full_disk_during_a_checkpoint_is_one_line_and_keeps_the_previous_one(tmp_path, capsys, monkeypatch):
+    path = write_grid(tmp_path, TINY)
+    args = ["--out", tmp_path / "results", "--no-progress", "--no-report", "--chunk-steps", "100"]
+    code, _, err = call(["run", path, "--run-id", "ref", *args], capsys)
+    assert code == 0, err
+    reference = {t: pd.read_parquet(tmp_path / "results" / "g" / "ref" / f"{t}.parquet") for t in TABLES}
+
+    real_savez, calls = np.savez, []
+
+    def savez(f, **arrays):  # the second checkpoint finds the disk full after writing part of its file
+        calls.append(1)
+        if len(calls) == 2:
+            f.write(b"partial")
+            _no_space()
+        real_savez(f, **arrays)
+
+    monkeypatch.setattr(np, "savez", savez)
+    code, _, err = call(["run", path, "--run-id", "r", *args], capsys)
+    run_dir = tmp_path / "results" / "g" / "r"
+    assert_one_line_error(code, err, "No space left on device", "previous checkpoint is kept", f"--resume {run_dir}")
+    ckpt = run_dir / checkpoint.CHECKPOINT
+    assert sorted(p.name for p in ckpt.iterdir()) == ["ckpt-000001.npz", "latest.json"]  # no partial file left
+    monkeypatch.undo()
+    code, _, err = call(["run", path, "--resume", run_dir, "--no-progress", "--no-report", "--chunk-steps", "100"],
+                        capsys)  # fmt: skip
+    assert code == 0, err
+    for t in TABLES:
+        pd.testing.assert_frame_equal(reference[t], pd.read_parquet(run_dir / f"{t}.parquet"), check_exact=True)
+
+
+def test_full_disk_during_the_report_is_one_line_and_resumable(tmp_path, capsys, monkeypatch):
+    import matplotlib.figure
+
+    path = write_grid(tmp_path, TINY)
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", _no_space)
+    code, _, err = call(["run", path, "--out", tmp_path / "results", "--run-id", "r", "--no-progress"], capsys)
+    run_dir = tmp_path / "results" / "g" / "r"
+    assert_one_line_error(code, err, "No space left on device", "tables are written but not the report", "--resume")
+    assert (run_dir / "runs.parquet").is_file() and not (run_dir / folders.DONE).exists()
+    assert not list(run_dir.rglob("*.tmp"))
+    monkeypatch.undo()
+    code, _, err = call(["run", path, "--resume", run_dir, "--no-progress"], capsys)
+    assert code == 0, err
+    assert (run_dir / "report.html").is_file() and (run_dir / folders.DONE).is_file()
+
+
+def test_a_checkpoint_left_set_aside_is_cleared_by_the_next_sweep(tmp_path, capsys):
+    path = write_grid(tmp_path, TINY)
+    args = ["--out", tmp_path / "results", "--no-progress", "--no-report"]
+    assert call(["run", path, "--run-id", "a", *args], capsys)[0] == 0
+    first = tmp_path / "results" / "g" / "a"
+    leftover = first / ".checkpoint-removed-12345"  # as a kill during the removal leaves it
+    (leftover / "inner").mkdir(parents=True)
+    code, _, err = call(["run", path, "--resume", first, "--no-progress"], capsys)
+    assert_one_line_error(code, err, "already finished")
+    assert not leftover.exists()
+    (leftover / "inner").mkdir(parents=True)
+    assert call(["run", path, "--run-id", "b", *args], capsys)[0] == 0
+    assert not leftover.exists() and (first / folders.DONE).is_file()
