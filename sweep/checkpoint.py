@@ -5,7 +5,6 @@ its current chunk. A checkpoint also records the waves it was cut into: a resume
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import shutil
@@ -18,11 +17,12 @@ import numpy as np
 
 from analysis.errors import UserError, option
 from analysis.io import atomic_write, atomic_write_text, to_json
-from sweep.plan import wave_sizes_for
 from sweep.records import Records
 
 CHECKPOINT = "checkpoint"
 LATEST = "latest.json"
+FORMAT = 2  # latest.json's layout: records in parts, the state in a file of its own
+MERGE = 16  # parts of one level merged into one of the next
 # Fault injection for the resume tests: "N" or "N:SIGNAME" makes the process send SIGKILL (or the named signal)
 # right after the N-th checkpoint of this invocation, so a kill lands at a known point: to itself, or, in a
 # supervised worker of a multi-process sweep, to its supervisor (the process a user would signal).
@@ -50,23 +50,61 @@ def fault_hook(supervised: bool = False) -> None:
 
 
 def save(run_dir: Path, meta: dict[str, Any], records: Records, state_leaves: list[np.ndarray] | None) -> None:
-    """Writes the records and (when a wave is live) its state's host leaves, then ``latest.json`` with ``meta``
-    (JSON-able: the schedule's position, the wave layout, timings, and ``seq``, the checkpoint's number within
-    the sweep, which names the archive); the previous archive is removed after. Numbers only grow, so the
-    archive ``latest.json`` names is never overwritten."""
+    """Writes the records added since the last checkpoint as a new part, merges parts (see ``MERGE``), writes the
+    live wave's state (if any), then ``latest.json`` with ``meta`` (JSON-able: the schedule's position, the layout,
+    timings, and ``seq``, the checkpoint's number within the sweep, which names its files) and the files it
+    stands on; files it no longer names are removed after. A kill at any point leaves the previous
+    ``latest.json`` and every file it names. What a checkpoint writes is proportional to the work since the
+    last one (and, amortised over merges, to that times the number of merge levels)."""
     ckpt = run_dir / CHECKPOINT
     ckpt.mkdir(exist_ok=True)
     for stray in ckpt.glob(".*.tmp"):  # left by a process killed while writing
         stray.unlink(missing_ok=True)
-    name = f"ckpt-{meta['seq']:06d}.npz"
-    arrays = records.to_arrays()
+    seq = int(meta["seq"])
+    parts = _read_latest(ckpt)["records"] if (ckpt / LATEST).is_file() else []
+    name = f"rec-0-{seq:06d}.npz"
+    atomic_write(ckpt / name, lambda f: np.savez(f, **records.new_arrays()))
+    parts = _merge(ckpt, [*parts, {"file": name, "level": 0}], seq)
+    state = None
     if state_leaves is not None:
-        arrays.update({f"state_{i:03d}": x for i, x in enumerate(state_leaves)})
-    atomic_write(ckpt / name, lambda f: np.savez(f, **arrays))
-    atomic_write_text(ckpt / LATEST, to_json({**meta, "file": name}))
-    for old in ckpt.glob("ckpt-*.npz"):
-        if old.name != name:
+        state = f"state-{seq:06d}.npz"
+        atomic_write(ckpt / state, lambda f: np.savez(f, **{f"state_{i:03d}": x for i, x in enumerate(state_leaves)}))
+    atomic_write_text(ckpt / LATEST, to_json({**meta, "format": FORMAT, "records": parts, "state": state}))
+    keep = {LATEST, state, *(part["file"] for part in parts)}
+    for old in ckpt.glob("*.npz"):
+        if old.name not in keep:
             old.unlink(missing_ok=True)
+
+
+def _merge(ckpt: Path, parts: list[dict[str, Any]], seq: int) -> list[dict[str, Any]]:
+    """Parts with every run of ``MERGE`` parts of one level at the end merged into one part of the next level
+    (a counter in base ``MERGE``: at most ``MERGE - 1`` parts per level, each record rewritten once per level)."""
+    while len(parts) >= MERGE and len({p["level"] for p in parts[-MERGE:]}) == 1:
+        level = parts[-1]["level"] + 1
+        name = f"rec-{level}-{seq:06d}.npz"
+        merged = _concat([_read_part(ckpt / p["file"]) for p in parts[-MERGE:]])
+        atomic_write(ckpt / name, lambda f, merged=merged: np.savez(f, **merged))
+        parts = [*parts[:-MERGE], {"file": name, "level": level}]
+    return parts
+
+
+def _read_part(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as data:
+        return {k: data[k] for k in data.files}
+
+
+def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _read_latest(ckpt: Path) -> dict[str, Any]:
+    meta = json.loads((ckpt / LATEST).read_text())
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(
+            f"the checkpoint in {ckpt} was written by an earlier version of the engine and cannot be resumed; remove "
+            "that folder to train this sweep again from the start, or start a new run"
+        )
+    return meta
 
 
 def load(run_dir: Path, n_runs: int) -> tuple[dict[str, Any], Records, list[np.ndarray] | None] | None:
@@ -76,26 +114,31 @@ def load(run_dir: Path, n_runs: int) -> tuple[dict[str, Any], Records, list[np.n
     if not (ckpt / LATEST).is_file():
         return None
     try:
-        meta = json.loads((ckpt / LATEST).read_text())
-        with np.load(ckpt / meta["file"]) as data:
-            arrays = {k: data[k] for k in data.files}
-        records = Records.from_arrays(arrays, n_runs)
+        meta = _read_latest(ckpt)
+        records = Records.from_arrays(_concat([_read_part(ckpt / p["file"]) for p in meta["records"]]), n_runs)
+        leaves = None
+        if meta["state"] is not None:
+            state = _read_part(ckpt / meta["state"])
+            leaves = [state[k] for k in sorted(state)]
     except _READ_ERRORS as err:
         raise CheckpointError(_damaged(ckpt, err)) from None
-    state_keys = sorted(k for k in arrays if k.startswith("state_"))
-    return meta, records, ([arrays[k] for k in state_keys] if state_keys else None)
+    return meta, records, leaves
 
 
 def peek(run_dir: Path) -> None:
-    """CheckpointError unless the last checkpoint's record and the file it names can be opened (a cheap check
-    that reads the archive's index, not its arrays)."""
+    """CheckpointError unless the last checkpoint's record and the files it names can be opened (a cheap check
+    that reads the archives' indexes, not their arrays)."""
     ckpt = run_dir / CHECKPOINT
     try:
-        meta = json.loads((ckpt / LATEST).read_text())
-        with np.load(ckpt / meta["file"]) as data:
-            missing = [k for k in ("ep_run", "ev_run", "diverged") if k not in data.files]
-        if missing:
-            raise KeyError(f"{meta['file']} lacks {', '.join(missing)}")
+        meta = _read_latest(ckpt)
+        for part in meta["records"]:
+            with np.load(ckpt / part["file"]) as data:
+                missing = [k for k in ("ep_run", "ev_run", "dv_run") if k not in data.files]
+            if missing:
+                raise KeyError(f"{part['file']} lacks {', '.join(missing)}")
+        if meta["state"] is not None:
+            with np.load(ckpt / meta["state"]):
+                pass
     except _READ_ERRORS as err:
         raise CheckpointError(_damaged(ckpt, err)) from None
 
@@ -128,33 +171,19 @@ def clear_removed(run_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _sizes_text(sizes: list[int]) -> str:
-    """[8, 8, 8, 4] -> '3 x 8, 4'."""
-    parts = []
-    for size, same in itertools.groupby(sizes):
-        count = len(list(same))
-        parts.append(f"{count} x {size}" if count > 1 else str(size))
-    return ", ".join(parts)
-
-
-def layout_error(
-    meta: dict[str, Any], where: str, wave_sizes: list[int], n_dev: int, group_runs: list[int], platform: str = "cpu"
-) -> str | None:
-    """None when a checkpoint's waves (``meta``) are the waves this sweep would cut now; otherwise one sentence
-    that says how to resume it."""
-    then = list(meta.get("wave_sizes") or [])
-    if then == list(wave_sizes):
-        return None
-    k, m = meta.get("n_devices"), meta.get("runs_per_device")
-    fix = None
-    for per_device in sorted({t // n_dev for t in then if t % n_dev == 0}):  # a value that cuts the same waves here
-        if wave_sizes_for(group_runs, n_dev, per_device, platform) == then:
-            fix = f"{option('runs_per_device')} {per_device}"
-            break
-    if fix is None and k is not None and k != n_dev:
-        fix = f"{k} devices" + (f" and {option('runs_per_device')} {m}" if m else "")
-    return (
-        f"{where} was checkpointed on {k} devices in waves of {_sizes_text(then)} runs, but {n_dev} devices here "
-        f"cut waves of {_sizes_text(wave_sizes)}; "
-        + (f"resume it with {fix}" if fix else "resume it on the machine it was started on, or start a new run")
-    )
+def layout_error(meta: dict[str, Any], where: str, n_devices: int, runs_per_device: int | None) -> str | None:
+    """None when a checkpoint's layout (``meta``: its device count and ``--runs-per-device``) is this invocation's;
+    otherwise one sentence that says how to resume it. The waves of the groups it started were cut for that
+    layout, and a run's bits depend on its wave's per-device shape."""
+    then_devices, then_per_device = meta.get("n_devices"), meta.get("runs_per_device")
+    if then_devices != n_devices:
+        return (
+            f"{where} was checkpointed on {then_devices} devices, but this machine gives {n_devices}; resume it on "
+            f"{then_devices} devices (on a CPU host, {option('cpu_devices')} {then_devices})"
+        )
+    if then_per_device != runs_per_device:
+        flag = option("runs_per_device")
+        if then_per_device is None:
+            return f"{where} was started without {flag}; resume it without {flag} too"
+        return f"{where} was started with {flag} {then_per_device}; resume it with {flag} {then_per_device}"
+    return None

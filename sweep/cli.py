@@ -30,6 +30,8 @@ FLAGS = {
     "resume": "--resume",
     "out": "--out",
     "report": "--no-report",
+    "large": "--large",
+    "cpu_devices": "--cpu-devices",
 }
 
 
@@ -103,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
         "chooses; no effect on GPU hosts)",
     )
     run.add_argument("--no-report", action="store_true", help="write the tables only, not figures/report")
+    run.add_argument(
+        "--large",
+        action="store_true",
+        help="run a sweep even beyond 100,000 runs, 2,000 static groups or 10^9 env steps (refused without it)",
+    )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--coordinator", metavar="HOST:PORT", help="multi-host: the coordinator's address")
     run.add_argument("--num-processes", type=_positive_int, help="multi-host: number of processes")
@@ -151,20 +158,33 @@ def _cmd_list(_args) -> int:
         except grids.GridError as err:
             rows.append((name, f"(invalid: {err})", "", "", ""))
             continue
-        configs = g.configs()
-        steps = sum(c["total_steps"] for c in configs) * g.seeds
+        s = _size(g, 1, "cpu")
         axes = ", ".join(f"{k}[{len(v)}]" for k, v in g.axes.items()) or "(seeds only)"
-        rows.append((name, axes, str(len(configs) * g.seeds), f"{steps:,}", g.description))
-    header = ("grid", "axes", "runs", "env steps", "description")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+        rows.append((name, axes, f"{s.runs:,}", f"{s.groups:,}", f"{s.env_steps:,}", g.description))
+    header = ("grid", "axes", "runs", "static groups", "env steps", "description")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
     for row in [header, *rows]:
-        print("  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4])
+        print("  ".join(c.ljust(w) for c, w in zip(row[:5], widths, strict=True)) + "  " + row[5])
     return 0
 
 
+def _size(grid, n_devices: int, platform: str):
+    from sweep.plan import make_plan, size
+
+    return size(make_plan(grid), n_devices, platform, None)
+
+
 def _cmd_show(args) -> int:
+    import jax
+
+    from sweep.devices import use_cpu_cores
+
     _, grid = _load(args)
-    print(to_json(grid.resolved(), indent=2))
+    use_cpu_cores()
+    n, platform = jax.device_count(), jax.devices()[0].platform
+    s = _size(grid, n, platform)
+    waves = {"count": s.waves, "devices": n, "platform": platform}  # with the default wave size
+    print(to_json({**grid.resolved(), "static_groups": s.groups, "env_steps": s.env_steps, "waves": waves}, indent=2))
     return 0
 
 
@@ -202,6 +222,7 @@ def _cmd_run(args) -> int:
         runs_per_device=args.runs_per_device,
         progress=not args.no_progress,
         report=not args.no_report,
+        large=args.large,
     )
     run_dir = engine.run_sweep(grid, options, file_grid=file_grid)
     import jax

@@ -10,7 +10,6 @@ chunks, nor its neighbours in the batch change a bit of it.
 from __future__ import annotations
 
 import dataclasses
-import math
 import sys
 import time
 from collections.abc import Callable
@@ -20,18 +19,18 @@ from typing import Any
 
 import jax
 import numpy as np
-from jax.sharding import Mesh
 
 from analysis.errors import UserError, option
 from analysis.io import WriteError, jsonable
 from core import HParams, TrainState, is_positive_int
 from sweep import checkpoint, cluster
 from sweep import run_dir as folders
-from sweep.devices import fetch, is_lead, make_mesh, on_lead, wave_budget_bytes
+from sweep.devices import fetch, is_lead, make_mesh, on_lead
 from sweep.grid import Grid
+from sweep.layout import Layout
 from sweep.manifest import Timings, make_manifest, runs_frame
-from sweep.plan import Plan, Wave, cut_waves, default_runs_per_device, hparams_batch, make_plan, run_keys
-from sweep.program import GroupProgram, bytes_per_run, diverged_runs
+from sweep.plan import Plan, Wave, hparams_batch, make_plan, run_keys, size, too_large
+from sweep.program import GroupProgram, diverged_runs
 from sweep.records import Records
 from sweep.schedule import Chunk, GridSchedule, Schedule
 
@@ -50,6 +49,7 @@ class Options:
     progress: bool = True
     base_seed: int = 0
     report: bool = True  # figures and report.html at the end (tables are always written)
+    large: bool = False  # run a sweep beyond sweep.plan.LARGE too
 
     def check(self) -> None:
         """OptionError naming the first option that is not allowed."""
@@ -108,6 +108,12 @@ def run_sweep(grid: Grid, options: Options = Options(), *, file_grid: Grid | Non
         # Everything that can fail on the grid's values fails here, before the run folder exists.
         plan = make_plan(grid)
         hparams_batch(plan.configs)
+        cost = size(plan, jax.device_count(), jax.devices()[0].platform, options.runs_per_device)
+        if not options.large and (over := too_large(cost)):
+            raise OptionError(
+                f"this sweep has {over}: {cost.describe(jax.device_count())}; if that is what you mean, run it "
+                f"with {option('large')}"
+            )
         on_lead(lambda: new.create(grid, file_grid or grid))
         return _stoppable(new.run_dir, lambda: _Sweep(plan, new.run_dir, options, file_grid, new), resume=False)
     except Exception:
@@ -126,67 +132,55 @@ def _stoppable(run_dir: Path, make: Callable[[], _Sweep], *, resume: bool = True
         raise cluster.Stopped(why, run_dir, checkpoint.exists(run_dir)) from None
 
 
-def make_programs(plan: Plan, mesh: Mesh, options: Options) -> list[GroupProgram]:
-    """Each static group's program, its wave size fixed before anything runs (so a resumed sweep with the same
-    devices cuts the same waves): ``options.runs_per_device`` per device, or the platform's default shrunk
-    until the compiled program fits the tightest device's memory."""
-    platform = mesh.devices.flat[0].platform
-    budget = wave_budget_bytes()
-    programs = []
-    for group in plan.groups:
-        per_device = options.runs_per_device or default_runs_per_device(len(group.runs), mesh.size, platform)
-        program = GroupProgram(group.static, mesh, mesh.size * per_device)
-        if options.runs_per_device is None:
-            first = min(options.chunk_steps, group.static.total_steps)
-            need = bytes_per_run(program.compiled(first), per_device)
-            if math.isfinite(need) and need * per_device > budget:
-                per_device = max(1, int(budget // need))
-                program = GroupProgram(group.static, mesh, mesh.size * per_device)
-        programs.append(program)
-    return programs
-
-
 @dataclasses.dataclass
 class _Live:
     """The wave being trained and its device state."""
 
+    group: int
     wave: int
     states: TrainState
 
 
 class _Sweep:
-    """One invocation's sweep: its programs, waves, schedule, records and timings."""
+    """One invocation's sweep: its layout (programs and waves), schedule, records and timings."""
 
     def __init__(self, plan: Plan, run_dir: Path, options: Options, file_grid: Grid | None, new=None):
         self.plan, self.run_dir, self.options, self.file_grid, self.new = plan, run_dir, options, file_grid, new
         self.mesh = make_mesh()
-        self.programs = make_programs(plan, self.mesh, options)
-        self.waves: list[Wave] = cut_waves(plan.groups, [p.wave_size for p in self.programs])
-        self.layout = {
-            "wave_sizes": [w.size for w in self.waves],
-            "n_devices": self.mesh.size,
-            "runs_per_device": options.runs_per_device,
-        }
+        self.layout = Layout(plan, self.mesh, options.chunk_steps, options.runs_per_device, on_compile=self._compiling)
         self.hparams = hparams_batch(plan.configs)
         self.records = Records(plan.n_runs)
         self.state_leaves: list[np.ndarray] | None = None  # a checkpointed wave's state, until restored
         self.before = Timings(0.0, 0.0, 0)  # what earlier invocations spent (from the checkpoint)
         self.run_seconds, self.env_steps, self.seq = 0.0, 0, 0
-        self.schedule: Schedule = GridSchedule(self._wave_steps(), options.chunk_steps)
+        self.schedule: Schedule = self._schedule(None)
+        self.bar = None
+        self.estimated = False
 
-    def _wave_steps(self) -> list[int]:
-        return [self.plan.groups[w.group].static.total_steps for w in self.waves]
+    def _schedule(self, position: dict[str, Any] | None) -> GridSchedule:
+        steps = [g.static.total_steps for g in self.plan.groups]
+        return GridSchedule(steps, self.layout.n_waves, self.options.chunk_steps, position)
+
+    def _compiling(self, g: int) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"compiling group {g + 1}/{len(self.plan.groups)}")
+            self.bar.refresh()
 
     def run(self, *, resume: bool) -> Path:
         if resume:
             self._restore()
         from tqdm import tqdm
 
-        wave_runs = [len(w.runs) for w in self.waves]
-        total = sum(s * n for s, n in zip(self._wave_steps(), wave_runs, strict=True))
-        bar = tqdm(
-            total=total,
-            initial=total - self.schedule.steps_left(wave_runs),
+        platform = self.mesh.devices.flat[0].platform
+        cost = size(self.plan, self.mesh.size, platform, self.options.runs_per_device)
+        if is_lead():
+            print(f"{self.plan.grid.name}: {cost.describe(self.mesh.size)}", file=sys.stderr)
+        done = self.schedule.steps_done_so_far(
+            [len(g.runs) for g in self.plan.groups], lambda g, w: len(self.layout.waves(g)[w].runs)
+        )
+        self.bar = tqdm(
+            total=cost.env_steps,
+            initial=done,
             unit=" steps",
             unit_scale=True,
             desc=f"{self.plan.grid.name}: {self.plan.n_runs} runs",
@@ -195,9 +189,9 @@ class _Sweep:
             smoothing=0.3,
         )
         try:
-            self._loop(bar)
+            self._loop(self.bar, cost.env_steps - done)
         finally:
-            bar.close()
+            self.bar.close()
         on_lead(self._finish)  # the others wait for it, and hear of a failure
         return self.run_dir
 
@@ -206,30 +200,38 @@ class _Sweep:
         if loaded is None:
             return
         meta, self.records, self.state_leaves = loaded
-        where = str(self.options.resume)
-        group_runs = [len(g.runs) for g in self.plan.groups]
-        platform = self.mesh.devices.flat[0].platform
-        problem = checkpoint.layout_error(meta, where, self.layout["wave_sizes"], self.mesh.size, group_runs, platform)
+        problem = checkpoint.layout_error(meta, str(self.options.resume), self.mesh.size, self.options.runs_per_device)
         if problem:
             raise checkpoint.CheckpointError(problem)
-        self.schedule = GridSchedule(self._wave_steps(), self.options.chunk_steps, meta["schedule"])
+        self.layout = Layout(
+            self.plan,
+            self.mesh,
+            self.options.chunk_steps,
+            self.options.runs_per_device,
+            Layout.decoded(meta["group_runs_per_device"]),
+            on_compile=self._compiling,
+        )
+        self.schedule = self._schedule(meta["schedule"])
         self.before = Timings(meta["compile_seconds"], meta["run_seconds"], meta["env_steps"])
         self.seq = meta["seq"]
 
-    def _loop(self, bar) -> None:
+    def _loop(self, bar, steps_left: int) -> None:
         live: _Live | None = None
         cluster.report_status("training")
+        n_groups = len(self.plan.groups)
         while (chunk := self.schedule.next()) is not None:
-            wave = self.waves[chunk.wave]
-            program = self.programs[wave.group]
-            if live is None or live.wave != chunk.wave:
-                bar.set_postfix_str(f"group {wave.group + 1}/{len(self.plan.groups)}, wave of {len(wave.runs)} runs")
-                live = _Live(chunk.wave, self._start(wave, chunk))
+            waves = self.layout.waves(chunk.group)  # the group's program is compiled on its first chunk
+            wave, program = waves[chunk.wave], self.layout.program(chunk.group)
+            if live is None or (live.group, live.wave) != (chunk.group, chunk.wave):
+                where = f"group {chunk.group + 1}/{n_groups}, wave {chunk.wave + 1}/{len(waves)}"
+                bar.set_postfix_str(f"{where} of {len(wave.runs)} runs")
+                live = _Live(chunk.group, chunk.wave, self._start(program, wave, chunk))
             live.states = self._train(live.states, program, wave, chunk)
             bar.update(chunk.n_steps * len(wave.runs))
-            if self.schedule.wave_done(chunk.wave):
+            self._estimate(steps_left)
+            if self.schedule.wave_done(chunk.group, chunk.wave):
                 final = fetch(live.states)
-                self.records.diverged[wave.runs] = diverged_runs(final, wave.size)[: len(wave.runs)]
+                self.records.mark_diverged(wave.runs, diverged_runs(final, wave.size)[: len(wave.runs)])
                 live = None
                 if self.schedule.next() is None:
                     break
@@ -240,9 +242,20 @@ class _Sweep:
                 process, signame = stop
                 raise cluster.Stopped(f"stopped at the request of process {process} ({signame})", self.run_dir, True)
 
-    def _start(self, wave: Wave, chunk: Chunk) -> TrainState:
+    def _estimate(self, steps_left: int) -> None:
+        """Once, after this invocation's first chunk: the wall time left at that chunk's speed."""
+        if self.estimated or not is_lead() or self.run_seconds <= 0:
+            return
+        self.estimated = True
+        rate = self.env_steps / self.run_seconds
+        left = max(0, steps_left - self.env_steps)
+        others = sum(1 for g in range(len(self.plan.groups)) if self.layout.wave_size(g) is None)
+        more = f", plus compiling {others} more static group{'s' * (others != 1)}" if others else ""
+        text = f"first chunk: {rate:,.0f} env steps/s; about {_duration(left / rate)} of training left{more}"
+        self.bar.write(text, file=sys.stderr) if not self.bar.disable else print(text, file=sys.stderr)
+
+    def _start(self, program: GroupProgram, wave: Wave, chunk: Chunk) -> TrainState:
         """The wave's state at ``chunk.start``: fresh at step 0, else the checkpointed one."""
-        program = self.programs[wave.group]
         if chunk.start > 0:
             if self.state_leaves is None:
                 raise checkpoint.CheckpointError(
@@ -271,7 +284,7 @@ class _Sweep:
 
     def _timings(self) -> Timings:
         return Timings(
-            self.before.compile_seconds + sum(p.compile_seconds for p in self.programs),
+            self.before.compile_seconds + self.layout.compile_seconds(),
             self.before.run_seconds + self.run_seconds,
             self.before.env_steps + self.env_steps,
         )
@@ -280,7 +293,14 @@ class _Sweep:
         """Process 0 saves the records, the schedule's position and the live wave's state (if any); the others
         wait for it and hear of a failure."""
         self.seq += 1
-        meta = {"seq": self.seq, "schedule": self.schedule.position(), **self.layout, **self._timings()._asdict()}
+        meta = {
+            "seq": self.seq,
+            "schedule": self.schedule.position(),
+            "n_devices": self.mesh.size,
+            "runs_per_device": self.options.runs_per_device,
+            "group_runs_per_device": self.layout.record(),
+            **self._timings()._asdict(),
+        }
         meta.update(self.schedule.position())  # also at the top level, for readers of latest.json
         leaves = None if host_state is None else jax.tree.leaves(host_state)
 
@@ -311,9 +331,8 @@ class _Sweep:
             return
         if self.new is not None:
             self.new.kept = True
-        manifest = make_manifest(
-            self.plan, self.file_grid, self.mesh, [p.wave_size for p in self.programs], self._timings(), self.run_dir
-        )
+        wave_sizes = [self.layout.wave_size(g) for g in range(len(self.plan.groups))]
+        manifest = make_manifest(self.plan, self.file_grid, self.mesh, wave_sizes, self._timings(), self.run_dir)
         analysis.write_tables(
             self.run_dir,
             runs=runs_frame(self.plan, self.records.diverged),
@@ -333,3 +352,13 @@ class _Sweep:
         folders.update_latest(self.run_dir)
         folders.mark_done(self.run_dir)
         checkpoint.remove(self.run_dir)
+
+
+def _duration(seconds: float) -> str:
+    """``3 h 20 min``, ``4 min 10 s``, ``12 s``."""
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    if seconds >= 60:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds} s"

@@ -95,20 +95,51 @@ def default_runs_per_device(n_runs: int, n_devices: int, platform: str) -> int:
     return CPU_RUNS_PER_DEVICE if platform == "cpu" else math.ceil(n_runs / n_devices)
 
 
-def cut_waves(groups: list[Group], wave_sizes: list[int]) -> list[Wave]:
-    """Every group's runs cut into waves of its wave size (``wave_sizes[g]``), in plan order."""
-    waves = []
-    for g, (group, size) in enumerate(zip(groups, wave_sizes, strict=True)):
-        for start in range(0, len(group.runs), size):
-            waves.append(Wave(g, group.runs[start : start + size], size))
-    return waves
+def cut_group(group_index: int, group: Group, wave_size: int) -> list[Wave]:
+    """A group's runs cut into waves of ``wave_size``, in order, the last one padded."""
+    return [
+        Wave(group_index, group.runs[start : start + wave_size], wave_size)
+        for start in range(0, len(group.runs), wave_size)
+    ]
 
 
-def wave_sizes_for(group_runs: list[int], n_devices: int, runs_per_device: int | None, platform: str) -> list[int]:
-    """The size of every wave cut for groups of these run counts: every wave of a group holds
-    ``n_devices * runs_per_device`` runs (the platform's default where None), the last one padded."""
-    sizes = []
-    for n in group_runs:
-        per_device = runs_per_device or default_runs_per_device(n, n_devices, platform)
-        sizes += [n_devices * per_device] * math.ceil(n / (n_devices * per_device))
-    return sizes
+class Size(NamedTuple):
+    """What a sweep costs before it runs."""
+
+    configs: int
+    seeds: int
+    runs: int
+    groups: int  # static groups: one compiled program each
+    waves: int  # with the platform's default wave size (a GPU may cut more to fit its memory)
+    env_steps: int
+
+    def describe(self, n_devices: int) -> str:
+        waves = f"{self.waves:,} wave{'s' if self.waves != 1 else ''} on {n_devices} device{'s' * (n_devices > 1)}"
+        return (
+            f"{self.configs:,} config{'s' * (self.configs != 1)} x {self.seeds:,} seed{'s' * (self.seeds != 1)} = "
+            f"{self.runs:,} runs in {self.groups:,} "
+            f"static group{'s' * (self.groups != 1)} ({waves}), {self.env_steps:,} env steps"
+        )
+
+
+def size(plan: Plan, n_devices: int, platform: str, runs_per_device: int | None) -> Size:
+    """The sweep's size on ``n_devices`` devices of ``platform`` (waves as ``default_runs_per_device`` or
+    ``runs_per_device`` cuts them)."""
+    waves = 0
+    for group in plan.groups:
+        per_device = runs_per_device or default_runs_per_device(len(group.runs), n_devices, platform)
+        waves += math.ceil(len(group.runs) / (n_devices * per_device))
+    env_steps = sum(len(g.runs) * g.static.total_steps for g in plan.groups)
+    return Size(len(plan.configs), plan.grid.seeds, plan.n_runs, len(plan.groups), waves, env_steps)
+
+
+# Above any of these a sweep runs only when asked to (``--large``): far beyond what this project's grids need,
+# and where a mistyped seed count or axis would cost hours before anyone noticed (about a day of a 2-core CPU at
+# 10^9 env steps; 2,000 static groups compile for 5 to 7 hours on it before the last one trains).
+LARGE = {"runs": 100_000, "groups": 2_000, "env_steps": 10**9}
+
+
+def too_large(s: Size) -> str | None:
+    """None, or which of ``LARGE``'s limits the sweep passes, in words."""
+    over = [f"{getattr(s, k):,} {k.replace('_', ' ')} (more than {v:,})" for k, v in LARGE.items() if getattr(s, k) > v]
+    return " and ".join(over) or None

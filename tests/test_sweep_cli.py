@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -77,6 +76,15 @@ def assert_one_line_error(code, err, *facts, prefix=ERROR):
     for fact in facts:
         assert fact in line, f"{fact!r} not in {line!r}"
     return line
+
+
+def assert_last_line_error(code, err, *facts):
+    """An error in the middle of a sweep: its last line, after the sweep's own notes (its size, its speed)."""
+    assert code == 2, err
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert all(not line.startswith(ERROR) for line in lines[:-1]), err
+    assert_one_line_error(code, lines[-1] + "\n", *facts)
 
 
 def snapshot(folder: Path) -> dict[str, bytes | None]:
@@ -543,21 +551,23 @@ def test_full_disk_during_a_checkpoint_is_one_line_and_keeps_the_previous_one(tm
     assert code == 0, err
     reference = {t: pd.read_parquet(tmp_path / "results" / "g" / "ref" / f"{t}.parquet") for t in TABLES}
 
-    real_savez, calls = np.savez, []
+    real_write = checkpoint.atomic_write
 
-    def savez(f, **arrays):  # the second checkpoint finds the disk full after writing part of its file
-        calls.append(1)
-        if len(calls) == 2:
-            f.write(b"partial")
-            _no_space()
-        real_savez(f, **arrays)
+    def atomic_write(path, write):  # the second checkpoint finds the disk full after writing part of its state
+        if Path(path).name == "state-000002.npz":
+            write = lambda f: (f.write(b"partial"), _no_space())  # noqa: E731
+        real_write(path, write)
 
-    monkeypatch.setattr(np, "savez", savez)
+    monkeypatch.setattr(checkpoint, "atomic_write", atomic_write)
     code, _, err = call(["run", path, "--run-id", "r", *args], capsys)
     run_dir = tmp_path / "results" / "g" / "r"
-    assert_one_line_error(code, err, "No space left on device", "previous checkpoint is kept", f"--resume {run_dir}")
+    assert_last_line_error(code, err, "No space left on device", "previous checkpoint is kept", f"--resume {run_dir}")
     ckpt = run_dir / checkpoint.CHECKPOINT
-    assert sorted(p.name for p in ckpt.iterdir()) == ["ckpt-000001.npz", "latest.json"]  # no partial file left
+    # No partial file is left; latest.json still names the first checkpoint's files (the second's new part is
+    # a stray until the next checkpoint removes it).
+    assert not list(ckpt.glob(".*.tmp"))
+    meta = json.loads((ckpt / "latest.json").read_text())
+    assert meta["seq"] == 1 and {p.name for p in ckpt.iterdir()} >= {"latest.json", "rec-0-000001.npz", meta["state"]}
     monkeypatch.undo()
     code, _, err = call(["run", path, "--resume", run_dir, "--no-progress", "--no-report", "--chunk-steps", "100"],
                         capsys)  # fmt: skip
@@ -573,7 +583,7 @@ def test_full_disk_during_the_report_is_one_line_and_resumable(tmp_path, capsys,
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", _no_space)
     code, _, err = call(["run", path, "--out", tmp_path / "results", "--run-id", "r", "--no-progress"], capsys)
     run_dir = tmp_path / "results" / "g" / "r"
-    assert_one_line_error(code, err, "No space left on device", "tables are written but not the report", "--resume")
+    assert_last_line_error(code, err, "No space left on device", "tables are written but not the report", "--resume")
     assert (run_dir / "runs.parquet").is_file() and not (run_dir / folders.DONE).exists()
     assert not list(run_dir.rglob("*.tmp"))
     monkeypatch.undo()

@@ -63,8 +63,10 @@ def _frame_digest(df: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-def sweep_digest(root: Path = ROOT) -> dict:
-    """Runs the golden grid with the checkout at ``root`` on two CPU devices; the digest of its rows."""
+def sweep_digest(root: Path = ROOT, runs_columns: list[str] | None = None) -> dict:
+    """Runs the golden grid with the checkout at ``root`` on two CPU devices; the digest of its rows. The runs
+    table is digested over ``runs_columns`` (default: all of them), so that a record stays valid when a new
+    hyperparameter adds a column (its rows are checked over the columns they had)."""
     with tempfile.TemporaryDirectory() as tmp:
         grid = Path(tmp) / "golden.toml"
         grid.write_text(GRID)
@@ -77,10 +79,12 @@ def sweep_digest(root: Path = ROOT) -> dict:
         run_dir = Path(tmp) / "golden" / "g"
         tables = {t: pd.read_parquet(run_dir / f"{t}.parquet") for t in ("episodes", "evals", "runs")}
     ep, ev = tables["episodes"], tables["evals"]
+    runs_columns = runs_columns or list(tables["runs"].columns)
     return {
         "episodes_sha256": _frame_digest(ep),
         "evals_sha256": _frame_digest(ev),
-        "runs_sha256": _frame_digest(tables["runs"]),
+        "runs_columns": runs_columns,
+        "runs_sha256": _frame_digest(tables["runs"][runs_columns]),
         # Readable figures, to see how far a mismatch goes.
         "episodes_per_run": ep.groupby(["config", "seed"]).size().tolist(),
         "eval_returns": ev["eval_return"].tolist(),
@@ -93,7 +97,7 @@ def test_rows_are_bitwise_the_recorded_ones():
     golden = next((r for r in records if r["machine"] == _machine()), None)
     if golden is None:
         pytest.skip(f"no record was made on this machine ({_machine()}); records: {[r['machine'] for r in records]}")
-    got = sweep_digest()
+    got = sweep_digest(runs_columns=golden["runs_columns"])
     expected = {k: v for k, v in golden.items() if k != "machine"}
     assert got["episodes_per_run"] == expected["episodes_per_run"]
     assert got["eval_returns"] == expected["eval_returns"]

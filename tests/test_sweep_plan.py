@@ -3,7 +3,7 @@
 import numpy as np
 
 from sweep import grid as grids
-from sweep.plan import Wave, cut_waves, hparams_batch, make_plan, run_keys, wave_sizes_for
+from sweep.plan import Wave, cut_group, hparams_batch, make_plan, run_keys, size, too_large
 
 
 def test_static_axes_make_groups(tmp_path):
@@ -15,15 +15,26 @@ def test_static_axes_make_groups(tmp_path):
     assert {static.batch_size for static, _ in plan.groups} == {8, 16}
 
 
-def test_wave_sizes_hold_runs_per_device_times_devices_padded():
-    assert wave_sizes_for([6], 2, 2, "cpu") == [4, 4]
-    assert wave_sizes_for([6, 20], 2, None, "cpu") == [16, 16, 16]  # 8 runs per device, padded
-    assert wave_sizes_for([6, 20], 2, None, "gpu") == [6, 20]  # every run of a group at once
+def test_the_size_counts_runs_groups_waves_and_env_steps():
+    g = grids.parse({"seeds": 3, "grid": {"lr": [1e-3, 3e-3], "batch_size": [8, 16]}}, name="w")
+    plan = make_plan(g)
+    cpu = size(plan, 2, "cpu", None)  # 6 runs a group, 8 per device on 2 devices: one wave of 16 each
+    assert cpu == (4, 3, 12, 2, 2, 12 * 50_000)
+    assert size(plan, 2, "cpu", 1).waves == 6  # 3 waves of 2 per group
+    assert size(plan, 2, "gpu", None).waves == 2  # every run of a group at once
+    assert cpu.describe(2) == (
+        "4 configs x 3 seeds = 12 runs in 2 static groups (2 waves on 2 devices), 600,000 env steps"
+    )
+    assert too_large(cpu) is None
+    huge = make_plan(g.with_overrides(seeds=1_000_000))
+    assert too_large(size(huge, 2, "cpu", None)) == (
+        "4,000,000 runs (more than 100,000) and 200,000,000,000 env steps (more than 1,000,000,000)"
+    )
 
 
 def test_waves_cut_each_group_in_order_and_pad_the_last():
     plan = make_plan(grids.parse({"seeds": 3, "grid": {"lr": [1e-3, 3e-3], "batch_size": [8, 16]}}, name="w"))
-    waves = cut_waves(plan.groups, [4, 8])
+    waves = cut_group(0, plan.groups[0], 4) + cut_group(1, plan.groups[1], 8)
     assert waves == [Wave(0, [0, 1, 2, 6], 4), Wave(0, [7, 8], 4), Wave(1, [3, 4, 5, 9, 10, 11], 8)]
     np.testing.assert_array_equal(waves[1].padded_runs(), [7, 8, -1, -1])
 
