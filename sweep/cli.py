@@ -204,9 +204,10 @@ def _cluster_flags(args) -> bool:
 
 def _cmd_run(args) -> int:
     from sweep import engine
-    from sweep.devices import use_cpu_cores
+    from sweep.devices import memory_cap_bytes, use_cpu_cores
 
     file_grid, grid = _load(args)  # validate everything before touching devices or files
+    memory_cap_bytes()
     if args.resume is not None and (args.out is not None or args.run_id is not None):
         given = " and ".join(flag for flag, v in (("--out", args.out), ("--run-id", args.run_id)) if v is not None)
         raise UserError(f"{given} cannot be used with --resume, which continues {args.resume} where it is")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -82,9 +83,35 @@ def wave_budget_bytes() -> int:
     return int(np.min(multihost_utils.process_allgather(mib))) << 20
 
 
+MEMORY_ENV = "SWEEP_DEVICE_MEMORY"  # caps the memory a wave may use per device, e.g. "512MiB" or "2GiB"
+_UNITS = {"": 1, "b": 1, "kib": 2**10, "mib": 2**20, "gib": 2**30, "kb": 10**3, "mb": 10**6, "gb": 10**9}
+
+
+def memory_cap_bytes() -> int | None:
+    """``SWEEP_DEVICE_MEMORY`` in bytes (None when unset); UserError when it is not a size."""
+    text = os.environ.get(MEMORY_ENV, "").strip()
+    if not text:
+        return None
+    match = re.fullmatch(r"([0-9.eE+]+)\s*([A-Za-z]*)", text)
+    try:
+        value = float(match[1]) * _UNITS[match[2].lower()]
+    except (TypeError, ValueError, KeyError):
+        raise UserError(f"{MEMORY_ENV} must be a size such as 2GiB or 512MiB, got {text!r}") from None
+    if not value >= 1:
+        raise UserError(f"{MEMORY_ENV} must be a positive size, got {text!r}")
+    return int(value)
+
+
 def device_budget_bytes() -> int:
-    """Memory one device may use for a wave: the device's limit, or on CPU half the host's memory split
-    over the local devices."""
+    """Memory one device may use for a wave: the device's limit (80% of it), or on CPU half the host's memory
+    split over the local devices; at most ``SWEEP_DEVICE_MEMORY`` where that is set (to leave room on a shared
+    device, or to try the wave sizing on a small budget)."""
+    cap = memory_cap_bytes()
+    found = _found_budget_bytes()
+    return found if cap is None else min(cap, found)
+
+
+def _found_budget_bytes() -> int:
     dev = jax.local_devices()[0]
     try:
         stats = dev.memory_stats()

@@ -32,13 +32,15 @@ class Layout:
         decided: list[int | None] | None = None,
         on_compile: Callable[[int], None] | None = None,
         budget: Callable[[], int] = wave_budget_bytes,
+        platform: str | None = None,
     ):
         """``decided``: each group's runs per device as a checkpoint recorded them (None where not yet decided).
         ``on_compile(g)`` is told before group g's program is first built; ``budget()`` gives the bytes a
-        wave may use on the tightest device."""
+        wave may use on the tightest device; ``platform`` chooses the default wave size (default: the mesh's)."""
         self.plan, self.mesh, self.chunk_steps, self.runs_per_device = plan, mesh, chunk_steps, runs_per_device
         self.per_device: list[int | None] = list(decided) if decided is not None else [None] * len(plan.groups)
         self.on_compile, self.budget = on_compile, budget
+        self.platform = platform or mesh.devices.flat[0].platform
         self._programs: dict[int, GroupProgram] = {}
         self._waves: dict[int, list[Wave]] = {}
 
@@ -55,8 +57,7 @@ class Layout:
         group, n_dev = self.plan.groups[g], self.mesh.size
         if self.per_device[g] is not None:  # decided before (a resumed sweep)
             return GroupProgram(group.static, self.mesh, n_dev * self.per_device[g])
-        platform = self.mesh.devices.flat[0].platform
-        per_device = self.runs_per_device or default_runs_per_device(len(group.runs), n_dev, platform)
+        per_device = self.runs_per_device or default_runs_per_device(len(group.runs), n_dev, self.platform)
         program = GroupProgram(group.static, self.mesh, n_dev * per_device)
         if self.runs_per_device is None:
             need = bytes_per_run(program.compiled(min(self.chunk_steps, group.static.total_steps)), per_device)

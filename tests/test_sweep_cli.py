@@ -281,6 +281,13 @@ def test_unknown_grid_name_suggests_the_nearest(tmp_path, capsys, monkeypatch, n
     assert grids.find("smoke") == grids.GRIDS_DIR / "smoke.toml"
 
 
+def test_a_huge_sweep_is_refused_without_large(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(engine, "make_mesh", lambda: pytest.fail("a refused sweep must not reach the devices"))
+    code, out, err = call(["run", "smoke", "--seeds", "1000000", "--out", tmp_path, "--no-progress"], capsys)
+    assert_one_line_error(code, err, "2,000,000 runs (more than 100,000)", "1 static group", "--large")
+    assert out == "" and list(tmp_path.iterdir()) == []
+
+
 def test_steps_below_eval_every_evaluate_at_the_end_with_a_note(tmp_path, capsys):
     path = write_grid(tmp_path, TINY)
     code, out, err = call(["show", path, "--steps", "200"], capsys)
