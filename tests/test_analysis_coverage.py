@@ -43,7 +43,7 @@ def test_small_study_meets_the_target_loosely_where_the_percentile_bootstrap_doe
     assert min(r["coverage"] for r in mine) >= 0.87
     assert min(r["coverage"] for r in mine) >= intervals.MEASURED_MIN_COVERAGE[10] - 0.08
     statistics = {r["statistic"] for r in mine}
-    assert statistics == {*coverage.STATISTICS, *coverage.SHARES, "P(X > Y)", "pooled IQM"}
+    assert statistics == {*coverage.STATISTICS, *coverage.SHARES, coverage.CURVE, "P(X > Y)", "pooled IQM"}
     # Rare collapses (5% of seeds): most 10-seed sweeps have none, and a percentile bootstrap then gives
     # [500, 500] for a mean of 476 (the package's interval reaches down to what unseen seeds could do).
     old = next(
