@@ -132,5 +132,5 @@ def sentence(res: SeedsNeeded, *, clear: bool, power: float = POWER) -> str:
         )
     return (
         f"About {res.seeds} seeds per config would make the difference clear at 95% (the P(X > Y) interval clear "
-        f"of 0.5 in {sims}; {res.n_pairs} now)."
+        f"of 0.5 in {sims}; a rough guess, only as good as these {res.n_pairs} seeds)."
     )
