@@ -24,7 +24,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import stats as sps
 
-from . import intervals, stats
+from . import intervals, seeds, stats
+from .aggregate import CURVE_BOOT
 from .errors import UserError, print_error
 
 Quantile = Callable[[np.ndarray], np.ndarray]
@@ -83,6 +84,7 @@ PAIRS = ((_P[0], _P[2], 0.5), (_P[3], _P[7], 0.5), (_P[4], _P[5], 0.5), (_P[1], 
 # IQM pooled over 4 configs (the heatmap and sensitivity cells), their runs on one seed correlated by rho.
 POOLS = (((_P[0], _P[1], _P[2], _P[6]), 0.5), ((_P[5],) * 4, 0.9), ((_P[3], _P[7], _P[3], _P[7]), 0.5))
 STATISTICS = ("mean", "median", "iqm", "shortfall")
+CURVE = "curve band (IQM)"
 SHARES = {"solved (>= 475)": stats.SOLVED_RETURN, "profile at 250": 250.0, "profile at 500": 500.0}
 
 _GRID = (np.arange(100_000) + 0.5) / 100_000  # quantile levels for the true values
@@ -217,10 +219,13 @@ def _single(q: Quantile, n: int, reps: int, n_boot: int, rng: np.random.Generato
         for s in STATISTICS:
             out[s, "package"] = mine[s][1:]
             out[s, "percentile"], out[s, "BCa"] = percentile_and_bca(x[sl], s, n_boot, rng)
+        # A learning curve's band at a point: the IQM interval with the curves' fewer replicates.
+        out[CURVE, "package"] = intervals.interval(x[sl], "iqm", n_boot=CURVE_BOOT, seed=_seed(rng))[1:]
         return out
 
     for (s, method), (lo, hi) in _chunked(reps, ends).items():
-        rows.append(dict(statistic=s, population=name, seeds=n, method=method, **_res(lo, hi, true_value(q, s))))
+        truth = true_value(q, "iqm" if s == CURVE else s)
+        rows.append(dict(statistic=s, population=name, seeds=n, method=method, **_res(lo, hi, truth)))
     for label, tau in SHARES.items():
         k = np.sum(x >= tau, axis=-1)
         truth = true_value(q, str(tau))
@@ -295,6 +300,15 @@ def tables(rows: Sequence[dict]) -> str:
         out.append(f"| {s} | " + " | ".join(cells) + " |\n")
     cells = [f"{min(r['coverage'] for r in mine if r['seeds'] == n):.3f}" for n in seeds]
     out.append("| **any interval printed** | " + " | ".join(f"**{c}**" for c in cells) + " |\n")
+    out.append("\nLowest coverage over every population, by method:\n\n| | method | ")
+    out.append(" | ".join(f"{n} seeds" for n in seeds) + " |\n|---|---|" + "---:|" * len(seeds) + "\n")
+    for s in order:
+        for m in dict.fromkeys(r["method"] for r in rows if r["statistic"] == s):
+            cov = {
+                n: [r["coverage"] for r in rows if (r["statistic"], r["method"], r["seeds"]) == (s, m, n)]
+                for n in seeds
+            }
+            out.append(f"| {s} | {m} | " + " | ".join(f"{min(cov[n]):.3f}" for n in seeds) + " |\n")
     out.append("\nEvery cell: coverage (mean width) of each method.\n")
     cell = {(r["statistic"], r["population"], r["seeds"], r["method"]): r for r in rows}
     for s in order:
@@ -308,6 +322,35 @@ def tables(rows: Sequence[dict]) -> str:
                     cells.append(f"{r['coverage']:.3f} ({r['width']:.3g})")
                 out.append(f"| {pop} | {m} | " + " | ".join(cells) + " |\n")
     return "".join(out)
+
+
+def seed_count_check(*, draws: int = 20, n: int = 16, reps: int = 200, seed: int = 0) -> str:
+    """How well ``seeds.seeds_to_separate`` guesses from ``n`` seeds, on one pair of populations (Markdown).
+
+    The pair is the first of ``PAIRS`` (P(X > Y) = 0.6, rho 0.5). Each of ``draws`` sweeps of ``n`` seeds gives
+    a guess; ``reps`` sweeps of each seed count near the guesses then show the share whose interval is truly
+    clear of 0.5 (the guess aims at 80%).
+    """
+    px, py, rho = PAIRS[0]
+    qs = [POPULATIONS[px], POPULATIONS[py]]
+    rng = np.random.default_rng([seed, 1])
+    guesses = []
+    for _ in range(draws):
+        x, y = draw(qs, rho, 1, n, rng)[:, 0]
+        guesses.append(seeds.seeds_to_separate(x, y, seed=_seed(rng)).seeds)
+    shown = sorted(g for g in guesses if g is not None)
+    none = sum(g is None for g in guesses)
+    lines = [
+        f"\nSeed counts guessed from {n} seeds ({px} vs {py}, rho {rho}; {draws} sweeps): "
+        + ", ".join(map(str, shown))
+        + (f", and {none} x more than {seeds.MAX_SEEDS}" if none else "")
+        + ".\n\n| seeds per config | share of sweeps clear of 0.5 |\n|---:|---:|\n"
+    ]
+    for m in seeds.GRID[(seeds.GRID >= 30) & (seeds.GRID <= 200)]:
+        x, y = draw(qs, rho, reps, int(m), rng)
+        iv = intervals.improvement_interval(x, y, n_boot=400, seed=_seed(rng))
+        lines.append(f"| {m} | {np.mean(iv.low > 0.5):.2f} |\n")
+    return "".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -330,6 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.perf_counter()
     rows = study(reps=args.reps, seed_counts=args.seeds, n_boot=args.boot, seed=args.seed)
     print(tables(rows))
+    print(seed_count_check(seed=args.seed))
     print(f"{args.reps} sweeps per cell, {args.boot} replicates per interval, {time.perf_counter() - t0:.0f} s")
     return 0
 

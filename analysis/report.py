@@ -275,6 +275,11 @@ def best_html(t: RunTables, labels: Mapping[int, str]) -> str:
     return f'<div class="box">{text}</div>'
 
 
+def at_least(share: float) -> str:
+    """A measured share as a percentage rounded down to 0.1, so "at least" stays true: 0.975 -> ``97.5%``."""
+    return f"{math.floor(share * 1000 + 1e-9) / 10:g}%"
+
+
 def measured_coverage(n_seeds: int) -> tuple[int, float] | None:
     """``(m, coverage)``: the lowest coverage measured at ``m`` seeds, the largest count studied not above
     ``n_seeds`` (``intervals.MEASURED_MIN_COVERAGE``); None below the smallest count studied."""
@@ -293,7 +298,7 @@ def caveats(t: RunTables) -> list[str]:
             m, cov = measured
             few += (
                 f"On simulated CartPole-like returns, every kind of interval in this report covered the true value "
-                f"at least {cov:.0%} of the time at {m} seeds (<code>python -m analysis.coverage</code>, "
+                f"at least {at_least(cov)} of the time at {m} seeds (<code>python -m analysis.coverage</code>, "
                 "BENCHMARKS.md), but intervals from so few seeds are wide, and few differences will be clear. "
             )
         if n_seeds == 1:
@@ -325,7 +330,7 @@ def render(t: RunTables, figs: Sequence[FigureFile]) -> str:
         "seed solved, the share's lower end says how many failures the seeds cannot rule out. Shares use the "
         "Clopper-Pearson interval. Configs share their seeds' random numbers, so every interval weighs a seed "
         "the same in every config it compares or pools. In simulation of CartPole-like returns these intervals "
-        f"covered the true value at least {intervals.MEASURED_MIN_COVERAGE[10]:.0%} of the time at 10 seeds "
+        f"covered the true value at least {at_least(intervals.MEASURED_MIN_COVERAGE[10])} of the time at 10 seeds "
         "(<code>python -m analysis.coverage</code>, BENCHMARKS.md), where percentile bootstraps fell far short. "
         f"Fixed seed; {N_BOOT:,} replicates for the summary, ranking, heatmaps, sensitivity and probability of "
         f"improvement, {CURVE_BOOT:,} for learning-curve bands; one seed gives no interval. "

@@ -111,7 +111,7 @@ def sentence(res: SeedsNeeded, *, clear: bool, power: float = POWER) -> str:
 
     ``clear``: whether the observed P(X > Y) interval already excludes 0.5.
     """
-    times = f"{round(power * 5)} times in 5" if round(power * 5) == power * 5 else f"{power:.0%} of the time"
+    share = f"{round(power * 5)} of 5" if round(power * 5) == power * 5 else f"{power:.0%} of the"
     if res.n_pairs < 2:
         return "Too few seeds have a final return in both configs to say how many would tell them apart."
     if res.p == 0.5:
@@ -119,18 +119,18 @@ def sentence(res: SeedsNeeded, *, clear: bool, power: float = POWER) -> str:
             f"Their {res.n_pairs} shared seeds show no difference at all (P = 0.50): nothing in them says how many "
             "more seeds would separate the two."
         )
-    drawn = f"in simulated sweeps that draw seeds from these {res.n_pairs}"
+    sims = f"{share} simulated sweeps that draw seeds from these {res.n_pairs}"
     if res.seeds is None:
         return (
-            f"Even {MAX_SEEDS:,} seeds per config would not make the difference clear at 95% {times} {drawn}: "
-            "on these seeds the two are too alike for a sweep to tell apart."
+            f"Even {MAX_SEEDS:,} seeds per config would not make the difference clear at 95% in {sims}: on these "
+            "seeds the two are too alike for a sweep to tell apart."
         )
     if clear:
         return (
-            f"The difference is clear at 95% with these {res.n_pairs} seeds; {drawn}, about {res.seeds} seeds per "
-            f"config make it clear {times}."
+            f"The difference is clear at 95% with these {res.n_pairs} seeds; about {res.seeds} seeds per config "
+            f"make it clear in {sims}."
         )
     return (
         f"About {res.seeds} seeds per config would make the difference clear at 95% (the P(X > Y) interval clear "
-        f"of 0.5 {times} {drawn}; {res.n_pairs} now)."
+        f"of 0.5 in {sims}; a rough guess, only as good as these {res.n_pairs} seeds)."
     )

@@ -43,7 +43,7 @@ def test_small_study_meets_the_target_loosely_where_the_percentile_bootstrap_doe
     assert min(r["coverage"] for r in mine) >= 0.87
     assert min(r["coverage"] for r in mine) >= intervals.MEASURED_MIN_COVERAGE[10] - 0.08
     statistics = {r["statistic"] for r in mine}
-    assert statistics == {*coverage.STATISTICS, *coverage.SHARES, "P(X > Y)", "pooled IQM"}
+    assert statistics == {*coverage.STATISTICS, *coverage.SHARES, coverage.CURVE, "P(X > Y)", "pooled IQM"}
     # Rare collapses (5% of seeds): most 10-seed sweeps have none, and a percentile bootstrap then gives
     # [500, 500] for a mean of 476 (the package's interval reaches down to what unseen seeds could do).
     old = next(
@@ -62,3 +62,12 @@ def test_command_line_rejects_bad_arguments_in_one_line(capsys):
     assert err.startswith("python -m analysis.coverage: error: --reps") and err.count("\n") == 1
     assert coverage.main(["--seeds", "1", "5"]) == 2
     assert "seed counts of 2 or more" in capsys.readouterr().err
+
+
+def test_seed_count_check_reports_guesses_and_the_true_share_at_each_count():
+    text = coverage.seed_count_check(draws=2, n=8, reps=30, seed=2)
+    assert text.startswith("\nSeed counts guessed from 8 seeds")
+    rows = [line for line in text.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    shares = {int(r.split("|")[1]): float(r.split("|")[2]) for r in rows}
+    assert min(shares) == 36 and max(shares) == 172
+    assert shares[172] > shares[36]  # P(X > Y) = 0.6: 172 seeds nearly always tell, 36 seldom
