@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import html
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -75,6 +76,7 @@ def compare(run_dirs: Sequence[str | os.PathLike], *, out_dir: str | os.PathLike
                 **{k: best[k] for k in t.summary.columns if k.startswith(("final_", "auc_"))},
                 "n_seeds": int(best["n_seeds"]),
                 **{k: float(best[k]) for k in ("frac_solved", "frac_solved_ci_low", "frac_solved_ci_high")},
+                "total_steps": _total_steps(t, c),
             }
         )
         cur = aggregate.eval_curves(t.runs, t.evals, configs=[c])
@@ -84,13 +86,37 @@ def compare(run_dirs: Sequence[str | os.PathLike], *, out_dir: str | os.PathLike
         finals.append(dict(zip(mine["seed"].tolist(), mine["final_eval_return"].to_numpy(np.float64), strict=True)))
     table = pd.DataFrame(rows)
     write_parquet(out / "compare.parquet", table, {"runs": [str(t.path) for t in tables]})
+    note = budget_note(table)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
 
     figs = [
         _curves_figure(pd.concat(curves, ignore_index=True), table, out / "figures" / "learning_curves.png"),
         _intervals_figure(table, out / "figures" / "intervals.png"),
     ]
-    atomic_write_text(out / "compare.html", _html(table, names, finals, figs))
+    atomic_write_text(out / "compare.html", _html(table, names, finals, figs, note))
     return out / "compare.html"
+
+
+def _total_steps(t: RunTables, config: int) -> int:
+    """Env steps config ``config`` trained for: its runs' ``total_steps``, or (tables without that column) its
+    last evaluation's step."""
+    if "total_steps" in t.runs.columns:
+        return int(t.runs.loc[t.runs["config"] == config, "total_steps"].max())
+    steps = t.evals.loc[t.evals["config"] == config, "step"]
+    return int(steps.max()) if len(steps) else 0
+
+
+def budget_note(table: pd.DataFrame) -> str | None:
+    """A sentence when the best configs were trained for different numbers of env steps, else None."""
+    steps = table["total_steps"].tolist()
+    if len(set(steps)) <= 1:
+        return None
+    listed = ", ".join(f"{s:,} ({name})" for s, name in zip(steps, table["sweep"], strict=True))
+    return (
+        f"these sweeps trained for different numbers of env steps: {listed}; their final returns and AUCs "
+        "compare different budgets"
+    )
 
 
 def _curves_figure(curves: pd.DataFrame, table: pd.DataFrame, path: Path) -> FigureFile:
@@ -161,12 +187,13 @@ def _improvement_rows(names: Sequence[str], finals: Sequence[dict]) -> str:
     return "".join(lines)
 
 
-def _html(table: pd.DataFrame, names: Sequence[str], finals: Sequence[dict], figs) -> str:
+def _html(table: pd.DataFrame, names: Sequence[str], finals: Sequence[dict], figs, note: str | None) -> str:
     """The comparison page: the table of best configs, P(X > Y) for each ordered pair of sweeps, figures."""
-    head = ["sweep", "best config", "configs", "seeds", "final IQM [95% CI]", "AUC IQM", "solved [95% CI]"]
+    head = ["sweep", "best config", "configs", "seeds", "env steps", "final IQM [95% CI]", "AUC IQM", "solved [95% CI]"]
     rows = []
     for r in table.to_dict("records"):
-        cells = [r["sweep"], r["best_config"], str(r["n_configs"]), str(r["n_seeds"]), ci_text(r, "final_iqm")]
+        cells = [r["sweep"], r["best_config"], str(r["n_configs"]), str(r["n_seeds"]), f"{r['total_steps']:,}"]
+        cells += [ci_text(r, "final_iqm")]
         cells += [ci_text(r, "auc_iqm", ".3f"), ci_text(r, "frac_solved", percent=True)]
         rows.append("".join(f'<td class="l">{html.escape(c)}</td>' for c in cells))
     th = "".join(f'<th class="l">{html.escape(h)}</th>' for h in head)
@@ -185,7 +212,8 @@ def _html(table: pd.DataFrame, names: Sequence[str], finals: Sequence[dict], fig
         "<p>Each sweep is represented by its best config (rank 1 by final IQM over seeds). A best config is "
         "chosen on the same seeds it is scored on, so each figure is optimistic; sweeps with more configs "
         "are more so.</p>"
-        f"<table><tr>{th}</tr>"
+        + (f"<p class='warn'><b>Note:</b> {html.escape(note)}.</p>" if note else "")
+        + f"<table><tr>{th}</tr>"
         + "".join(f"<tr>{r}</tr>" for r in rows)
         + "</table>"
         + poi

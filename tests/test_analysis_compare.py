@@ -73,3 +73,19 @@ def test_compare_does_not_trust_a_stale_or_foreign_summary(tmp_path):
 def test_compare_needs_a_run_folder():
     with pytest.raises(ValueError, match="at least one run folder"):
         analysis.compare([])
+
+
+def test_compare_of_sweeps_of_different_lengths_says_so(tmp_path, capsys):
+    dirs = []
+    for name, steps in (("short", 2000), ("long", 4000)):
+        d = tmp_path / name / "run"
+        d.mkdir(parents=True)
+        analysis.write_tables(d, **sweep({}, steps=steps))
+        dirs.append(d)
+    out = analysis.compare(dirs, out_dir=tmp_path / "cmp")
+    note = "these sweeps trained for different numbers of env steps: 2,000 (test/run), 4,000 (test/run (2))"
+    assert capsys.readouterr().err.startswith(f"note: {note}")
+    assert note in out.read_text()
+    assert pd.read_parquet(tmp_path / "cmp" / "compare.parquet")["total_steps"].tolist() == [2000, 4000]
+    same = analysis.compare(dirs[:1] * 2, out_dir=tmp_path / "cmp2")
+    assert "different numbers of env steps" not in same.read_text() and capsys.readouterr().err == ""
