@@ -45,19 +45,28 @@ def cumsum_sample(priorities: jax.Array, key: jax.Array, batch_size: int, size: 
 
 
 def _sampler_steps(kind: str, capacity: int, batch_size: int):
-    """(init, step) of one run's replay loop for sampler ``kind``: step(carry, t) adds transition t, draws a batch,
-    gathers its rows and writes new priorities (random, as TD errors would be)."""
+    """(init, step) of one run's replay loop for sampler ``kind``: ``init(key)`` is a full buffer (random rows and
+    priorities), step(carry, t) adds transition t, draws a batch, gathers its rows and writes new priorities
+    (random, as TD errors would be)."""
     from core import buffer, prioritized
 
     example = jnp.zeros((ROW,), jnp.float32)
+
+    def full_ring(key):
+        ring = buffer.init(capacity, example)
+        data = jax.random.normal(key, (capacity, ROW), jnp.float32)
+        return ring._replace(data=data, size=jnp.int32(capacity))
+
+    def random_priorities(key):
+        return jax.random.uniform(jax.random.fold_in(key, 1), (capacity,)) + 0.01
 
     def new_item(t):
         return jnp.full((ROW,), t, jnp.float32)
 
     if kind == "uniform":
 
-        def init():
-            return buffer.init(capacity, example)
+        def init(key):
+            return full_ring(key)
 
         def step(carry, t):
             state, key = carry
@@ -69,8 +78,9 @@ def _sampler_steps(kind: str, capacity: int, batch_size: int):
     elif kind.startswith("sum tree"):
         branching = int(kind.rsplit("=", 1)[1])
 
-        def init():
-            return prioritized.init(capacity, example, branching)
+        def init(key):
+            state = prioritized.init(capacity, example, branching)._replace(ring=full_ring(key))
+            return prioritized.set_priorities(state, jnp.arange(capacity), random_priorities(key))
 
         def step(carry, t):
             state, key = carry
@@ -83,8 +93,9 @@ def _sampler_steps(kind: str, capacity: int, batch_size: int):
 
     elif kind == "cumsum":
 
-        def init():
-            return buffer.init(capacity, example), jnp.zeros((capacity,), jnp.float32), jnp.ones((), jnp.float32)
+        def init(key):
+            pri = random_priorities(key)
+            return full_ring(key), pri, jnp.max(pri)
 
         def step(carry, t):
             (ring, pri, max_p), key = carry
@@ -106,7 +117,7 @@ def measure_samplers(
     capacity: int, kinds: list[str], n_runs: int, steps: int, repeats: int, batch_size: int = 64
 ) -> dict[str, Any]:
     """Microseconds per replay step of one run (the median vmapped scan of ``steps`` steps over ``n_runs`` runs,
-    divided by both) for each sampler, timed interleaved, buffers filled first."""
+    divided by both) for each sampler, timed interleaved, from full buffers."""
     from sweep.bench.measure import median, timed
 
     programs = {}
@@ -121,13 +132,11 @@ def measure_samplers(
             return jax.vmap(one)(states, keys)
 
         fn = jax.jit(run, donate_argnums=0)
-        states = jax.vmap(lambda _, init=init: init())(jnp.arange(n_runs))
-        keys = jax.vmap(jax.random.key_data)(jax.random.split(jax.random.key(0), n_runs))
-        t = 0
-        while t < capacity:  # fill the buffers (and compile)
-            states, keys, _ = jax.block_until_ready(fn(states, keys, jnp.int32(t)))
-            t += steps
-        programs[kind] = {"fn": fn, "states": states, "keys": keys, "t": t, "seconds": []}
+        k_init, k_run = jax.random.split(jax.random.key(0))
+        states = jax.jit(jax.vmap(init))(jax.random.split(k_init, n_runs))
+        keys = jax.vmap(jax.random.key_data)(jax.random.split(k_run, n_runs))
+        states, keys, _ = jax.block_until_ready(fn(states, keys, jnp.int32(0)))  # compiles
+        programs[kind] = {"fn": fn, "states": states, "keys": keys, "t": steps, "seconds": []}
     for _ in range(repeats):
         for p in programs.values():
             (p["states"], p["keys"], _), dt = timed(p["fn"], p["states"], p["keys"], jnp.int32(p["t"]))
