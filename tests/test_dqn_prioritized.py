@@ -158,3 +158,14 @@ def test_a_prioritized_run_writes_its_priorities_and_stays_finite():
     assert float(state.buffer.max_priority) >= pri.max()  # the largest priority ever set, not only current ones
     _tree_is_consistent(state.buffer)
     assert not bool(state.diverged)
+
+
+def test_a_bulk_write_with_repeated_slots_keeps_the_larger_priorities():
+    # More than 1,024 writes take the sorting path; slot 7 is written three times, slot 2000 twice.
+    state = _filled(3000, 3000)
+    idx = jnp.concatenate([jnp.arange(3000), jnp.array([7, 7, 2000])])
+    values = jnp.concatenate([jnp.full((3000,), 0.5), jnp.array([4.0, 2.0, 0.25])])
+    state = jax.jit(prioritized.set_priorities)(state, idx, values)
+    pri = np.asarray(prioritized.priorities(state))
+    assert pri[7] == 4.0 and pri[2000] == 0.5 and pri[0] == 0.5 and np.sum(pri == 0.5) == 2999
+    _tree_is_consistent(state)
