@@ -12,13 +12,21 @@ RESUME ?=
 RUN    ?= results/$(GRID)/latest
 RUNS   ?=
 ARGS   ?=
+# ACCEL=cuda12 or cuda13: also install the CUDA build of the pinned jax (jax[cuda13]==0.10.2 and its plugin)
+ACCEL  ?=
+JAX_VERSION := $(shell sed -n 's/^ *"jax==\([^"]*\)",/\1/p' pyproject.toml)
+
+ifneq ($(filter-out cuda12 cuda13,$(ACCEL)),)
+$(error ACCEL must be cuda12 or cuda13 (or empty for the CPU build), got '$(ACCEL)')
+endif
+ACCEL_STAMP := $(if $(ACCEL),$(VENV)/.installed-$(ACCEL))
 
 SWEEP_ARGS := $(if $(SEEDS),--seeds $(SEEDS)) $(if $(STEPS),--steps $(STEPS)) \
               $(if $(OUT),--out $(OUT)) $(if $(RESUME),--resume $(RESUME)) $(ARGS)
 
-.PHONY: venv test sweep bench report compare lint clean
+.PHONY: venv test sweep bench report compare lint clean gpu-wheels
 
-venv: $(STAMP)
+venv: $(STAMP) $(ACCEL_STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,17 +34,22 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
+# The CUDA plugin of the same jax, under the same constraints (jax and jaxlib stay at their pins).
+$(VENV)/.installed-cuda12 $(VENV)/.installed-cuda13: $(VENV)/.installed-%: $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt "jax[$*]==$(JAX_VERSION)"
+	touch $@
+
 test: $(STAMP)
 	JAX_PLATFORMS=cpu $(PY) -m pytest -q
 
-sweep: $(STAMP)
+sweep: $(STAMP) $(ACCEL_STAMP)
 	$(PY) -m sweep run $(GRID) $(SWEEP_ARGS)
 
 $(VENV)/.installed-bench: $(STAMP)
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"
 	touch $@
 
-bench: $(VENV)/.installed-bench
+bench: $(VENV)/.installed-bench $(ACCEL_STAMP)
 	$(PY) -m sweep.bench $(ARGS)
 
 report: $(STAMP)
@@ -52,3 +65,17 @@ lint: $(STAMP)
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# Wheels of the pinned packages that a GPU machine's image may lack (its python is 3.12), into .whl/, for a
+# machine with no package index: there, `pip install --no-index --no-deps --target DIR .whl/*.whl`.
+GPU_WHEELS := dm-haiku jmp rlax distrax dm-env tfp-nightly dm-tree decorator gast gymnasium farama-notifications
+WHEEL_PYTHON ?= 3.12
+gpu-wheels:
+	mkdir -p .whl
+	for name in $(GPU_WHEELS); do \
+	  pin=$$(grep -i "^$$name==" constraints.txt) || { echo "no pin for $$name in constraints.txt"; exit 2; }; \
+	  $(PYTHON) -m pip download --quiet --no-deps --only-binary=:all: --python-version $(WHEEL_PYTHON) \
+	    --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
+	    --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .whl "$$pin" || exit 2; \
+	done
+	ls .whl

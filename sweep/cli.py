@@ -159,7 +159,10 @@ def _cmd_list(_args) -> int:
             rows.append((name, f"(invalid: {err})", "", "", ""))
             continue
         s = _size(g, 1, "cpu")
-        axes = ", ".join(f"{k}[{len(v)}]" for k, v in g.axes.items()) or "(seeds only)"
+        if g.space:
+            axes = f"{g.search['method']} x {len(g.points)}: " + ", ".join(g.space)
+        else:
+            axes = ", ".join(f"{k}[{len(v)}]" for k, v in g.axes.items()) or "(seeds only)"
         rows.append((name, axes, f"{s.runs:,}", f"{s.groups:,}", f"{s.env_steps:,}", g.description))
     header = ("grid", "axes", "runs", "static groups", "env steps", "description")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]

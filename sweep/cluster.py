@@ -135,6 +135,12 @@ def _label(key: str) -> str:
         return rest.removeprefix("config.")
     if head == "grid" and rest.startswith("axes."):
         return f"the axis {rest.removeprefix('axes.')}"
+    if head == "grid" and rest.startswith("points."):
+        _, i, field = rest.split(".", 2)
+        return f"sample {i}'s {field}"
+    if head == "grid" and rest.startswith("space."):
+        field, _, part = rest.removeprefix("space.").partition(".")
+        return f"the space of {field} ({part})"
     if head == "grid":
         return {"name": "the grid", "seeds": "seeds"}.get(rest, rest)
     if head == "options":

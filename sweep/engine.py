@@ -66,7 +66,14 @@ def intent(grid: Grid, options: Options) -> dict[str, Any]:
     device = jax.local_devices()[0]
     return jsonable(
         {
-            "grid": {"name": grid.name, "seeds": grid.seeds, "config": grid.config, "axes": grid.axes},
+            "grid": {
+                "name": grid.name,
+                "seeds": grid.seeds,
+                "config": grid.config,
+                "axes": grid.axes,
+                "space": grid.space,
+                "points": {str(i): point for i, point in enumerate(grid.points)},
+            },
             "options": {
                 "out": str(options.out),
                 "run_id": options.run_id,
@@ -152,7 +159,7 @@ class _Sweep:
         self.records = Records(plan.n_runs)
         self.state_leaves: list[np.ndarray] | None = None  # a checkpointed wave's state, until restored
         self.before = Timings(0.0, 0.0, 0)  # what earlier invocations spent (from the checkpoint)
-        self.run_seconds, self.env_steps, self.seq = 0.0, 0, 0
+        self.run_seconds, self.host_seconds, self.env_steps, self.seq = 0.0, 0.0, 0, 0
         self.schedule: Schedule = self._schedule(None)
         self.bar = None
         self.estimated = False
@@ -174,6 +181,9 @@ class _Sweep:
         platform = self.mesh.devices.flat[0].platform
         cost = size(self.plan, self.mesh.size, platform, self.options.runs_per_device)
         if is_lead():
+            kind = self.mesh.devices.flat[0].device_kind
+            hosts = f" on {jax.process_count()} processes" if jax.process_count() > 1 else ""
+            print(f"devices: {self.mesh.size} x {kind} ({platform}){hosts}", file=sys.stderr)
             print(f"{self.plan.grid.name}: {cost.describe(self.mesh.size)}", file=sys.stderr)
         done = self.schedule.steps_done_so_far(
             [len(g.runs) for g in self.plan.groups], lambda g, w: len(self.layout.waves(g)[w].runs)
@@ -212,7 +222,7 @@ class _Sweep:
             on_compile=self._compiling,
         )
         self.schedule = self._schedule(meta["schedule"])
-        self.before = Timings(meta["compile_seconds"], meta["run_seconds"], meta["env_steps"])
+        self.before = Timings(meta["compile_seconds"], meta["run_seconds"], meta["env_steps"], meta["host_seconds"])
         self.seq = meta["seq"]
 
     def _loop(self, bar, steps_left: int) -> None:
@@ -235,9 +245,13 @@ class _Sweep:
                 live = None
                 if self.schedule.next() is None:
                     break
+                t0 = time.perf_counter()
                 self._checkpoint(None)
+                self.host_seconds += time.perf_counter() - t0
             else:
+                t0 = time.perf_counter()
                 self._checkpoint(fetch(live.states))
+                self.host_seconds += time.perf_counter() - t0
             if stop := cluster.stop_requested():  # every process stops after the same checkpoint
                 process, signame = stop
                 raise cluster.Stopped(f"stopped at the request of process {process} ({signame})", self.run_dir, True)
@@ -247,8 +261,10 @@ class _Sweep:
         if self.estimated or not is_lead() or self.run_seconds <= 0:
             return
         self.estimated = True
-        rate = self.env_steps / self.run_seconds
+        rate = self.env_steps / (self.run_seconds + self.host_seconds)
         left = max(0, steps_left - self.env_steps)
+        if left / rate < 1:
+            return
         others = sum(1 for g in range(len(self.plan.groups)) if self.layout.wave_size(g) is None)
         more = f", plus compiling {others} more static group{'s' * (others != 1)}" if others else ""
         text = f"first chunk: {rate:,.0f} env steps/s; about {_duration(left / rate)} of training left{more}"
@@ -275,10 +291,13 @@ class _Sweep:
         compiled = program.compiled(chunk.n_steps)
         t0 = time.perf_counter()
         states, outputs = compiled(states)
+        jax.block_until_ready(outputs)
+        t1 = time.perf_counter()
         outputs = fetch(outputs)
-        self.run_seconds += time.perf_counter() - t0
-        self.env_steps += chunk.n_steps * len(wave.runs)
         self.records.add_chunk(outputs, wave.padded_runs(), chunk.start)
+        self.run_seconds += t1 - t0
+        self.host_seconds += time.perf_counter() - t1
+        self.env_steps += chunk.n_steps * len(wave.runs)
         self.schedule.finished(chunk)
         return states
 
@@ -287,6 +306,7 @@ class _Sweep:
             self.before.compile_seconds + self.layout.compile_seconds(),
             self.before.run_seconds + self.run_seconds,
             self.before.env_steps + self.env_steps,
+            self.before.host_seconds + self.host_seconds,
         )
 
     def _checkpoint(self, host_state: TrainState | None) -> None:
@@ -336,7 +356,7 @@ class _Sweep:
         analysis.write_tables(
             self.run_dir,
             runs=runs_frame(self.plan, self.records.diverged),
-            axes=list(self.plan.grid.axes),
+            axes=self.plan.grid.axis_names,
             episodes=self.records.episodes(),
             evals=self.records.evals(),
             manifest=manifest,

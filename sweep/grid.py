@@ -33,7 +33,7 @@ from analysis.errors import UserError, option
 from core import FIELDS, STATIC_FIELDS, TRACED_FIELDS, HParams, StaticConfig, is_positive_int, validate_hparams
 
 GRIDS_DIR = Path(__file__).parent / "grids"
-TOP_LEVEL_KEYS = ("description", "seeds", "config", "grid")
+TOP_LEVEL_KEYS = ("description", "seeds", "config", "grid", "search", "space")
 ALL_FIELDS = tuple(FIELDS)
 # The engine computes in int32 and float32: integers must stay below 2**31, and traced numbers must neither
 # overflow to inf nor round to zero (or lose their normal precision) when cast to float32.
@@ -106,7 +106,9 @@ def coerce(name: str, value: Any, where: str) -> Any:
 
 @dataclasses.dataclass(frozen=True)
 class Grid:
-    """A parsed grid: fixed overrides, axes (name -> values, in file order) and the seed count."""
+    """A parsed grid: fixed overrides, axes (name -> values, in file order) and the seed count. A sampled grid
+    (``[space]``, see ``sweep.search``) has no axes but its ``space``, its ``search`` settings and the ``points``
+    drawn from them (one dict of sampled values per config, in draw order)."""
 
     name: str
     description: str
@@ -117,6 +119,18 @@ class Grid:
     # What the overrides changed beyond what they name, in words (the command line prints them); not part of
     # the grid's identity.
     notes: tuple[str, ...] = dataclasses.field(default=(), compare=False)
+    space: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    search: dict[str, Any] = dataclasses.field(default_factory=lambda: {"method": "grid"})
+    points: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def axis_names(self) -> list[str]:
+        """The hyperparameters that vary between configs: the grid's axes, or the sampled fields."""
+        return list(self.space) if self.space else list(self.axes)
+
+    @property
+    def n_configs(self) -> int:
+        return len(self.points) if self.space else math.prod(len(v) for v in self.axes.values())
 
     def with_overrides(
         self,
@@ -133,24 +147,40 @@ class Grid:
         A run shortened by ``steps`` below its evaluation period is evaluated once, at its end: ``eval_every``
         becomes ``steps`` unless it is given in ``fixed`` or is an axis, and ``notes`` says so."""
         config, axes, notes = dict(self.config), dict(self.axes), list(self.notes)
+        space, points = dict(self.space), [dict(p) for p in self.points]
         if seeds is not None:
             _check_count("seeds", seeds)
         if steps is not None:
             _check_count("total_steps", steps)
             config["total_steps"] = steps
             axes.pop("total_steps", None)
-        for key, value in (fixed or {}).items():
+        for key, value in {**({"total_steps": steps} if steps is not None else {}), **(fixed or {})}.items():
             check_key(key, where)
             config[key] = coerce(key, value, where)
             axes.pop(key, None)
+            if key in space:  # a sampled field fixed: the other fields keep their draws
+                space.pop(key)
+                for point in points:
+                    point.pop(key)
+        varied = {*axes, *space}
         eval_every = config.get("eval_every", FIELDS["eval_every"].default)
-        if steps is not None and "eval_every" not in (fixed or {}) and "eval_every" not in axes and eval_every > steps:
+        given = "eval_every" in (fixed or {}) or "eval_every" in varied
+        if steps is not None and not given and eval_every > steps:
             config["eval_every"] = steps
             notes.append(
                 f"eval_every ({eval_every:,}) exceeds {option('total_steps')} {steps:,}: each run is evaluated once, "
                 f"at its end (eval_every = {steps:,})"
             )
-        grid = dataclasses.replace(self, seeds=seeds or self.seeds, config=config, axes=axes, notes=tuple(notes))
+        grid = dataclasses.replace(
+            self,
+            seeds=seeds or self.seeds,
+            config=config,
+            axes=axes,
+            notes=tuple(notes),
+            space=space,
+            points=tuple(points) if space else (),
+            search=self.search if space or self.search["method"] == "grid" else {"method": "grid"},
+        )
         grid.configs()  # validates the combination now
         return grid
 
@@ -163,6 +193,9 @@ class Grid:
             "config": self.config,
             "axes": self.axes,
             "source": self.source,
+            "space": self.space,
+            "search": self.search,
+            "points": list(self.points),
         }
 
     @classmethod
@@ -175,6 +208,10 @@ class Grid:
                 v = float(v)
             return coerce(name, v, "the sweep record")
 
+        space = {
+            k: {**spec, "values": [value(k, x) for x in spec["values"]]} if spec["dist"] == "choice" else dict(spec)
+            for k, spec in record.get("space", {}).items()
+        }
         return cls(
             name=record["grid"],
             description=record["description"],
@@ -182,38 +219,44 @@ class Grid:
             config={k: value(k, v) for k, v in record["config"].items()},
             axes={k: [value(k, x) for x in v] for k, v in record["axes"].items()},
             source=record["source"],
+            space=space,
+            search=dict(record.get("search", {"method": "grid"})),
+            points=tuple({k: value(k, v) for k, v in p.items()} for p in record.get("points", [])),
         )
 
     def fingerprint(self) -> str:
-        """A short hash of everything that determines the sweep's results."""
-        blob = json.dumps({"seeds": self.seeds, "config": self.config, "axes": self.axes}, sort_keys=True, default=list)
+        """A short hash of everything that determines the sweep's results (for a sampled grid: the drawn values,
+        not how they were drawn)."""
+        what = {"seeds": self.seeds, "config": self.config, "axes": self.axes}
+        if self.space:
+            what["points"] = list(self.points)
+        blob = json.dumps(what, sort_keys=True, default=list)
         return hashlib.sha256(blob.encode()).hexdigest()[:8]
 
     def configs(self) -> list[dict[str, Any]]:
-        """Every point of the grid, fully resolved (defaults included), in Cartesian-product order."""
-        names = list(self.axes)
-        out = []
-        for values in itertools.product(*(self.axes[n] for n in names)):
-            cfg = {**defaults(), **self.config, **dict(zip(names, values, strict=True))}
-            out.append(cfg)
+        """Every point of the grid, fully resolved (defaults included): the Cartesian product of the axes in
+        order, or the sampled points in draw order."""
+        names = self.axis_names
+        if self.space:
+            out = [{**defaults(), **self.config, **point} for point in self.points]
+        else:
+            out = [
+                {**defaults(), **self.config, **dict(zip(names, values, strict=True))}
+                for values in itertools.product(*(self.axes[n] for n in names))
+            ]
+        label = "sample" if self.space else "grid point"
         for i, cfg in enumerate(out):
-            _validate_config(cfg, f"grid point {i} ({describe(cfg, names)})" if names else "the grid")
+            _validate_config(cfg, f"{label} {i} ({describe(cfg, names)})" if names else "the grid")
         return out
 
     def resolved(self) -> dict[str, Any]:
         """What ``python -m sweep show`` prints: the fixed values and the axes over the defaults."""
         fixed = {**defaults(), **self.config}
-        for name in self.axes:
+        for name in self.axis_names:
             fixed.pop(name)
-        return {
-            "name": self.name,
-            "description": self.description,
-            "seeds": self.seeds,
-            "axes": self.axes,
-            "fixed": fixed,
-            "configs": math.prod(len(v) for v in self.axes.values()),
-            "runs": self.seeds * math.prod(len(v) for v in self.axes.values()),
-        }
+        shown = {"name": self.name, "description": self.description, "seeds": self.seeds, "search": self.search}
+        shown.update({"space": self.space, "samples": list(self.points)} if self.space else {"axes": self.axes})
+        return {**shown, "fixed": fixed, "configs": self.n_configs, "runs": self.seeds * self.n_configs}
 
 
 def describe(cfg: dict[str, Any], names) -> str:
@@ -320,9 +363,14 @@ def parse(data: dict[str, Any], *, name: str, source: str = "", where: str = "th
     if not is_positive_int(seeds) or seeds >= INT_LIMIT:
         raise GridError(f"seeds in {where} must be a positive integer below 2**31, got {seeds!r}")
     config, axes = {}, {}
-    for table in ("config", "grid"):
+    for table in ("config", "grid", "search", "space"):
         if not isinstance(data.get(table, {}), dict):
             raise GridError(f"[{table}] in {where} must be a table")
+    if "grid" in data and "space" in data:
+        raise GridError(
+            f"{where} has both [grid] and [space]; a sweep is a Cartesian [grid] or a sampled [space] (fix other "
+            "values in [config])"
+        )
     for key, value in data.get("config", {}).items():
         check_key(key, f"[config] of {where}")
         config[key] = coerce(key, value, f"[config] of {where}")
@@ -338,6 +386,22 @@ def parse(data: dict[str, Any], *, name: str, source: str = "", where: str = "th
         if len(set(coerced)) != len(coerced):
             raise GridError(f"axis {key} in [grid] of {where} repeats a value")
         axes[key] = coerced
-    grid = Grid(name=name, description=description, seeds=seeds, config=config, axes=axes, source=source)
+    from sweep import search
+
+    sampled = "space" in data
+    settings = search.parse_search(data.get("search", {}), where, sampled=sampled)
+    space = search.parse_space(data["space"], where, config) if sampled else {}
+    points = tuple(search.draw(space, settings)) if sampled else ()
+    grid = Grid(
+        name=name,
+        description=description,
+        seeds=seeds,
+        config=config,
+        axes=axes,
+        source=source,
+        space=space,
+        search=settings,
+        points=points,
+    )
     grid.configs()
     return grid

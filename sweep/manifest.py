@@ -25,8 +25,9 @@ VERSIONED = ("jax", "jaxlib", "dm-haiku", "optax", "rlax", "numpy", "pandas", "p
 
 class Timings(NamedTuple):
     compile_seconds: float
-    run_seconds: float
+    run_seconds: float  # the devices' training, from a chunk's start until its outputs are ready
     env_steps: int
+    host_seconds: float = 0.0  # per chunk, after that: outputs to the host, records, checkpoint
 
 
 def table_value(value: Any) -> Any:
@@ -56,7 +57,7 @@ def make_manifest(
     grid = plan.grid
     devices = [str(d) for d in mesh.devices.flat]
     total_steps = sorted({g.static.total_steps for g in plan.groups})
-    compile_s, run_s, env_steps = timings
+    compile_s, run_s, env_steps, host_s = timings
     return {
         "grid": grid.name,
         "description": grid.description,
@@ -64,8 +65,15 @@ def make_manifest(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "grid_file": grid.source,
         "overrides": {k: v for k, v in grid.config.items() if file_grid is None or file_grid.config.get(k) != v},
-        "axes": list(grid.axes),
+        "axes": grid.axis_names,
         "axis_values": {k: [table_value(v) for v in vs] for k, vs in grid.axes.items()},
+        "search": grid.search,
+        # A sampled grid's space: {"dist": "uniform" | "log_uniform", "low", "high", "integer"} or
+        # {"dist": "choice", "values"} per field (what the analysis draws continuous axes from).
+        "space": {
+            k: {**spec, "values": [table_value(v) for v in spec["values"]]} if spec["dist"] == "choice" else spec
+            for k, spec in grid.space.items()
+        },
         "n_seeds": grid.seeds,
         "n_configs": len(plan.configs),
         "n_runs": plan.n_runs,
@@ -80,7 +88,7 @@ def make_manifest(
             for group, size in zip(plan.groups, wave_sizes, strict=True)
         ],
         "traced_fixed": {
-            k: table_value(v) for k, v in plan.configs[0].items() if k in TRACED_FIELDS and k not in grid.axes
+            k: table_value(v) for k, v in plan.configs[0].items() if k in TRACED_FIELDS and k not in grid.axis_names
         },
         "versions": versions(),
         "devices": devices,
@@ -89,8 +97,11 @@ def make_manifest(
         "num_processes": jax.process_count(),
         "compile_seconds": round(compile_s, 3),
         "run_seconds": round(run_s, 3),
+        "host_seconds": round(host_s, 3),
+        # The share of the chunk loop's time the host spends on each chunk's outputs and checkpoint.
+        "host_share": round(host_s / (run_s + host_s), 4) if run_s + host_s > 0 else None,
         "env_steps": int(env_steps),
-        "env_steps_per_second": round(env_steps / run_s, 1) if run_s > 0 else None,
+        "env_steps_per_second": round(env_steps / (run_s + host_s), 1) if run_s + host_s > 0 else None,
         "git_commit": git_commit(),
     }
 

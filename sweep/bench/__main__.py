@@ -4,6 +4,7 @@ its results as strict JSON. Bad input prints one line ``python -m sweep.bench: e
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,9 +20,22 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(message)
 
 
+def _run_counts(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(t.replace("_", "")) for t in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected run counts such as 256,1024, got {text!r}") from None
+    if not counts or any(n < 1 for n in counts):
+        raise argparse.ArgumentTypeError(f"expected positive run counts, got {text!r}")
+    return counts
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Throughput benchmark of the sweep engine and its baselines.")
     parser.add_argument("--quick", action="store_true", help="N = 1, 16, 64 and shorter timings (< 3 minutes)")
+    parser.add_argument("--runs", type=_run_counts, metavar="N,N,...",
+                        help="the concurrent-run counts of the scaling curve (default 1,4,16,64,256; on a GPU e.g. "
+                        "256,1024,4096,16384)")  # fmt: skip
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results to this JSON file")
     parser.add_argument("--out", type=Path, default=Path("results/bench"), metavar="DIR",
                         help="folder of the timestamped results file (default: results/bench)")  # fmt: skip
@@ -37,7 +51,10 @@ def _bench(args) -> int:
 
     HostLoopBench.check_installed()  # before minutes of measurements, not after
     use_cpu_cores()  # as the sweep command does: one CPU device per core
-    result = run_bench(QUICK if args.quick else FULL, quick=args.quick)
+    cfg = QUICK if args.quick else FULL
+    if args.runs:
+        cfg = dataclasses.replace(cfg, n_runs=args.runs)
+    result = run_bench(cfg, quick=args.quick)
     text = to_json(result, indent=1) + "\n"
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out_path = make_dir(args.out) / f"{stamp}{'-quick' if args.quick else ''}.json"
