@@ -2,6 +2,8 @@
 
 Every function takes a run folder's DataFrames and returns one tidy frame with a row per plotted point and
 ``iqm, ci_low, ci_high`` columns: 95% intervals over seeds from ``intervals`` (seeds paired across configs).
+For continuous (sampled) axes, ``response_points`` holds each config's point and ``response_trends`` the
+smoothed trend through them with its band (``smooth``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from . import intervals, stats
+from . import intervals, smooth, stats
 from .summary import N_BOOT, SEED, rank_within, seed_layout, seed_matrix
 
 CURVE_BOOT = 1000  # replicates for curve bands: many points, and bands need less precision than the ranking
@@ -272,3 +274,78 @@ def score_profiles(runs: pd.DataFrame, configs: Sequence[int], *, taus: np.ndarr
             "ci_high": iv.high.ravel(),
         }
     )
+
+
+def response_points(summary: pd.DataFrame, axes: Sequence[str], *, hue: str | None = None) -> pd.DataFrame:
+    """Each config's final-return IQM with its 95% CI against each of ``axes`` (continuous ones), a row each.
+
+    Returns ``axis, config, value, iqm, ci_low, ci_high, group``, sorted by axis (in ``axes`` order), then
+    config; ``group`` is the config's value of the ``hue`` axis (``None`` without one). Configs without a final
+    IQM (no evaluation) are left out; a config with one seed keeps its point with NaN ends.
+    """
+    s = summary[np.isfinite(summary["final_iqm"].to_numpy(np.float64))].sort_values("config")
+    parts = []
+    for a in axes:
+        parts.append(
+            pd.DataFrame(
+                {
+                    "axis": a,
+                    "config": s["config"].to_numpy(),
+                    "value": s[a].to_numpy(np.float64),
+                    "iqm": s["final_iqm"].to_numpy(np.float64),
+                    "ci_low": s["final_iqm_ci_low"].to_numpy(np.float64),
+                    "ci_high": s["final_iqm_ci_high"].to_numpy(np.float64),
+                    "group": s[hue].astype(object).to_numpy() if hue else None,
+                }
+            )
+        )
+    cols = ["axis", "config", "value", "iqm", "ci_low", "ci_high", "group"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+
+
+def response_trends(
+    points: pd.DataFrame,
+    log_axes: Sequence[str] = (),
+    *,
+    n_grid: int = 101,
+    n_boot: int = smooth.N_BOOT,
+    seed: int = SEED,
+) -> pd.DataFrame:
+    """The smoothed trend of ``response_points``' IQMs against each axis (per ``group``), with a 95% band.
+
+    Per axis and group with at least ``smooth.MIN_POINTS`` distinct values: ``smooth.trend_band`` of the
+    configs' final IQMs in the axis's own scale (``log10`` of the value for ``log_axes``), at ``n_grid`` points
+    evenly spaced in that scale over the configs' range (no extrapolation), the bandwidth chosen by
+    cross-validation (``smooth.choose_bandwidth``),
+    the band a Bayesian bootstrap over configs (seeded: the same points give the same band), clipped to the
+    possible returns. Returns ``axis, group, value, trend, band_low, band_high, bandwidth, n_configs``
+    (``bandwidth`` in the axis's scale: decades for a log axis).
+    """
+    cols = ["axis", "group", "value", "trend", "band_low", "band_high", "bandwidth", "n_configs"]
+    parts = []
+    for (a, _), d in points.groupby(["axis", points["group"].map(repr)], sort=False):
+        v = d["value"].to_numpy(np.float64)
+        x = np.log10(v) if a in log_axes else v
+        if np.unique(x).size < smooth.MIN_POINTS:
+            continue
+        grid = np.linspace(x.min(), x.max(), n_grid)
+        y = d["iqm"].to_numpy(np.float64)
+        h = smooth.choose_bandwidth(x, y)
+        band = smooth.trend_band(
+            x, y, grid, h=h, bounds=intervals.widened(stats.RETURN_RANGE, y), n_boot=n_boot, seed=seed
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "axis": a,
+                    "group": [d["group"].iloc[0]] * n_grid,
+                    "value": 10.0**grid if a in log_axes else grid,
+                    "trend": band.point,
+                    "band_low": band.low,
+                    "band_high": band.high,
+                    "bandwidth": h,
+                    "n_configs": len(d),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)

@@ -52,18 +52,20 @@ class CurveLayout(NamedTuple):
     note: str  # e.g. "top 8 of 64 configs by final IQM"
 
 
-def curve_layout(summary: pd.DataFrame, axes: Sequence[str]) -> CurveLayout:
+def curve_layout(summary: pd.DataFrame, axes: Sequence[str], *, continuous: bool = False) -> CurveLayout:
     """All configs with colour = first axis and panels = the next one or two, when that stays readable;
-    otherwise the ``TOP_K`` configs by rank on one panel, one colour each."""
+    otherwise, and whenever some axis is ``continuous`` (sampled: each config its own value, so no value is
+    shared to colour or facet by), the ``TOP_K`` configs by rank on one panel, one colour each."""
     configs = summary.sort_values("rank")["config"].astype(int).tolist()
     if len(configs) <= 1 or not axes:
         return CurveLayout(None, None, None, configs[:1], "")
     sizes = {a: summary[a].nunique() for a in axes}
     panels = math.prod(sizes[a] for a in axes[1:])
-    if len(axes) <= 3 and sizes[axes[0]] <= MAX_HUE and panels <= MAX_PANELS:
+    if not continuous and len(axes) <= 3 and sizes[axes[0]] <= MAX_HUE and panels <= MAX_PANELS:
         return CurveLayout(axes[0], axes[1] if len(axes) > 1 else None, axes[2] if len(axes) > 2 else None, configs, "")
     k = min(TOP_K, len(configs))
-    return CurveLayout("label", None, None, configs[:k], f"top {k} of {len(configs)} configs by final IQM")
+    note = f"top {k} of {len(configs)} configs by final IQM" if k < len(configs) else ""
+    return CurveLayout("label", None, None, configs[:k], note)
 
 
 def learning_curves(

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .io import to_json
+from .space import describe
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; padding: 0 1em; color: #222; }
@@ -69,6 +70,8 @@ def manifest_html(m: Mapping[str, Any]) -> str:
         ("grid", m.get("grid")),
         ("description", m.get("description")),
         ("axes", _join(m.get("axes")) or "none (seeds only)"),
+        ("search", describe(m)[0]),
+        ("space", describe(m)[1]),
         ("seeds per config", m.get("n_seeds")),
         ("env steps per run", f"{m['total_steps']:,}" if isinstance(m.get("total_steps"), int) else None),
         ("devices", _join(m.get("devices")) or None),

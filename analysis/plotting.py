@@ -129,9 +129,17 @@ def tick(v: Any) -> str:
 
 
 def sweep_title(manifest: Mapping[str, Any], axes: Sequence[str], n_configs: int, n_seeds: int, steps: int) -> str:
-    """Two-line title naming what was swept, how many configs and seeds, and the env steps per run."""
+    """Two-line title naming what was swept (or sampled, and how), how many configs and seeds, and the env
+    steps per run."""
     grid = manifest.get("grid") or "sweep"
     swept = "swept " + " × ".join(axes) if axes else "seeds only"
+    space, search = manifest.get("space"), manifest.get("search")
+    sampled = [a for a in axes if isinstance(space, Mapping) and a in space]
+    if sampled:  # a sampled space is no Cartesian product: name the sampler, not "×"
+        method = search.get("method") if isinstance(search, Mapping) else None
+        swept = f"{method or 'sampled'} samples of " + ", ".join(sampled)
+        rest = [a for a in axes if a not in sampled]
+        swept += " × " + " × ".join(rest) if rest else ""
     seeds = f"{n_seeds} seed{'s' if n_seeds != 1 else ''}"
     configs = f"{n_configs} config{'s' if n_configs != 1 else ''}"
     return f"DQN on CartPole-v1, grid '{grid}': {swept}\n{configs} × {seeds}, {steps:,} env steps per run"

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from matplotlib.figure import Figure
 
-from . import aggregate, figures, intervals, seeds, stats
+from . import aggregate, figures, intervals, scatter, seeds, space, stats
 from .aggregate import CURVE_BOOT
 from .io import atomic_write_text, make_dir
 from .page import FigureFile, ci_text, document, img_html, manifest_html, manifest_number
@@ -58,6 +58,8 @@ class _Context(NamedTuple):
     labels: dict[int, str]  # {config: "lr=0.001, ..."}
     top: list[int]  # the configs shown where not all are (up to ``figures.TOP_K``), best first
     layout: figures.CurveLayout  # the learning curves' colours and panels
+    continuous: list[str]  # the axes drawn from a uniform or log-uniform space: each config at its own value
+    discrete: list[str]  # the grid and choice axes: a few values, each shared by many configs
 
 
 def _eval_curves(c: _Context) -> Figure | None:
@@ -78,10 +80,17 @@ def _train_curves(c: _Context) -> Figure | None:
 
 
 def _heatmaps(c: _Context) -> Figure | None:
-    """Final-return IQM over each pair of axes; only for 2 to 4 axes."""
-    if not 2 <= len(c.t.axes) <= 4:
+    """Final-return IQM over each pair of discrete axes (continuous ones pooled); only for 2 to 4 of them."""
+    if not 2 <= len(c.discrete) <= 4:
         return None
-    return figures.heatmaps(aggregate.pair_heatmaps(c.t.summary, c.t.runs, c.t.axes), title=c.title)
+    return figures.heatmaps(aggregate.pair_heatmaps(c.t.summary, c.t.runs, c.discrete), title=c.title)
+
+
+def _pairs(c: _Context) -> Figure | None:
+    """Every pair of continuous axes as a scatter of the configs coloured by final IQM; needs 2 of them."""
+    if len(c.continuous) < 2:
+        return None
+    return scatter.pairs(c.t.summary, c.continuous, c.t.scales, title=c.title)
 
 
 def _ranking(c: _Context) -> Figure | None:
@@ -90,10 +99,20 @@ def _ranking(c: _Context) -> Figure | None:
 
 
 def _sensitivity(c: _Context) -> Figure | None:
-    """Each axis's marginal effect on final return; none without axes."""
-    if not c.t.axes:
+    """Each discrete axis's marginal effect on final return (continuous ones pooled); none without one."""
+    if not c.discrete:
         return None
-    return figures.sensitivity(aggregate.sensitivity(c.t.summary, c.t.runs, c.t.axes), title=c.title)
+    return figures.sensitivity(aggregate.sensitivity(c.t.summary, c.t.runs, c.discrete), title=c.title)
+
+
+def _response(c: _Context) -> Figure | None:
+    """Every config's final IQM against each continuous axis, with the smoothed trend; none without one."""
+    if not c.continuous:
+        return None
+    hue = scatter.response_hue(c.t.summary, c.discrete)
+    points = aggregate.response_points(c.t.summary, c.continuous, hue=hue)
+    trends = aggregate.response_trends(points, [a for a in c.continuous if c.t.scales[a].log])
+    return scatter.response(points, trends, c.t.scales, title=c.title, hue=hue)
 
 
 def _improvement(c: _Context) -> Figure | None:
@@ -133,6 +152,12 @@ FIGURES: tuple[tuple[str, Callable[[_Context], Figure | None], str], ...] = (
         "cell pools the other axes' configs, each keeping its share of the runs, seeds paired across them.",
     ),
     (
+        "sampled_pairs",
+        _pairs,
+        "Each pair of sampled (continuous) axes: every config at its values, coloured by its final greedy "
+        "return (IQM over seeds); the best config ringed.",
+    ),
+    (
         "ranking",
         _ranking,
         "Configs ranked by final IQM (left) with the normalised area under the eval curve (right), 95% CIs.",
@@ -142,6 +167,16 @@ FIGURES: tuple[tuple[str, Callable[[_Context], Figure | None], str], ...] = (
         _sensitivity,
         "Each hyperparameter's marginal effect on final return: IQM pooled over the other axes "
         "(each config keeping its share of the runs, seeds paired across configs; 95% CI).",
+    ),
+    (
+        "sampled_response",
+        _response,
+        "Final greedy return (IQM over seeds, 95% CI) of every config against each sampled (continuous) axis, "
+        "on a log axis where the space is log-uniform. Trend: Gaussian-kernel local-linear regression of the "
+        "configs' IQMs in the axis's scale (log10 for a log axis), its bandwidth chosen among multiples of "
+        "Silverman's rule by leave-one-out cross-validation (one-standard-error rule); band: pointwise 95% "
+        "Bayesian bootstrap over configs (seeded), clipped to 0–500. Points and trends are coloured by a "
+        "discrete axis of the sweep where there is one of 2 to 6 values.",
     ),
     (
         "probability_of_improvement",
@@ -165,11 +200,23 @@ def make_figures(t: RunTables, out_dir: Path) -> list[FigureFile]:
     Learning curves (eval and training returns), heatmaps over pairs of axes (2-4 axes), the ranking, the
     sensitivity to each axis (1+ axes), probability of improvement among the top configs (2+ configs) and the
     score distributions with performance profiles (``FIGURES``).
+
+    Axes of a sampled space drawn uniformly or log-uniformly (``space``: *continuous*; every config has its
+    own value) are not pooled per value: instead of heatmaps and sensitivity panels they get the pair scatter
+    plots (2+ such axes) and the response figure (1+). When a sweep mixes them with discrete axes (``choice``
+    axes of the space, or grid axes), the heatmaps and sensitivity panels cover the discrete axes, each cell
+    or value pooling every config that has it, whatever its continuous values; the response figure colours
+    its points by the first discrete axis of 2 to 6 values and fits one trend per value; the pair plots show
+    every config whatever its discrete values; and the learning curves show the top configs, one colour each.
+    A grid sweep has no continuous axis and gets exactly the figures it always had.
     """
     make_dir(out_dir)
     top = t.summary.sort_values("rank")["config"].astype(int).tolist()
     labels = aggregate.config_labels(t.summary, t.axes)
-    c = _Context(t, run_title(t), labels, top[: figures.TOP_K], figures.curve_layout(t.summary, t.axes))
+    cont = [a for a in t.axes if t.scales.get(a, space.DISCRETE).continuous]
+    disc = [a for a in t.axes if a not in cont]
+    layout = figures.curve_layout(t.summary, t.axes, continuous=bool(cont))
+    c = _Context(t, run_title(t), labels, top[: figures.TOP_K], layout, cont, disc)
     out: list[FigureFile] = []
     for name, draw, caption in FIGURES:
         fig = draw(c)

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from .errors import UserError
 from .io import atomic_write, atomic_write_text, to_json
+from .space import AxisScale, axis_scales
 from .summary import SUMMARY_FORMAT, summarise, summary_columns
 
 EPISODE_COLUMNS = ("episode", "episode_return", "episode_length", "end_step")
@@ -43,6 +44,7 @@ class RunTables(NamedTuple):
     summary: pd.DataFrame  # one row per config: statistics over seeds with 95% CIs (see ``summarise``)
     manifest: dict[str, Any]  # what the engine recorded: grid, axes, versions, devices, timings
     axes: list[str]  # the swept hyperparameters, in grid order
+    scales: dict[str, AxisScale] = {}  # {axis: how it was drawn} (``space.axis_scales``); every axis of a grid discrete
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -297,6 +299,30 @@ def infer_axes(manifest: Mapping[str, Any], runs: pd.DataFrame, *, source: str =
     return axes
 
 
+def check_scales(
+    manifest: Mapping[str, Any], runs: pd.DataFrame, axes: Sequence[str], *, source: str = "the manifest"
+) -> dict[str, AxisScale]:
+    """``space.axis_scales`` of ``axes``, checked against ``runs``: a continuous axis's column must hold finite
+    numbers (positive ones where log-scaled). ``RunDirError`` for a malformed space or a column that does not fit.
+    """
+    try:
+        scales = axis_scales(manifest, axes)
+    except ValueError as e:
+        raise RunDirError(f"{source}: {e}") from None
+    for a, s in scales.items():
+        if not s.continuous:
+            continue
+        col = runs[a]
+        numeric = pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype)
+        v = col.to_numpy(np.float64) if numeric else np.array([])
+        if not numeric or not np.all(np.isfinite(v)) or (s.log and np.any(v <= 0)):
+            kind = "positive finite numbers" if s.log else "finite numbers"
+            raise RunDirError(
+                f"{source} says the axis {a!r} is drawn continuously, but runs.parquet holds no {kind} there"
+            )
+    return scales
+
+
 def _check_runs(path: Path, runs: pd.DataFrame) -> None:
     """``RunDirError`` for a runs table without rows or listing a (config, seed) twice."""
     if len(runs) == 0:
@@ -336,8 +362,9 @@ def load(run_dir: str | os.PathLike, *, summary: bool = True) -> RunTables:
     older version, not matching the runs) the summary is computed from the tables (not written).
 
     Raises ``RunDirError`` (one sentence) for a missing folder, a folder that is not a run folder, an
-    unreadable file, a manifest that is not a JSON object or whose axes are not columns of ``runs``, a table
-    lacking a column this package needs, or no runs at all.
+    unreadable file, a manifest that is not a JSON object, whose axes are not columns of ``runs`` or whose
+    ``space`` is malformed or does not fit the runs (``check_scales``), a table lacking a column this package
+    needs, or no runs at all.
     """
     path = resolve_run_dir(run_dir)
     frames, embedded = {}, None
@@ -353,9 +380,10 @@ def load(run_dir: str | os.PathLike, *, summary: bool = True) -> RunTables:
     if not manifest and embedded:
         manifest, source = embedded, "the manifest in runs.parquet"
     axes = infer_axes(manifest, runs, source=source)
+    scales = check_scales(manifest, runs, axes, source=source)
     summ = None
     if summary:
         summ = read_summary(path / "summary.parquet", runs, axes)
         if summ is None:
             summ = summarise(runs, frames["evals"], axes)
-    return RunTables(path, frames["episodes"], frames["evals"], runs, summ, manifest, axes)
+    return RunTables(path, frames["episodes"], frames["evals"], runs, summ, manifest, axes, scales)
