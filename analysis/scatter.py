@@ -130,9 +130,10 @@ def response(
             _value_scale(ax, "x", scales[a], d["value"].to_numpy(np.float64), PANEL_WIDTH - 0.6)
             return_axis(ax)
             ax.set_xlabel(label(a))
-            if len(t):
+            if len(t):  # one bandwidth per trend (per group)
                 unit = " decades" if scales[a].log else ""
-                ax.set_title(f"trend bandwidth {t['bandwidth'].iloc[0]:.2g}{unit}", fontsize=8)
+                hs = ", ".join(f"{h:.2g}" for h in t.drop_duplicates("group")["bandwidth"])
+                ax.set_title(f"trend bandwidth{'s' if ',' in hs else ''} {hs}{unit}", fontsize=8)
         for ax in grid[:, 0]:
             ax.set_ylabel("final greedy eval return\n(IQM over seeds, 95% CI)")
         for j in range(n, n_rows * n_cols):
