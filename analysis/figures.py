@@ -31,6 +31,7 @@ from .plotting import (
     steps_formatter,
     style,
     tick,
+    title_width,
     use_log,
 )
 from .stats import MAX_RETURN
@@ -169,8 +170,9 @@ def heatmaps(cells: pd.DataFrame, *, title: str) -> Figure:
     ]
     cw = max(max(s[0] for s in sizes) * 0.85, 3.5)
     ch = max(max(s[1] for s in sizes) * 0.5, 2.5)
+    suptitle = f"{title}\nfinal greedy eval return: IQM over seeds [95% bootstrap CI]"
     with style(grid=False):
-        fig = figure(0.8 + (cw + 1.6) * n_cols, 1.0 + (ch + 0.9) * n_rows)
+        fig = figure(max(0.8 + (cw + 1.6) * n_cols, title_width(suptitle)), 1.0 + (ch + 0.9) * n_rows)
         grid = fig.subplots(n_rows, n_cols, squeeze=False)
         for i, (xa, ya) in enumerate(pairs):
             ax = grid.flat[i]
@@ -210,7 +212,7 @@ def heatmaps(cells: pd.DataFrame, *, title: str) -> Figure:
                 ax.set_title(f"pooled over the other axes ({n_pooled} configs per cell)", fontsize=9)
         for j in range(n, n_rows * n_cols):
             grid.flat[j].set_visible(False)
-        fig.suptitle(f"{title}\nfinal greedy eval return: IQM over seeds [95% bootstrap CI]", fontsize=10)
+        fig.suptitle(suptitle, fontsize=10)
     return fig
 
 
@@ -243,8 +245,9 @@ def sensitivity(sens: pd.DataFrame, *, title: str) -> Figure:
     n_cols = min(n, 4)
     n_rows = math.ceil(n / n_cols)
     colour = sns.color_palette("colorblind")[0]
+    suptitle = f"{title}\nsensitivity: each hyperparameter's effect, pooled over the others"
     with style():
-        fig = figure(0.6 + 3.4 * n_cols, 1.0 + 2.9 * n_rows)
+        fig = figure(max(0.6 + 3.4 * n_cols, title_width(suptitle)), 1.0 + 2.9 * n_rows)
         grid = fig.subplots(n_rows, n_cols, squeeze=False, sharey=True)
         for i, a in enumerate(axes):
             ax = grid.flat[i]
@@ -264,7 +267,7 @@ def sensitivity(sens: pd.DataFrame, *, title: str) -> Figure:
             ax.set_ylabel("final greedy eval return\n(IQM, 95% CI)")
         for j in range(n, n_rows * n_cols):
             grid.flat[j].set_visible(False)
-        fig.suptitle(f"{title}\nsensitivity: each hyperparameter's effect, pooled over the others", fontsize=10)
+        fig.suptitle(suptitle, fontsize=10)
     return fig
 
 

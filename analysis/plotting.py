@@ -145,6 +145,12 @@ def sweep_title(manifest: Mapping[str, Any], axes: Sequence[str], n_configs: int
     return f"DQN on CartPole-v1, grid '{grid}': {swept}\n{configs} × {seeds}, {steps:,} env steps per run"
 
 
+def title_width(text: str, fontsize: float = 10.0) -> float:
+    """About how many inches the longest line of ``text`` takes at ``fontsize`` points (DejaVu Sans averages
+    some 0.55 em a character), plus a margin: how wide a figure must be for its title not to be cut."""
+    return 0.3 + max(len(line) for line in text.splitlines()) * 0.55 * fontsize / 72
+
+
 def figure(width: float, height: float) -> Figure:
     """An empty figure of ``width`` x ``height`` inches with constrained layout."""
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
