@@ -49,13 +49,20 @@ def fault_hook(supervised: bool = False) -> None:
         os.kill(os.getppid() if supervised else os.getpid(), getattr(signal, name or "SIGKILL"))
 
 
-def save(run_dir: Path, meta: dict[str, Any], records: Records, state_leaves: list[np.ndarray] | None) -> None:
+def save(
+    run_dir: Path,
+    meta: dict[str, Any],
+    records: Records,
+    state_leaves: list[np.ndarray] | None,
+    parked: list[str] | None = None,
+) -> None:
     """Writes the records added since the last checkpoint as a new part, merges parts (see ``MERGE``), writes the
     live wave's state (if any), then ``latest.json`` with ``meta`` (JSON-able: the schedule's position, the layout,
     timings, and ``seq``, the checkpoint's number within the sweep, which names its files) and the files it
     stands on; files it no longer names are removed after. A kill at any point leaves the previous
     ``latest.json`` and every file it names. What a checkpoint writes is proportional to the work since the
-    last one (and, amortised over merges, to that times the number of merge levels)."""
+    last one (and, amortised over merges, to that times the number of merge levels). ``parked``: files of
+    parked runs (``sweep.parked``) already written in the folder, which the checkpoint stands on too."""
     ckpt = run_dir / CHECKPOINT
     ckpt.mkdir(exist_ok=True)
     for stray in ckpt.glob(".*.tmp"):  # left by a process killed while writing
@@ -69,8 +76,10 @@ def save(run_dir: Path, meta: dict[str, Any], records: Records, state_leaves: li
     if state_leaves is not None:
         state = f"state-{seq:06d}.npz"
         atomic_write(ckpt / state, lambda f: np.savez(f, **{f"state_{i:03d}": x for i, x in enumerate(state_leaves)}))
-    atomic_write_text(ckpt / LATEST, to_json({**meta, "format": FORMAT, "records": parts, "state": state}))
-    keep = {LATEST, state, *(part["file"] for part in parts)}
+    parked = list(parked or [])
+    meta = {**meta, "format": FORMAT, "records": parts, "state": state, "parked": parked}
+    atomic_write_text(ckpt / LATEST, to_json(meta))
+    keep = {LATEST, state, *parked, *(part["file"] for part in parts)}
     for old in ckpt.glob("*.npz"):
         if old.name not in keep:
             old.unlink(missing_ok=True)

@@ -22,14 +22,17 @@ import numpy as np
 
 from analysis.errors import UserError, option
 from analysis.io import WriteError, jsonable
+from analysis.tables import write_parquet
 from core import HParams, TrainState, is_positive_int
 from sweep import checkpoint, cluster
 from sweep import run_dir as folders
 from sweep.devices import fetch, is_lead, make_mesh, on_lead
 from sweep.grid import Grid
+from sweep.halving import HalvingSchedule, rung_scores
 from sweep.layout import Layout
 from sweep.manifest import Timings, make_manifest, runs_frame
-from sweep.plan import Plan, Wave, hparams_batch, make_plan, run_keys, size, too_large
+from sweep.parked import Parked
+from sweep.plan import Group, Plan, Wave, cut_group, hparams_batch, make_plan, run_keys, size, too_large
 from sweep.program import GroupProgram, diverged_runs
 from sweep.records import Records
 from sweep.schedule import Chunk, GridSchedule, Schedule
@@ -160,13 +163,26 @@ class _Sweep:
         self.state_leaves: list[np.ndarray] | None = None  # a checkpointed wave's state, until restored
         self.before = Timings(0.0, 0.0, 0)  # what earlier invocations spent (from the checkpoint)
         self.run_seconds, self.host_seconds, self.env_steps, self.seq = 0.0, 0.0, 0, 0
+        self.parked = Parked(run_dir / checkpoint.CHECKPOINT)
         self.schedule: Schedule = self._schedule(None)
         self.bar = None
         self.estimated = False
 
-    def _schedule(self, position: dict[str, Any] | None) -> GridSchedule:
+    def _schedule(self, position: dict[str, Any] | None) -> Schedule:
+        settings = self.plan.grid.search
+        if settings.get("scheduler") == "halving":
+            records, plan = self.records, self.plan
+            return HalvingSchedule(
+                plan,
+                settings,
+                lambda g, runs: cut_group(g, Group(plan.groups[g].static, runs), self.layout.program(g).wave_size),
+                lambda configs, step: rung_scores(records.evals(), plan, configs, step, settings["metric"]),
+                self.options.chunk_steps,
+                position,
+            )
         steps = [g.static.total_steps for g in self.plan.groups]
-        return GridSchedule(steps, self.layout.n_waves, self.options.chunk_steps, position)
+        runs = [len(g.runs) for g in self.plan.groups]
+        return GridSchedule(steps, runs, self.layout.waves, self.options.chunk_steps, position)
 
     def _compiling(self, g: int) -> None:
         if self.bar is not None:
@@ -180,16 +196,19 @@ class _Sweep:
 
         platform = self.mesh.devices.flat[0].platform
         cost = size(self.plan, self.mesh.size, platform, self.options.runs_per_device)
+        planned = self.schedule.planned_steps()
         if is_lead():
             kind = self.mesh.devices.flat[0].device_kind
             hosts = f" on {jax.process_count()} processes" if jax.process_count() > 1 else ""
             print(f"devices: {self.mesh.size} x {kind} ({platform}){hosts}", file=sys.stderr)
             print(f"{self.plan.grid.name}: {cost.describe(self.mesh.size)}", file=sys.stderr)
-        done = self.schedule.steps_done_so_far(
-            [len(g.runs) for g in self.plan.groups], lambda g, w: len(self.layout.waves(g)[w].runs)
-        )
+            if planned != cost.env_steps:
+                share = planned / cost.env_steps
+                print(f"{self.plan.grid.search['scheduler']}: {planned:,} env steps ({share:.0%} of the full grid's)",
+                      file=sys.stderr)  # fmt: skip
+        done = self.schedule.steps_done()
         self.bar = tqdm(
-            total=cost.env_steps,
+            total=planned,
             initial=done,
             unit=" steps",
             unit_scale=True,
@@ -199,7 +218,7 @@ class _Sweep:
             smoothing=0.3,
         )
         try:
-            self._loop(self.bar, cost.env_steps - done)
+            self._loop(self.bar, planned - done)
         finally:
             self.bar.close()
         on_lead(self._finish)  # the others wait for it, and hear of a failure
@@ -221,6 +240,7 @@ class _Sweep:
             Layout.decoded(meta["group_runs_per_device"]),
             on_compile=self._compiling,
         )
+        self.parked = Parked(self.run_dir / checkpoint.CHECKPOINT, meta["parked"])
         self.schedule = self._schedule(meta["schedule"])
         self.before = Timings(meta["compile_seconds"], meta["run_seconds"], meta["env_steps"], meta["host_seconds"])
         self.seq = meta["seq"]
@@ -230,7 +250,7 @@ class _Sweep:
         cluster.report_status("training")
         n_groups = len(self.plan.groups)
         while (chunk := self.schedule.next()) is not None:
-            waves = self.layout.waves(chunk.group)  # the group's program is compiled on its first chunk
+            waves = self.schedule.waves(chunk.group)  # the group's program is compiled on its first chunk
             wave, program = waves[chunk.wave], self.layout.program(chunk.group)
             if live is None or (live.group, live.wave) != (chunk.group, chunk.wave):
                 where = f"group {chunk.group + 1}/{n_groups}, wave {chunk.wave + 1}/{len(waves)}"
@@ -242,6 +262,11 @@ class _Sweep:
             if self.schedule.wave_done(chunk.group, chunk.wave):
                 final = fetch(live.states)
                 self.records.mark_diverged(wave.runs, diverged_runs(final, wave.size)[: len(wave.runs)])
+                if self.schedule.keeps_state(chunk.group, chunk.wave):  # its runs may go on after the rung
+                    name = f"parked-{self.seq + 1:06d}.npz"
+                    self.parked.park(name, wave.runs, jax.tree.leaves(final), program.batched_leaves())
+                if isinstance(self.schedule, HalvingSchedule):
+                    self.parked.keep_only(self.schedule.alive_runs())
                 live = None
                 if self.schedule.next() is None:
                     break
@@ -271,7 +296,14 @@ class _Sweep:
         self.bar.write(text, file=sys.stderr) if not self.bar.disable else print(text, file=sys.stderr)
 
     def _start(self, program: GroupProgram, wave: Wave, chunk: Chunk) -> TrainState:
-        """The wave's state at ``chunk.start``: fresh at step 0, else the checkpointed one."""
+        """The wave's state at ``chunk.start``: fresh at step 0, its runs' parked states at the start of a
+        stretch, else the checkpointed one."""
+        runs = wave.padded_runs()
+        runs = np.where(runs >= 0, runs, wave.runs[0])  # padding repeats a real run; its rows are dropped
+        if chunk.start > 0 and self.state_leaves is None and all(r in self.parked for r in wave.runs):
+            states = program.restore(self.parked.take(runs, program.batched_leaves()))
+            self.parked.forget(wave.runs)  # from the next checkpoint on, the live wave holds them
+            return states
         if chunk.start > 0:
             if self.state_leaves is None:
                 raise checkpoint.CheckpointError(
@@ -280,8 +312,6 @@ class _Sweep:
                 )
             states, self.state_leaves = program.restore(self.state_leaves), None
             return states
-        runs = wave.padded_runs()
-        runs = np.where(runs >= 0, runs, wave.runs[0])  # padding repeats a real run; its rows are dropped
         keys = run_keys(self.plan.seed_of(runs), self.options.base_seed)
         configs = self.plan.config_of(runs)
         return program.init(keys, HParams(*[x[configs] for x in self.hparams]))
@@ -327,7 +357,7 @@ class _Sweep:
         def save() -> None:
             had_one = checkpoint.exists(self.run_dir)
             try:
-                checkpoint.save(self.run_dir, meta, self.records, leaves)
+                checkpoint.save(self.run_dir, meta, self.records, leaves, self.parked.files())
             except WriteError as err:
                 kept = (
                     f"its previous checkpoint is kept: continue with {option('resume')} {self.run_dir} once it can"
@@ -353,9 +383,17 @@ class _Sweep:
             self.new.kept = True
         wave_sizes = [self.layout.wave_size(g) for g in range(len(self.plan.groups))]
         manifest = make_manifest(self.plan, self.file_grid, self.mesh, wave_sizes, self._timings(), self.run_dir)
+        halving = isinstance(self.schedule, HalvingSchedule)
+        if halving:
+            manifest["halving"] = {
+                "rungs": self.schedule.bounds,
+                "env_steps": self.schedule.planned_steps(),
+                "full_grid_env_steps": sum(len(g.runs) * g.static.total_steps for g in self.plan.groups),
+            }
+            write_parquet(self.run_dir / "rungs.parquet", self.schedule.rungs_frame(), manifest)
         analysis.write_tables(
             self.run_dir,
-            runs=runs_frame(self.plan, self.records.diverged),
+            runs=runs_frame(self.plan, self.records.diverged, self.schedule.stopped_at() if halving else None),
             axes=self.plan.grid.axis_names,
             episodes=self.records.episodes(),
             evals=self.records.evals(),

@@ -179,7 +179,9 @@ class Grid:
             notes=tuple(notes),
             space=space,
             points=tuple(points) if space else (),
-            search=self.search if space or self.search["method"] == "grid" else {"method": "grid"},
+            search=self.search
+            if space
+            else {k: v for k, v in self.search.items() if k not in ("samples", "seed")} | {"method": "grid"},
         )
         grid.configs()  # validates the combination now
         return grid
@@ -247,6 +249,9 @@ class Grid:
         label = "sample" if self.space else "grid point"
         for i, cfg in enumerate(out):
             _validate_config(cfg, f"{label} {i} ({describe(cfg, names)})" if names else "the grid")
+        from sweep.search import check_schedule
+
+        check_schedule(self.search, out)
         return out
 
     def resolved(self) -> dict[str, Any]:

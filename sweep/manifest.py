@@ -37,14 +37,19 @@ def table_value(value: Any) -> Any:
     return value
 
 
-def runs_frame(plan: Plan, diverged: np.ndarray) -> pd.DataFrame:
-    """One row per run: ``config, seed``, every hyperparameter (traced first, then static), ``diverged``."""
+def runs_frame(plan: Plan, diverged: np.ndarray, stopped_at: dict[int, int] | None = None) -> pd.DataFrame:
+    """One row per run: ``config, seed``, every hyperparameter (traced first, then static), ``diverged``, and for a
+    sweep whose schedule stops configs early (successive halving) ``stopped_at``: the env step a config stopped
+    at, or its ``total_steps`` when it trained to the end."""
     rows = []
     for r in range(plan.n_runs):
-        cfg = plan.configs[plan.config_of(r)]
-        row = {"config": plan.config_of(r), "seed": plan.seed_of(r)}
+        c = plan.config_of(r)
+        cfg = plan.configs[c]
+        row = {"config": c, "seed": plan.seed_of(r)}
         row.update({k: table_value(cfg[k]) for k in (*TRACED_FIELDS, *STATIC_FIELDS)})
         row["diverged"] = bool(diverged[r])
+        if stopped_at is not None:
+            row["stopped_at"] = int(stopped_at.get(c, cfg["total_steps"]))
         rows.append(row)
     return pd.DataFrame(rows)
 

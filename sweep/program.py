@@ -59,6 +59,12 @@ class GroupProgram:
     def _leaf_shardings(self) -> TrainState:
         return _expand(self.state_shardings, self.state_shapes())
 
+    def batched_leaves(self) -> list[bool]:
+        """For each leaf of a wave's state (in ``jax.tree.leaves`` order): does it hold one row per run? (All
+        but the step counter, which the runs share.)"""
+        flags = TrainState(*([True] * (len(TrainState._fields) - 1)), step=False)
+        return jax.tree.leaves(_expand(flags, self.state_shapes()))
+
     def compiled(self, n_steps: int):
         """The chunk program advancing a wave by ``n_steps`` env steps: ``states -> (states, outputs)``, outputs
         with [wave_size, n_steps] leaves. Compiled once per ``n_steps``."""

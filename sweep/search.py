@@ -32,7 +32,11 @@ from sweep.grid import GridError, _suggest, check_key, coerce
 
 DISTRIBUTIONS = ("uniform", "log_uniform", "choice")
 METHODS = ("grid", "sobol", "random")
-SEARCH_KEYS = ("method", "samples", "seed")
+SCHEDULERS = ("halving",)
+HALVING_METRICS = ("auc", "final")
+SAMPLING_KEYS = ("method", "samples", "seed")
+HALVING_KEYS = ("min_steps", "eta", "metric")
+SEARCH_KEYS = (*SAMPLING_KEYS, "scheduler", *HALVING_KEYS)
 
 
 def parse_search(table: Any, where: str, *, sampled: bool) -> dict[str, Any]:
@@ -46,6 +50,7 @@ def parse_search(table: Any, where: str, *, sampled: bool) -> dict[str, Any]:
                 f"unknown key '{key}' in [search] of {where}{_suggest(key, SEARCH_KEYS)}; allowed: "
                 f"{', '.join(SEARCH_KEYS)}"
             )
+    scheduling = _parse_scheduler(table, where)
     method = table.get("method", "sobol" if sampled else "grid")
     if method not in METHODS:
         raise GridError(f"method in [search] of {where} must be one of {', '.join(METHODS)}, got {method!r}")
@@ -57,7 +62,7 @@ def parse_search(table: Any, where: str, *, sampled: bool) -> dict[str, Any]:
         extra = [k for k in ("samples", "seed") if k in table]
         if extra:
             raise GridError(f"{extra[0]} in [search] of {where} applies to a sampled [space] only")
-        return {"method": "grid"}
+        return {"method": "grid", **scheduling}
     if not sampled:
         raise GridError(f"method {method!r} in [search] of {where} samples a [space], and the file has none")
     samples = table.get("samples")
@@ -66,7 +71,42 @@ def parse_search(table: Any, where: str, *, sampled: bool) -> dict[str, Any]:
     seed = table.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
         raise GridError(f"seed in [search] of {where} must be a non-negative integer, got {seed!r}")
-    return {"method": method, "samples": samples, "seed": seed}
+    return {"method": method, "samples": samples, "seed": seed, **scheduling}
+
+
+def _parse_scheduler(table: dict[str, Any], where: str) -> dict[str, Any]:
+    """The scheduler's settings (none: every config trains to its end)."""
+    scheduler = table.get("scheduler")
+    given = [k for k in HALVING_KEYS if k in table]
+    if scheduler is None:
+        if given:
+            raise GridError(f'{given[0]} in [search] of {where} needs scheduler = "halving"')
+        return {}
+    if scheduler not in SCHEDULERS:
+        raise GridError(f"scheduler in [search] of {where} must be one of {', '.join(SCHEDULERS)}, got {scheduler!r}")
+    min_steps, eta, metric = table.get("min_steps"), table.get("eta", 3), table.get("metric", "auc")
+    if isinstance(min_steps, bool) or not isinstance(min_steps, int) or min_steps < 1:
+        raise GridError(f"min_steps in [search] of {where} must be a positive integer, got {min_steps!r}")
+    if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
+        raise GridError(f"eta in [search] of {where} must be an integer of at least 2, got {eta!r}")
+    if metric not in HALVING_METRICS:
+        raise GridError(f"metric in [search] of {where} must be one of {', '.join(HALVING_METRICS)}, got {metric!r}")
+    return {"scheduler": scheduler, "min_steps": min_steps, "eta": eta, "metric": metric}
+
+
+def check_schedule(search: dict[str, Any], configs: list[dict[str, Any]]) -> None:
+    """GridError unless the scheduler fits the configs: successive halving needs one ``total_steps`` for every
+    config, above ``min_steps``."""
+    if search.get("scheduler") != "halving":
+        return
+    steps = sorted({c["total_steps"] for c in configs})
+    if len(steps) > 1:
+        raise GridError(f"successive halving needs one total_steps for every config, got {', '.join(map(str, steps))}")
+    if search["min_steps"] >= steps[0]:
+        raise GridError(
+            f"min_steps ({search['min_steps']:,}) must be below total_steps ({steps[0]:,}): the first rung comes "
+            "before the end"
+        )
 
 
 def parse_space(table: Any, where: str, fixed: dict[str, Any]) -> dict[str, dict[str, Any]]:

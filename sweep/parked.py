@@ -1,0 +1,85 @@
+"""Parked runs: the states of runs that stopped at a rung and go on in a later stretch (successive halving), kept
+on the host and in the run's checkpoint folder until their next wave takes them.
+
+Each parked wave is one ``.npz`` file (its real runs' rows of every batched state leaf, and the shared leaves
+once), written whole when the wave reaches the rung: what a checkpoint adds is proportional to the work since the
+last one. A file is dropped once none of its runs is parked there any more (they went on, or stopped).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from analysis.io import atomic_write
+
+
+class Parked:
+    """Run -> its state's host leaves, backed by files in ``folder``."""
+
+    def __init__(self, folder: Path, files: list[str] | None = None):
+        self.folder = folder
+        self._where: dict[int, tuple[str, int]] = {}  # run -> (file, row in that file)
+        self._cache: dict[str, dict[str, np.ndarray]] = {}
+        for name in files or []:
+            data = self._load(name)
+            for i, run in enumerate(data["runs"].tolist()):
+                self._where[int(run)] = (name, i)
+
+    def _load(self, name: str) -> dict[str, np.ndarray]:
+        if name not in self._cache:
+            with np.load(self.folder / name) as data:
+                self._cache[name] = {k: data[k] for k in data.files}
+        return self._cache[name]
+
+    def park(self, name: str, runs: list[int], leaves: list[np.ndarray], batched: list[bool]) -> None:
+        """Writes the states of ``runs`` (the first ``len(runs)`` rows of each batched leaf) to ``name``."""
+        n = len(runs)
+        arrays = {"runs": np.asarray(runs, np.int64)}
+        for i, (leaf, b) in enumerate(zip(leaves, batched, strict=True)):
+            arrays[f"leaf_{i:03d}"] = np.asarray(leaf)[:n] if b else np.asarray(leaf)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.folder / name, lambda f: np.savez(f, **arrays))
+        self._cache[name] = arrays
+        for i, run in enumerate(runs):
+            self._where[int(run)] = (name, i)
+
+    def take(self, runs: np.ndarray, batched: list[bool]) -> list[np.ndarray]:
+        """The leaves of a wave made of ``runs`` (padding given as a repeated real run): batched leaves stacked
+        in that order, shared leaves as parked."""
+        rows = [self._where[int(r)] for r in runs]
+        n_leaves = len(batched)
+        out = []
+        for i in range(n_leaves):
+            key = f"leaf_{i:03d}"
+            if batched[i]:
+                out.append(np.stack([self._load(name)[key][row] for name, row in rows]))
+            else:
+                out.append(self._load(rows[0][0])[key])
+        return out
+
+    def __contains__(self, run: int) -> bool:
+        return int(run) in self._where
+
+    def keep_only(self, runs: set[int]) -> None:
+        """Forgets every parked run not in ``runs``."""
+        for run in [r for r in self._where if r not in runs]:
+            del self._where[run]
+        live = self.files()
+        for name in [n for n in self._cache if n not in live]:
+            del self._cache[name]
+
+    def forget(self, runs) -> None:
+        for run in runs:
+            self._where.pop(int(run), None)
+        live = self.files()
+        for name in [n for n in self._cache if n not in live]:
+            del self._cache[name]
+
+    def files(self) -> list[str]:
+        """The files some parked run is in (a checkpoint keeps these)."""
+        return sorted({name for name, _ in self._where.values()})
+
+    def nbytes(self) -> int:
+        return sum(sum(a.nbytes for a in data.values()) for data in self._cache.values())

@@ -1,0 +1,181 @@
+"""Successive halving: the rungs, the decisions, survivors' rows bitwise the full grid's, stopped configs marked,
+a killed sweep resumed to identical tables, and bad settings in one sentence."""
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sweep import checkpoint
+from sweep import grid as grids
+from sweep.halving import HalvingSchedule, rung_steps, survivors
+from sweep.plan import Group, cut_group, make_plan
+
+ROOT = Path(__file__).resolve().parent.parent
+GRID = """
+description = "tiny grid for halving tests"
+seeds = 2
+[config]
+total_steps = 1200
+buffer_capacity = 200
+batch_size = 16
+hidden_sizes = [16]
+learning_starts = 100
+eval_every = 100
+eval_episodes = 1
+[grid]
+lr = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
+"""
+HALVING = '[search]\nscheduler = "halving"\nmin_steps = 200\neta = 3\nmetric = "auc"\n'
+TABLES = ("episodes", "evals")
+
+
+def test_rungs_and_survivors():
+    assert rung_steps(10_000, 3, 50_000) == [10_000, 30_000, 50_000]
+    assert rung_steps(200, 3, 1200) == [200, 600, 1200]
+    assert rung_steps(200, 2, 1600) == [200, 400, 800, 1600]
+    assert [survivors(n, 3) for n in (81, 27, 9, 3, 2, 1)] == [27, 9, 3, 1, 1, 1]
+
+
+def _schedule(position=None, scores=None):
+    plan = make_plan(grids.parse(tomllib.loads(GRID + HALVING), name="h"))
+    settings = plan.grid.search
+    waves_for = lambda g, runs: cut_group(g, Group(plan.groups[g].static, runs), 4)  # noqa: E731
+    # Fake scores: config c's seeds score c at every rung, so the highest configs go on.
+    scores = scores or (lambda configs, step: np.repeat(np.asarray(configs, float)[:, None], 2, axis=1))
+    return HalvingSchedule(plan, settings, waves_for, scores, chunk_steps=300, position=position), plan
+
+
+def test_stretches_train_the_survivors_from_each_rung_and_stop_the_rest():
+    schedule, plan = _schedule()
+    assert schedule.planned_steps() == 18 * 200 + 6 * 400 + 2 * 600  # 9, 3, then 1 config of 2 seeds
+    chunks = []
+    while (chunk := schedule.next()) is not None:
+        chunks.append(chunk)
+        schedule.finished(chunk)
+    # Stretch 1: 18 runs in waves of 4 (5 waves), 200 steps each; stretch 2: configs 6-8 (6 runs, 2 waves), 200
+    # -> 600 in chunks of 300 and 100; stretch 3: config 8 (1 wave), 600 -> 1200.
+    assert [(c.wave, c.start, c.n_steps) for c in chunks[:5]] == [(w, 0, 200) for w in range(5)]
+    assert [(c.wave, c.start, c.n_steps) for c in chunks[5:9]] == [(0, 200, 300), (0, 500, 100), (1, 200, 300),
+                                                                   (1, 500, 100)]  # fmt: skip
+    assert [(c.wave, c.start, c.n_steps) for c in chunks[9:]] == [(0, 600, 300), (0, 900, 300)]
+    assert [h["kept"] for h in schedule.history] == [[6, 7, 8], [8]]
+    assert schedule.stopped_at() == {**{c: 200 for c in range(6)}, 6: 600, 7: 600}
+    assert schedule.steps_done() == schedule.planned_steps()
+    frame = schedule.rungs_frame()
+    assert len(frame) == 9 + 3 and frame["kept"].sum() == 4
+
+
+def test_a_restored_position_makes_the_same_chunks_and_decisions():
+    first, _ = _schedule()
+    straight, _ = _schedule()
+    for _ in range(7):  # into stretch 2
+        first.finished(first.next())
+    resumed, _ = _schedule(json.loads(json.dumps(first.position())))
+    rest = []
+    while (chunk := resumed.next()) is not None:
+        rest.append(chunk)
+        resumed.finished(chunk)
+    every = []
+    while (chunk := straight.next()) is not None:
+        every.append(chunk)
+        straight.finished(chunk)
+    assert rest == every[7:] and resumed.history == straight.history
+
+
+def test_ties_and_missing_scores_rank_by_config():
+    flat = lambda configs, step: np.full((len(configs), 2), np.nan)  # noqa: E731
+    schedule, _ = _schedule(scores=flat)
+    while (chunk := schedule.next()) is not None:
+        schedule.finished(chunk)
+    assert [h["kept"] for h in schedule.history] == [[0, 1, 2], [0]]
+
+
+def _env(**extra):
+    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT), **extra)
+    env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+    return env
+
+
+def _run(grid_file, out, run_id, *args, **env):
+    cmd = [sys.executable, "-m", "sweep", "run", str(grid_file), "--no-report", "--no-progress", "--chunk-steps",
+           "300", *(["--out", str(out), "--run-id", run_id] if out else []), *args]  # fmt: skip
+    proc = subprocess.run(cmd, env=_env(**env), cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return proc
+
+
+def _read(run_dir):
+    return {t: pd.read_parquet(Path(run_dir) / f"{t}.parquet") for t in ("episodes", "evals", "runs", "rungs")
+            if (Path(run_dir) / f"{t}.parquet").exists()}  # fmt: skip
+
+
+@pytest.mark.slow
+def test_survivors_rows_are_the_full_grids_and_a_killed_sweep_resumes_to_the_same_tables(tmp_path):
+    (tmp_path / "full.toml").write_text(GRID)
+    (tmp_path / "halving.toml").write_text(GRID + HALVING)
+    assert _run(tmp_path / "full.toml", tmp_path, "full").returncode == 0
+    done = _run(tmp_path / "halving.toml", tmp_path, "h")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "halving: 7,200 env steps (33% of the full grid's)" in done.stderr
+    full, halving = _read(tmp_path / "full" / "full"), _read(tmp_path / "halving" / "h")
+    stopped = halving["runs"].set_index(["config", "seed"])["stopped_at"]
+    assert sorted(stopped.unique()) == [200, 600, 1200]
+    assert (stopped == 1200).sum() == 2  # one config (2 seeds) trained to the end
+    # Every row a config wrote is the full grid's row for it, up to where the config stopped.
+    for t, step in (("episodes", "end_step"), ("evals", "step")):
+        ref = full[t].merge(stopped.rename("stop").reset_index(), on=["config", "seed"])
+        ref = ref[ref[step] <= ref["stop"]].drop(columns="stop").reset_index(drop=True)
+        pd.testing.assert_frame_equal(ref, halving[t].reset_index(drop=True), check_exact=True)
+    manifest = json.loads((tmp_path / "halving" / "h" / "manifest.json").read_text())
+    assert manifest["halving"] == {"rungs": [200, 600, 1200], "env_steps": 7200, "full_grid_env_steps": 21600}
+
+    # 18 runs are 2 waves of 16 at rung 1. Killed after its 2nd checkpoint (the rung's decision made, the
+    # survivors parked), then resumed and killed after the resumed sweep's first checkpoint (in the survivors'
+    # wave, its state live), then resumed to the end: the same tables.
+    run_dir = tmp_path / "halving" / "k"
+    assert _run(tmp_path / "halving.toml", tmp_path, "k", **{checkpoint.FAULT_ENV: "2"}).returncode == -9
+    meta = json.loads((run_dir / "checkpoint" / "latest.json").read_text())
+    kept = halving["rungs"].query("rung == 0 and kept")["config"].tolist()
+    assert meta["schedule"]["stretch"] == 1 and meta["schedule"]["alive"] == kept and meta["parked"]
+    assert meta["state"] is None
+    assert _run(tmp_path / "halving.toml", None, None, "--resume", str(run_dir),
+                **{checkpoint.FAULT_ENV: "1"}).returncode == -9  # fmt: skip
+    meta = json.loads((run_dir / "checkpoint" / "latest.json").read_text())
+    assert (meta["schedule"]["stretch"], meta["schedule"]["steps_done"]) == (1, 500) and meta["state"]
+    resumed = _run(tmp_path / "halving.toml", None, None, "--resume", str(run_dir))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    again = _read(tmp_path / "halving" / "k")
+    for t in ("episodes", "evals", "runs", "rungs"):
+        pd.testing.assert_frame_equal(halving[t], again[t], check_exact=True)
+
+
+BAD = [
+    ('[search]\nscheduler = "halving"\nmin_steps = 1200\n', ["min_steps (1,200) must be below total_steps (1,200)"]),
+    ('[search]\nscheduler = "halving"\nmin_steps = 200\neta = 1\n', ["eta", "at least 2"]),
+    ('[search]\nscheduler = "halving"\nmin_steps = 200\nmetric = "best"\n', ["metric", "auc, final", "'best'"]),
+    ('[search]\nscheduler = "halving"\n', ["min_steps", "positive integer", "None"]),
+    ("[search]\nmin_steps = 200\n", ["min_steps", 'scheduler = "halving"']),
+    ('[search]\nscheduler = "hyperband"\n', ["scheduler", "'hyperband'"]),
+]
+
+
+@pytest.mark.parametrize(("text", "facts"), BAD, ids=[f[0] for _, f in BAD])
+def test_bad_halving_settings_are_one_sentence(text, facts):
+    with pytest.raises(grids.GridError) as err:
+        grids.parse(tomllib.loads(GRID + text), name="h")
+    assert all(f in str(err.value) for f in facts), str(err.value)
+
+
+def test_halving_needs_one_total_steps():
+    text = GRID.replace("total_steps = 1200\n", "") + "total_steps = [1200, 2400]\n" + HALVING
+    with pytest.raises(grids.GridError, match="one total_steps for every config"):
+        grids.parse(tomllib.loads(text), name="h")
+    g = grids.parse(tomllib.loads(GRID + HALVING), name="h")
+    with pytest.raises(grids.GridError, match="must be below total_steps"):
+        g.with_overrides(steps=200)
