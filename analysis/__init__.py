@@ -3,7 +3,9 @@
 Tensors from the engine -> ``tables.write_tables`` -> Parquet -> ``tables.load`` -> ``summary.summarise`` (per
 config) / ``aggregate`` (per figure) -> ``figures`` (drawn with ``plotting``) -> ``report`` / ``compare``. Point
 statistics are in ``stats``, their confidence intervals in ``intervals`` (chosen by the coverage measured with
-``python -m analysis.coverage``), the seed count a comparison needs in ``seeds``. Files are written atomically
+``python -m analysis.coverage``), the seed count a comparison needs in ``seeds``. Axes of a sampled search
+space (``space``: which are continuous, which log-scaled) are drawn config by config (``scatter``), with a
+smoothed trend and its band (``smooth``). Files are written atomically
 and JSON strictly (``io``); user errors share ``errors.UserError``. Statistics follow Agarwal et al., "Deep
 Reinforcement Learning at the Edge of the Statistical Precipice" (NeurIPS 2021). Nothing here imports JAX or
 the engine.
@@ -23,6 +25,8 @@ from .intervals import (
 from .io import WriteError
 from .report import report
 from .seeds import SeedsNeeded, seeds_to_separate
+from .smooth import choose_bandwidth, local_linear, trend_band
+from .space import AxisScale, axis_scales
 from .stats import (
     fraction_above,
     iqm,
@@ -36,10 +40,13 @@ from .summary import summarise
 from .tables import RunDirError, RunTables, load, write_tables
 
 __all__ = [
+    "AxisScale",
     "Interval",
     "RunDirError",
     "RunTables",
     "SeedsNeeded",
+    "axis_scales",
+    "choose_bandwidth",
     "compare",
     "curve_interval",
     "fraction_above",
@@ -48,6 +55,7 @@ __all__ = [
     "intervals_of",
     "iqm",
     "load",
+    "local_linear",
     "mean",
     "median",
     "performance_profile",
@@ -59,6 +67,7 @@ __all__ = [
     "seeds_to_separate",
     "shortfall",
     "summarise",
+    "trend_band",
     "WriteError",
     "write_tables",
 ]

@@ -24,7 +24,7 @@ from .intervals import Interval
 N_BOOT = 1000  # replicates for a trend band (as for learning-curve bands)
 MIN_POINTS = 3  # distinct x values a trend needs
 BANDWIDTH_FACTORS = (0.25, 0.35, 0.5, 0.71, 1.0, 1.41, 2.0, 2.83, 4.0, 5.66, 8.0)  # multiples of Silverman's rule
-CV_POINTS = 2000  # points the bandwidth's cross-validation uses at most (it costs points^2)
+CV_POINTS = 1000  # points the bandwidth's cross-validation uses at most (points^2: ~0.1 s per bandwidth at 1,000)
 # Elements (replicates x points) handled per chunk of replicates; bounds memory at tens of MB.
 _CHUNK_ELEMENTS = 1 << 21
 
