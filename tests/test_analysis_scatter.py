@@ -10,7 +10,7 @@ from test_analysis_tables import sweep
 import analysis
 from analysis import aggregate, scatter, smooth
 from analysis.plotting import save
-from analysis.report import run_title
+from analysis.run_figures import run_title
 
 PNG = b"\x89PNG\r\n\x1a\n"
 ALWAYS = {"learning_curves_eval", "learning_curves_train", "ranking", "probability_of_improvement"}
