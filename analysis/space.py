@@ -80,10 +80,10 @@ def discrete(scales: Mapping[str, AxisScale]) -> list[str]:
 def describe(manifest: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """``(search, space)`` as text for the report's sweep table: ``"sobol, 64 samples (sampler seed 0)"`` and
     ``"lr log-uniform [0.0001, 0.01]; eps_end uniform [0, 0.2]; hidden_sizes one of 64x64, 128x128"``; ``None``
-    for what the manifest does not hold (a grid sweep) or holds malformed."""
+    for what the manifest does not hold or holds malformed, and for a grid (``"method": "grid"``, no space)."""
     search, space = manifest.get("search"), manifest.get("space")
     s = None
-    if isinstance(search, Mapping) and search.get("method"):
+    if isinstance(search, Mapping) and search.get("method") not in (None, "grid"):
         s = str(search["method"])
         if isinstance(search.get("samples"), int):
             s += f", {search['samples']:,} samples"

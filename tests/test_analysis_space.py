@@ -184,4 +184,5 @@ def test_describe_says_how_the_configs_were_drawn():
         "hidden_sizes one of 64x64, 128x128"
     )
     assert space.describe({"grid": "lr_eps"}) == (None, None)
+    assert space.describe({"search": {"method": "grid"}, "space": {}}) == (None, None)  # as the engine writes a grid
     assert math.isnan(space.DISCRETE.low)
