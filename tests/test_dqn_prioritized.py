@@ -25,9 +25,7 @@ def _item(i):
 
 def _filled(capacity, n, branching=prioritized.BRANCHING):
     state = prioritized.init(capacity, _item(0), branching)
-    for i in range(n):
-        state = prioritized.add(state, _item(i))
-    return state
+    return jax.lax.fori_loop(0, n, lambda i, s: prioritized.add(s, _item(i)), state) if n else state
 
 
 def _tree_is_consistent(state):

@@ -26,9 +26,9 @@ def test_the_cumsum_baseline_draws_the_slots_the_sum_tree_draws():
 
 
 def test_a_tiny_sampler_measurement():
-    out = replay.measure_samplers(64, ["uniform", "sum tree k=16", "cumsum"], n_runs=2, steps=32, repeats=1)
-    assert out["capacity"] == 64 and list(out["samplers"]) == ["uniform", "sum tree k=16", "cumsum"]
+    out = replay.measure_samplers(64, ["sum tree k=4", "cumsum"], n_runs=2, steps=32, repeats=1)
+    assert out["capacity"] == 64 and list(out["samplers"]) == ["sum tree k=4", "cumsum"]
     assert all(e["us_per_step"] > 0 for e in out["samplers"].values())
-    assert out["samplers"]["uniform"]["vs_first"] == 1.0
+    assert out["samplers"]["sum tree k=4"]["vs_first"] == 1.0
     with pytest.raises(ValueError, match="unknown sampler"):
         replay.measure_samplers(64, ["bogus"], n_runs=1, steps=8, repeats=1)
