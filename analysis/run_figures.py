@@ -11,12 +11,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
-from . import aggregate, figures, scatter, space
+from . import aggregate, figures, halving, pbt, scatter, schedule_figures, space
 from .io import make_dir
 from .page import FigureFile, manifest_number
 from .plotting import EVAL_LABEL, save, sweep_title
+from .schedules import settings
+from .summary import stopped_steps
 from .tables import RunTables
 
 
@@ -41,6 +45,31 @@ def run_title(t: RunTables) -> str:
     return sweep_title(t.manifest, t.axes, facts["n_configs"], facts["n_seeds"], facts["total_steps"])
 
 
+def run_labels(t: RunTables) -> dict[int, str]:
+    """``{config: label}`` for the figures and the report: ``aggregate.config_labels``, with ``stopped at 5k``
+    after a config a halving sweep stopped at a rung, and ``member m (initial ...)`` for a population-based
+    training sweep's configs, whose hyperparameters changed during training."""
+    labels = aggregate.config_labels(t.summary, t.axes)
+    if pbt.is_pbt(t):
+        return {c: f"member {c}" + (f" (initial {v})" if t.axes else "") for c, v in labels.items()}
+    if halving.is_halving(t):
+        stop, total = stopped_steps(t.runs), int(t.runs["stopped_at"].max())
+        if "total_steps" in t.runs.columns:
+            total = int(t.runs["total_steps"].max())
+        for c in labels:
+            suffix = halving.stop_label(int(stop[c]), total)
+            labels[c] += f" ({suffix})" if suffix else ""
+    return labels
+
+
+def stopped_configs(t: RunTables) -> pd.Series:
+    """``{config: step}`` of the configs a halving sweep stopped at a rung (empty for any other sweep)."""
+    if not halving.is_halving(t):
+        return pd.Series(dtype=np.int64)
+    stop = stopped_steps(t.runs)
+    return stop[stop < halving.rung_steps(t)[-1]]
+
+
 class _Context(NamedTuple):
     """What the figures of one run share."""
 
@@ -51,6 +80,49 @@ class _Context(NamedTuple):
     layout: figures.CurveLayout  # the learning curves' colours and panels
     continuous: list[str]  # the axes drawn from a uniform or log-uniform space: each config at its own value
     discrete: list[str]  # the grid and choice axes: a few values, each shared by many configs
+    stopped: pd.Series  # {config: step} of the configs a halving sweep stopped at a rung (else empty)
+    by_value: bool  # whether a config's hyperparameters are those it trained with (not so under PBT)
+
+
+def _halving(c: _Context) -> Figure | None:
+    """The rungs of successive halving: each config's metric at each rung, and the env steps spent."""
+    if c.t.rungs is None or not halving.is_halving(c.t):
+        return None
+    name = halving.metric(c.t)
+    ivs = halving.rung_intervals(halving.rung_scores(c.t), name)
+    order = c.t.summary.sort_values("rank")["config"].astype(int).tolist()
+    return schedule_figures.halving_rungs(
+        ivs, halving.alive(c.t), halving.budget(c.t), order, c.labels, metric=name, title=c.title
+    )
+
+
+def _pbt_hyperparameters(c: _Context) -> Figure | None:
+    """Population-based training: each explored hyperparameter over time, the best final lineage highlighted."""
+    if not pbt.is_pbt(c.t):
+        return None
+    hps = pbt.explored(c.t.pbt)
+    metric = str(settings(c.t.manifest).get("metric", "score"))
+    return schedule_figures.pbt_hyperparameters(
+        c.t.pbt, pbt.lineages(c.t.pbt), hps, c.t.scales | _explored_scales(c.t, hps), metric=metric, title=c.title
+    )
+
+
+def _explored_scales(t: RunTables, hps: list[str]) -> dict[str, space.AxisScale]:
+    """How the space (where the manifest has one) draws the explored hyperparameters."""
+    try:
+        return space.axis_scales(t.manifest, hps)
+    except ValueError:  # a malformed space: draw on linear axes
+        return {}
+
+
+def _pbt_curves(c: _Context) -> Figure | None:
+    """Population-based training: the eval return of each population's best lineage, and their IQM."""
+    if not pbt.is_pbt(c.t):
+        return None
+    runs, evals = pbt.lineage_runs(c.t)
+    if not len(evals):
+        return None
+    return schedule_figures.pbt_lineage_curves(evals, aggregate.eval_curves(runs, evals), title=c.title)
 
 
 def _eval_curves(c: _Context) -> Figure | None:
@@ -72,15 +144,17 @@ def _train_curves(c: _Context) -> Figure | None:
 
 def _heatmaps(c: _Context) -> Figure | None:
     """Final-return IQM over each pair of discrete axes (continuous ones pooled); only for 2 to 4 of them."""
-    if not 2 <= len(c.discrete) <= 4:
+    if not 2 <= len(c.discrete) <= 4 or len(c.stopped) or not c.by_value:
         return None
     return figures.heatmaps(aggregate.pair_heatmaps(c.t.summary, c.t.runs, c.discrete), title=c.title)
 
 
 def _pairs(c: _Context) -> Figure | None:
     """Every pair of continuous axes as a scatter of the configs coloured by final IQM; needs 2 of them."""
-    if len(c.continuous) < 2:
+    if len(c.continuous) < 2 or not c.by_value:
         return None
+    if len(c.stopped):
+        return scatter.pairs(c.t.summary, c.continuous, c.t.scales, title=c.title, stopped=c.stopped)
     return scatter.pairs(c.t.summary, c.continuous, c.t.scales, title=c.title)
 
 
@@ -91,19 +165,29 @@ def _ranking(c: _Context) -> Figure | None:
 
 def _sensitivity(c: _Context) -> Figure | None:
     """Each discrete axis's marginal effect on final return (continuous ones pooled); none without one."""
-    if not c.discrete:
+    if not c.discrete or len(c.stopped) or not c.by_value:
         return None
     return figures.sensitivity(aggregate.sensitivity(c.t.summary, c.t.runs, c.discrete), title=c.title)
 
 
 def _response(c: _Context) -> Figure | None:
     """Every config's final IQM against each continuous axis, with the smoothed trend; none without one."""
-    if not c.continuous:
+    if not c.continuous or not c.by_value:
         return None
-    hue = scatter.response_hue(c.t.summary, c.discrete)
-    points = aggregate.response_points(c.t.summary, c.continuous, hue=hue)
+    summary = c.t.summary[~c.t.summary["config"].isin(c.stopped.index)]  # a stopped config's return is not final
+    hue = scatter.response_hue(summary, c.discrete)
+    points = aggregate.response_points(summary, c.continuous, hue=hue)
     trends = aggregate.response_trends(points, [a for a in c.continuous if c.t.scales[a].log])
-    return scatter.response(points, trends, c.t.scales, title=c.title, hue=hue)
+    if not len(c.stopped):
+        return scatter.response(points, trends, c.t.scales, title=c.title, hue=hue)
+    meta = c.t.summary.set_index("config").loc[c.stopped.index]
+    stopped = pd.concat(
+        [
+            pd.DataFrame({"axis": a, "value": meta[a].to_numpy(np.float64), "step": c.stopped.to_numpy()})
+            for a in c.continuous
+        ]
+    )
+    return scatter.response(points, trends, c.t.scales, title=c.title, hue=hue, stopped=stopped)
 
 
 def _improvement(c: _Context) -> Figure | None:
@@ -125,6 +209,28 @@ def _score_distributions(c: _Context) -> Figure | None:
 
 # The figures of a run in reading order: file name, how to draw it (None where this sweep has none), caption.
 FIGURES: tuple[tuple[str, Callable[[_Context], Figure | None], str], ...] = (
+    (
+        "halving_rungs",
+        _halving,
+        "Successive halving. Left: each config's rung metric (IQM over seeds) at every rung it reached; the configs "
+        "that trained to the end in colour with 95% CIs (seeds paired within a rung), those stopped at a rung in "
+        "grey, the cut between the lowest config kept and the highest stopped as a dash. Right: configs training "
+        "against env steps, this sweep's and the full grid's.",
+    ),
+    (
+        "pbt_hyperparameters",
+        _pbt_hyperparameters,
+        "Population-based training: the score and each explored hyperparameter of every member over env steps "
+        "(grey; a hyperparameter is held through each interval), the lineage of each population's best final "
+        "member in colour, ringed where it continued from another member's networks (an exploit).",
+    ),
+    (
+        "pbt_lineage_curves",
+        _pbt_curves,
+        "Population-based training: each population's best final member's lineage (the members its final "
+        "networks descend from, interval by interval), its greedy eval return over env steps, and the IQM over "
+        "populations with a 95% band.",
+    ),
     (
         "learning_curves_eval",
         _eval_curves,
@@ -200,14 +306,23 @@ def make_figures(t: RunTables, out_dir: Path) -> list[FigureFile]:
     its points by the first discrete axis of 2 to 6 values and fits one trend per value; the pair plots show
     every config whatever its discrete values; and the learning curves show the top configs, one colour each.
     A grid sweep has no continuous axis and gets exactly the figures it always had.
+
+    A successive-halving sweep gets the rungs figure first; its configs stopped at a rung are labelled so, are
+    left out of the response figure's points and trends (a tick along the bottom marks each) and drawn grey in
+    the pair plots, and the heatmaps and sensitivity panels, which pool configs' final returns, are not drawn.
+    A population-based-training sweep gets its explored hyperparameters over time and its lineages' curves
+    first, and none of the figures that read a config's hyperparameters as those it trained with (heatmaps,
+    sensitivity, response, pairs); its configs are members, labelled by their initial values.
     """
     make_dir(out_dir)
     top = t.summary.sort_values("rank")["config"].astype(int).tolist()
-    labels = aggregate.config_labels(t.summary, t.axes)
+    labels = run_labels(t)
     cont = [a for a in t.axes if t.scales.get(a, space.DISCRETE).continuous]
     disc = [a for a in t.axes if a not in cont]
     layout = figures.curve_layout(t.summary, t.axes, continuous=bool(cont))
-    c = _Context(t, run_title(t), labels, top[: figures.TOP_K], layout, cont, disc)
+    c = _Context(
+        t, run_title(t), labels, top[: figures.TOP_K], layout, cont, disc, stopped_configs(t), not pbt.is_pbt(t)
+    )
     out: list[FigureFile] = []
     for name, draw, caption in FIGURES:
         fig = draw(c)

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .aggregate import format_value
-from .plotting import figure, label, palette, return_axis, sorted_values, style
+from .plotting import figure, label, palette, return_axis, sorted_values, steps_formatter, style
 from .space import AxisScale
 from .stats import MAX_RETURN
 
@@ -85,12 +85,16 @@ def response(
     *,
     title: str,
     hue: str | None = None,
+    stopped: pd.DataFrame | None = None,
 ) -> Figure:
     """Final-return IQM of every config against each continuous axis: one point per config with its 95% CI as
     an error bar, the smoothed trend with its 95% band; a log axis for a log-uniform space. With ``hue`` (a
     discrete axis) points and trends are coloured by its value, one trend per value.
 
-    ``points``: ``aggregate.response_points``; ``trends``: ``aggregate.response_trends``.
+    ``points``: ``aggregate.response_points``; ``trends``: ``aggregate.response_trends``. ``stopped``
+    (successive halving): ``axis, value, step`` of the configs stopped at a rung, which ``points`` leaves out
+    (their last return is not a final one): each is a tick along the bottom of its panels, grey by the step it
+    stopped at (darker: later).
     """
     axes = list(dict.fromkeys(points["axis"]))
     n = len(axes)
@@ -103,6 +107,7 @@ def response(
     else:
         colours = {None: sns.color_palette("colorblind")[0]}
         trend_colour = {None: sns.color_palette("colorblind")[3]}
+    stop_greys = _stop_greys(stopped)
     with style():
         fig = figure(0.6 + PANEL_WIDTH * n_cols + 2.3, 1.3 + 3.2 * n_rows)
         grid = fig.subplots(n_rows, n_cols, squeeze=False, sharey=True)
@@ -127,6 +132,8 @@ def response(
                 )  # fmt: skip
                 if (~ci).any():  # one seed: no interval
                     ax.scatter(x[~ci], p[~ci], s=14, facecolors="none", edgecolors=colours[g], zorder=2)
+            if stopped is not None:
+                _rug(ax, stopped[stopped["axis"] == a], stop_greys)
             _value_scale(ax, "x", scales[a], d["value"].to_numpy(np.float64), PANEL_WIDTH - 0.6)
             return_axis(ax)
             ax.set_xlabel(label(a))
@@ -146,27 +153,61 @@ def response(
         ]
         if hue:
             handles += [mpl.patches.Patch(color=colours[g], label=format_value(g)) for g in groups]
+        for step, grey in stop_greys.items():
+            name = f"stopped at {steps_formatter(step)} (tick)"
+            handles.append(mpl.lines.Line2D([], [], color=grey, marker="|", ls="none", ms=9, mew=1.2, label=name))
         fig.legend(
             handles=handles, title=label(hue) if hue else None, loc="outside right center", fontsize=8,
             title_fontsize=9,
         )  # fmt: skip
+        which = "every config" if not stop_greys else "every config that trained to the end"
+        ticks = "; ticks: the configs stopped at a rung" if stop_greys else ""
         fig.suptitle(
-            f"{title}\nfinal return of every config against each sampled hyperparameter (dotted line: solved, "
-            "475);\ntrend: local-linear smoother, band: 95% bootstrap over configs",
+            f"{title}\nfinal return of {which} against each sampled hyperparameter (dotted line: solved, "
+            f"475);\ntrend: local-linear smoother, band: 95% bootstrap over configs{ticks}",
             fontsize=10,
         )
     return fig
 
 
-def pairs(summary: pd.DataFrame, axes: Sequence[str], scales: Mapping[str, AxisScale], *, title: str) -> Figure:
+def _stop_greys(stopped: pd.DataFrame | None) -> dict[int, str]:
+    """``{step: grey}`` for the steps configs stopped at, light (earliest) to dark."""
+    if stopped is None or not len(stopped):
+        return {}
+    steps = sorted(int(s) for s in stopped["step"].unique())
+    return dict(zip(steps, (str(g) for g in np.linspace(0.75, 0.35, len(steps))), strict=True))
+
+
+def _rug(ax: Axes, stopped: pd.DataFrame, greys: Mapping[int, str]) -> None:
+    """A tick along the bottom of ``ax`` at each stopped config's value, grey by the step it stopped at."""
+    for step, d in stopped.groupby("step"):
+        ax.vlines(d["value"].to_numpy(np.float64), 0.0, 0.045, transform=ax.get_xaxis_transform(),
+                  colors=greys[int(step)], lw=0.9, zorder=1)  # fmt: skip
+
+
+def pairs(
+    summary: pd.DataFrame,
+    axes: Sequence[str],
+    scales: Mapping[str, AxisScale],
+    *,
+    title: str,
+    stopped: pd.Series | None = None,
+) -> Figure:
     """Every pair of the continuous ``axes`` (the first ``MAX_PAIR_AXES``) as a scatter plot of the configs,
     coloured by final-return IQM (one colour bar, 0 to 500), the best config (rank 1) ringed; configs without
     a final return are left out. Panels form the lower triangle of a matrix: column j has ``axes[j]`` on x,
-    row i has ``axes[i + 1]`` on y, so the panels of a row or column share that axis."""
+    row i has ``axes[i + 1]`` on y, so the panels of a row or column share that axis.
+
+    ``stopped`` (successive halving): ``{config: step}`` of the configs stopped at a rung; they are drawn as
+    small grey points (darker: stopped later), not coloured by a return that is not final."""
     n_axes = len(axes)
     axes = list(axes)[:MAX_PAIR_AXES]
     k = len(axes) - 1
     s = summary[np.isfinite(summary["final_iqm"].to_numpy(np.float64))].sort_values(["final_iqm", "config"])
+    greys = _stop_greys(None if stopped is None else pd.DataFrame({"step": stopped.to_numpy()}))
+    grey = summary.set_index("config").loc[stopped.index] if greys else None
+    if greys:
+        s = s[~s["config"].isin(stopped.index)]
     best = s[s["rank"] == s["rank"].min()] if len(s) else s
     size = 30 if len(s) <= 200 else 14
     panel = 4.2 if k == 1 else 3.1
@@ -181,6 +222,9 @@ def pairs(summary: pd.DataFrame, axes: Sequence[str], scales: Mapping[str, AxisS
                     ax.set_visible(False)
                     continue
                 xa, ya = axes[j], axes[i + 1]
+                for step, colour in greys.items():
+                    g = grey[stopped.to_numpy() == step]
+                    ax.scatter(g[xa], g[ya], s=size * 0.45, color=colour, lw=0, zorder=1)
                 sc = ax.scatter(
                     s[xa], s[ya], c=s["final_iqm"], cmap="viridis", vmin=0, vmax=MAX_RETURN, s=size,
                     edgecolors="white", linewidths=0.3, zorder=2,
@@ -195,8 +239,11 @@ def pairs(summary: pd.DataFrame, axes: Sequence[str], scales: Mapping[str, AxisS
         visible = [ax for ax in grid.flat if ax.get_visible()]
         fig.colorbar(sc, ax=visible, label="final greedy eval return (IQM over seeds)", shrink=0.9 if k > 1 else 1.0)
         shown = f"the first {len(axes)} of {n_axes} sampled axes; " if len(axes) < n_axes else ""
-        left = len(summary) - len(s)
+        left = len(summary) - len(s) - (len(grey) if greys else 0)
         missing = f"; {left} config{'s' if left != 1 else ''} without a final return not shown" if left else ""
+        if greys:
+            shades = ", ".join(f"{steps_formatter(st)}" for st in greys)
+            missing += f";\ngrey: configs stopped at a rung ({shades}; darker: later), not coloured by an early return"
         fig.suptitle(
             f"{title}\n{shown}each point a config, coloured by its final return; ringed in red: the best "
             f"(rank 1){missing}",

@@ -74,6 +74,12 @@ def seed_matrix(runs: pd.DataFrame, values: np.ndarray | str) -> tuple[np.ndarra
     return out, layout.configs
 
 
+def stopped_steps(runs: pd.DataFrame) -> pd.Series:
+    """``{config: env step}`` (sorted by config): the step a config's runs stopped at (``stopped_at``, the
+    largest over its seeds, which live or stop together), a halving sweep's. ``runs`` must have the column."""
+    return runs.groupby("config", sort=True)["stopped_at"].max().astype(np.int64)
+
+
 def config_table(runs: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
     """One row per config (sorted by config id): ``config``, its axes values and ``n_seeds``."""
     g = runs.groupby("config", sort=True)
@@ -115,9 +121,9 @@ def run_auc(runs: pd.DataFrame, evals: pd.DataFrame) -> np.ndarray:
     return auc.reindex(key).to_numpy(np.float64) / stats.MAX_RETURN
 
 
-def summary_columns(axes: Sequence[str]) -> list[str]:
-    """The columns of ``summarise``'s table, in order."""
-    cols = ["config", *axes, "n_seeds"]
+def summary_columns(axes: Sequence[str], *, stopped: bool = False) -> list[str]:
+    """The columns of ``summarise``'s table, in order; ``stopped``: with ``stopped_at`` (a halving sweep)."""
+    cols = ["config", *axes, "n_seeds", *(["stopped_at"] if stopped else [])]
     for prefix, names in SUMMARY_STATISTICS.items():
         for m in names:
             cols += [f"{prefix}_{m}", f"{prefix}_{m}_ci_low", f"{prefix}_{m}_ci_high"]
@@ -146,8 +152,15 @@ def summarise(
       ``n_diverged``: runs flagged ``diverged``;
       ``rank``: 1 for the best config (``rank``).
     Intervals come from ``intervals.intervals_of`` with a fixed seed, so they are reproducible.
+
+    A sweep whose schedule stops configs early (successive halving: ``runs`` has ``stopped_at``) gets
+    ``stopped_at`` after ``n_seeds``: the env step at which the config's statistics stand, its rung if it was
+    stopped there (its runs' evaluations end at the rung, so *final* means its last evaluation, at the rung)
+    or its ``total_steps``; such configs rank after those that went further (``rank``).
     """
     out = config_table(runs, list(axes))
+    if "stopped_at" in runs.columns:
+        out.insert(out.columns.get_loc("n_seeds") + 1, "stopped_at", stopped_steps(runs).to_numpy())
     final, _ = seed_matrix(runs, "final_eval_return")
     auc, _ = seed_matrix(runs, run_auc(runs, evals))
     kw = dict(n_boot=n_boot, confidence=confidence, seed=seed)
@@ -180,12 +193,19 @@ def rank(summary: pd.DataFrame) -> np.ndarray:
     ties go to the higher lower end of the mean's interval (the evidence that seeds succeed, which grows with
     the seeds that do, so a config whose one or two seeds happened to reach 500 does not win a tie on luck),
     then ``final_mean``, then ``auc_iqm``. Configs without an interval follow, in the same order; NaN last.
+
+    With a ``stopped_at`` column (successive halving) configs are first ordered by it, the furthest first, and
+    by the rules above within each step: a config that trained to the end ranks before every config stopped at
+    a rung, whose "final" return is one from earlier in training (and which the schedule already judged
+    worse), and a config stopped at a later rung before one stopped at an earlier rung.
     """
     # The IQM often saturates at 500 for several configs: among those, the mean's lower end and then the mean
     # (which see the failing seeds) decide, then the area under the eval curve.
     cols = ("auc_iqm", "final_mean", "final_mean_ci_low", "final_iqm")
     keys = [-np.nan_to_num(summary[c].to_numpy(np.float64), nan=-np.inf) for c in cols]
     keys.append(np.isnan(summary["final_iqm_ci_low"].to_numpy(np.float64)))  # no interval: after the rest
+    if "stopped_at" in summary.columns:  # the furthest trained first, whatever its numbers
+        keys.append(-summary["stopped_at"].to_numpy(np.float64))
     order = np.lexsort(tuple(keys))
     out = np.empty(len(summary), np.int32)
     out[order] = np.arange(1, len(summary) + 1)

@@ -20,7 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import UserError
+from . import schedules
+from .checks import RunDirError, check_columns, read_table
 from .io import atomic_write, atomic_write_text, to_json
 from .space import AxisScale, axis_scales
 from .summary import SUMMARY_FORMAT, summarise, summary_columns
@@ -28,10 +29,6 @@ from .summary import SUMMARY_FORMAT, summarise, summary_columns
 EPISODE_COLUMNS = ("episode", "episode_return", "episode_length", "end_step")
 EVAL_COLUMNS = ("step", "eval_return")
 TABLES = ("episodes", "evals", "runs")
-
-
-class RunDirError(UserError):
-    """A path that is not a usable run folder: missing, not a sweep's output, unreadable or malformed."""
 
 
 class RunTables(NamedTuple):
@@ -45,6 +42,8 @@ class RunTables(NamedTuple):
     manifest: dict[str, Any]  # what the engine recorded: grid, axes, versions, devices, timings
     axes: list[str]  # the swept hyperparameters, in grid order
     scales: dict[str, AxisScale] = {}  # {axis: how it was drawn} (``space.axis_scales``); every axis of a grid discrete
+    rungs: pd.DataFrame | None = None  # successive halving: rows per run (or config) and rung (``schedules``)
+    pbt: pd.DataFrame | None = None  # population-based training: rows per member, population and interval
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -226,19 +225,6 @@ REQUIRED_COLUMNS: Mapping[str, Mapping[str, str]] = {
     },
     "evals": {"config": "integer", "seed": "integer", "step": "integer", "eval_return": "numeric"},
 }
-_KINDS = {"integer": pd.api.types.is_integer_dtype, "numeric": pd.api.types.is_numeric_dtype}
-
-
-def _read_table(path: Path) -> tuple[pd.DataFrame, dict[bytes, bytes]]:
-    """A Parquet file as a DataFrame and its schema metadata; ``RunDirError`` if it cannot be read."""
-    try:
-        table = pq.read_table(path)
-        return table.to_pandas(), dict(table.schema.metadata or {})
-    except (OSError, pa.ArrowException) as e:
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise RunDirError(f"cannot read {str(path)!r}: {reason}") from None
-
-
 def _embedded_manifest(meta: Mapping[bytes, bytes]) -> dict[str, Any] | None:
     """The manifest a table carries in its schema metadata, if it is a JSON object."""
     try:
@@ -246,15 +232,6 @@ def _embedded_manifest(meta: Mapping[bytes, bytes]) -> dict[str, Any] | None:
     except (KeyError, ValueError):
         return None
     return m if isinstance(m, dict) else None
-
-
-def _check_columns(path: Path, df: pd.DataFrame, required: Mapping[str, str]) -> None:
-    """``RunDirError`` unless ``df`` has each ``required`` column, holding values of its kind (not booleans)."""
-    for c, kind in required.items():
-        if c not in df.columns:
-            raise RunDirError(f"{str(path)!r} has no column {c!r}; it was not written by this package")
-        if not _KINDS[kind](df[c].dtype) or pd.api.types.is_bool_dtype(df[c].dtype):
-            raise RunDirError(f"{str(path)!r} column {c!r} holds {df[c].dtype} values; it must hold {kind} values")
 
 
 _JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
@@ -337,17 +314,18 @@ def read_summary(path: Path, runs: pd.DataFrame, axes: Sequence[str]) -> pd.Data
     """``summary.parquet`` if it can be trusted for these ``runs``, else ``None`` (so the caller recomputes it).
 
     Trusted when it is readable, was written by ``write_summary`` with the current ``SUMMARY_FORMAT``, has
-    every column of ``summary_columns(axes)`` and one row per config of ``runs``.
+    every column of ``summary_columns(axes)`` (with ``stopped_at`` where ``runs`` has it) and one row per config
+    of ``runs``.
     """
     if not path.is_file():
         return None
     try:
-        df, meta = _read_table(path)
+        df, meta = read_table(path)
     except RunDirError:
         return None
     if meta.get(b"summary_format") != SUMMARY_FORMAT.encode():
         return None
-    if not set(summary_columns(axes)) <= set(df.columns):
+    if not set(summary_columns(axes, stopped="stopped_at" in runs.columns)) <= set(df.columns):
         return None
     configs = df["config"].to_numpy()
     if len(configs) != len(set(configs)) or set(configs) != set(runs["config"].to_numpy()):
@@ -364,14 +342,15 @@ def load(run_dir: str | os.PathLike, *, summary: bool = True) -> RunTables:
     Raises ``RunDirError`` (one sentence) for a missing folder, a folder that is not a run folder, an
     unreadable file, a manifest that is not a JSON object, whose axes are not columns of ``runs`` or whose
     ``space`` is malformed or does not fit the runs (``check_scales``), a table lacking a column this package
-    needs, or no runs at all.
+    needs, or no runs at all. A halving sweep's ``rungs.parquet`` and a population-based-training sweep's
+    ``pbt.parquet`` are read where they exist and checked against the runs (``schedules``).
     """
     path = resolve_run_dir(run_dir)
     frames, embedded = {}, None
     for t in TABLES:
         file = path / f"{t}.parquet"
-        frames[t], meta = _read_table(file)
-        _check_columns(file, frames[t], REQUIRED_COLUMNS[t])
+        frames[t], meta = read_table(file)
+        check_columns(file, frames[t], REQUIRED_COLUMNS[t])
         embedded = embedded or _embedded_manifest(meta)
     runs = frames["runs"]
     _check_runs(path / "runs.parquet", runs)
@@ -381,9 +360,10 @@ def load(run_dir: str | os.PathLike, *, summary: bool = True) -> RunTables:
         manifest, source = embedded, "the manifest in runs.parquet"
     axes = infer_axes(manifest, runs, source=source)
     scales = check_scales(manifest, runs, axes, source=source)
+    rungs, pbt = schedules.read_rungs(path, runs), schedules.read_pbt(path, runs)
     summ = None
     if summary:
         summ = read_summary(path / "summary.parquet", runs, axes)
         if summ is None:
             summ = summarise(runs, frames["evals"], axes)
-    return RunTables(path, frames["episodes"], frames["evals"], runs, summ, manifest, axes, scales)
+    return RunTables(path, frames["episodes"], frames["evals"], runs, summ, manifest, axes, scales, rungs, pbt)
