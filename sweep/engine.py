@@ -36,6 +36,7 @@ from sweep.plan import Group, Plan, Wave, cut_group, hparams_batch, make_plan, r
 from sweep.program import GroupProgram, diverged_runs
 from sweep.records import Records
 from sweep.schedule import Chunk, GridSchedule, Schedule
+from sweep.stretches import StretchSchedule
 
 
 class OptionError(UserError):
@@ -262,11 +263,11 @@ class _Sweep:
             if self.schedule.wave_done(chunk.group, chunk.wave):
                 final = fetch(live.states)
                 self.records.mark_diverged(wave.runs, diverged_runs(final, wave.size)[: len(wave.runs)])
-                if self.schedule.keeps_state(chunk.group, chunk.wave):  # its runs may go on after the rung
+                if self.schedule.keeps_state(chunk.group, chunk.wave):  # its runs may go on after the boundary
                     name = f"parked-{self.seq + 1:06d}.npz"
                     self.parked.park(name, wave.runs, jax.tree.leaves(final), program.batched_leaves())
-                if isinstance(self.schedule, HalvingSchedule):
-                    self.parked.keep_only(self.schedule.alive_runs())
+                if isinstance(self.schedule, StretchSchedule):
+                    self.schedule.at_boundary(self.parked)
                 live = None
                 if self.schedule.next() is None:
                     break
