@@ -93,8 +93,11 @@ class HalvingSchedule(StretchSchedule):
         bounds = rung_steps(settings["min_steps"], self.eta, plan.groups[0].static.total_steps)
         super().__init__(plan, bounds, waves_for, chunk_steps, position)
 
-    def decide(self, step: int, parked) -> None:
-        values = stats.iqm(self.scores(self.alive, step))
+    def decide(self, step: int, parked, last: bool = False) -> None:
+        if last:
+            return
+        scores = self.scores(self.alive, step)
+        values = stats.iqm(scores)
         ranked = sorted(range(len(self.alive)), key=lambda i: (-np.nan_to_num(values[i], nan=-np.inf), self.alive[i]))
         kept = sorted(self.alive[i] for i in ranked[: survivors(len(self.alive), self.eta)])
         self.history.append(
@@ -103,8 +106,9 @@ class HalvingSchedule(StretchSchedule):
                 "step": step,
                 "configs": list(self.alive),
                 "iqm": [float(v) for v in values],
+                "scores": [[float(x) for x in row] for row in scores],
                 "kept": kept,
-            }  # fmt: skip
+            }
         )
         self.alive = kept
         parked.keep_only(self.alive_runs())  # the stopped configs' states are no longer needed
@@ -123,10 +127,13 @@ class HalvingSchedule(StretchSchedule):
         return out
 
     def rungs_frame(self) -> pd.DataFrame:
-        """One row per config and rung: ``rung, step, config, iqm`` (the metric's IQM over seeds), ``kept``."""
+        """One row per run and rung it reached: ``rung, step, config, seed, score`` (the run's metric there),
+        ``iqm`` (its config's IQM over seeds, which ranked it) and ``kept`` (the config went on)."""
         rows = []
         for h in self.history:
             kept = set(h["kept"])
-            for c, v in zip(h["configs"], h["iqm"], strict=True):
-                rows.append({"rung": h["rung"], "step": h["step"], "config": c, "iqm": v, "kept": c in kept})
-        return pd.DataFrame(rows, columns=["rung", "step", "config", "iqm", "kept"])
+            for c, v, scores in zip(h["configs"], h["iqm"], h["scores"], strict=True):
+                for seed, x in enumerate(scores):
+                    rows.append({"rung": h["rung"], "step": h["step"], "config": c, "seed": seed, "score": x,
+                                 "iqm": v, "kept": c in kept})  # fmt: skip
+        return pd.DataFrame(rows, columns=["rung", "step", "config", "seed", "score", "iqm", "kept"])

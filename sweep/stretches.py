@@ -84,23 +84,21 @@ class StretchSchedule:
         self.group, self.wave = self._first_group(self.alive, after=chunk.group), 0
         if self.group < len(self.plan.groups):
             return
-        if last:
-            self.stretch += 1
-        else:
-            self._due = True  # every run still going stands at the boundary
+        self._due = True  # every run still going stands at the boundary
 
     def at_boundary(self, parked) -> None:
         """Called after each wave's end (its state parked): when a stretch has ended, decides and moves on."""
         if not self._due:
             return
         self._due = False
-        self.decide(self.bounds[self.stretch], parked)
+        self.decide(self.bounds[self.stretch], parked, last=self.stretch == len(self.bounds) - 1)
         self.stretch += 1
         self._waves = {}
         self.group = self._first_group(self.alive)
 
-    def decide(self, step: int, parked) -> None:
-        """What happens at the boundary ``step`` (subclasses)."""
+    def decide(self, step: int, parked, last: bool = False) -> None:
+        """What happens at the boundary ``step`` (subclasses); ``last``: the end of the sweep, where nothing goes
+        on (a schedule may still record what it saw)."""
 
     def wave_done(self, group: int, wave: int) -> bool:
         return self._done is not None and self._done[:2] == (group, wave)
@@ -116,15 +114,11 @@ class StretchSchedule:
         seeds = self.plan.grid.seeds
         return {c * seeds + s for c in self.alive for s in range(seeds)}
 
-    def _alive_at(self, k: int) -> int:
-        """How many configs train in stretch k."""
-        return len(self.history[k]["configs"]) if k < len(self.history) else len(self.alive)
-
     def steps_done(self) -> int:
         seeds = self.plan.grid.seeds
         if self.stretch >= len(self.bounds):
             return self.planned_steps()
-        done = sum(self._alive_at(k) * seeds * (self.bounds[k] - (self.bounds[k - 1] if k else 0))
+        done = sum(self._planned_configs(k) * seeds * (self.bounds[k] - (self.bounds[k - 1] if k else 0))
                    for k in range(self.stretch))  # fmt: skip
         if self.group < len(self.plan.groups):
             span = self.bounds[self.stretch] - self._start()
