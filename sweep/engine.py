@@ -277,11 +277,13 @@ class _Sweep:
             if self.schedule.wave_done(chunk.group, chunk.wave):
                 final = fetch(live.states)
                 self.records.mark_diverged(wave.runs, diverged_runs(final, wave.size)[: len(wave.runs)])
+                t0 = time.perf_counter()
                 if self.schedule.keeps_state(chunk.group, chunk.wave):  # its runs may go on after the boundary
                     name = f"parked-{self.seq + 1:06d}.npz"
                     self.parked.park(name, wave.runs, jax.tree.leaves(final), program.batched_leaves(), is_lead())
                 if isinstance(self.schedule, StretchSchedule):
                     self.schedule.at_boundary(self.parked)
+                self.host_seconds += time.perf_counter() - t0
                 live = None
                 if self.schedule.next() is None:
                     break
