@@ -32,10 +32,12 @@ from sweep.halving import HalvingSchedule, rung_scores
 from sweep.layout import Layout
 from sweep.manifest import Timings, make_manifest, runs_frame
 from sweep.parked import Parked
+from sweep.pbt import PBTSchedule, member_scores
 from sweep.plan import Group, Plan, Wave, cut_group, hparams_batch, make_plan, run_keys, size, too_large
 from sweep.program import GroupProgram, diverged_runs
 from sweep.records import Records
 from sweep.schedule import Chunk, GridSchedule, Schedule
+from sweep.stretches import StretchSchedule
 
 
 class OptionError(UserError):
@@ -180,6 +182,19 @@ class _Sweep:
                 self.options.chunk_steps,
                 position,
             )
+        if settings.get("scheduler") == "pbt":
+            records, plan = self.records, self.plan
+            return PBTSchedule(
+                plan,
+                settings,
+                plan.grid.space,
+                lambda g, runs: cut_group(g, Group(plan.groups[g].static, runs), self.layout.program(g).wave_size),
+                lambda start, step: member_scores(records.evals(), plan, start, step, settings["metric"]),
+                lambda: self.layout.program(0).leaf_fields(),
+                self.options.chunk_steps,
+                position,
+                write=is_lead(),
+            )
         steps = [g.static.total_steps for g in self.plan.groups]
         runs = [len(g.runs) for g in self.plan.groups]
         return GridSchedule(steps, runs, self.layout.waves, self.options.chunk_steps, position)
@@ -262,11 +277,13 @@ class _Sweep:
             if self.schedule.wave_done(chunk.group, chunk.wave):
                 final = fetch(live.states)
                 self.records.mark_diverged(wave.runs, diverged_runs(final, wave.size)[: len(wave.runs)])
-                if self.schedule.keeps_state(chunk.group, chunk.wave):  # its runs may go on after the rung
+                t0 = time.perf_counter()
+                if self.schedule.keeps_state(chunk.group, chunk.wave):  # its runs may go on after the boundary
                     name = f"parked-{self.seq + 1:06d}.npz"
-                    self.parked.park(name, wave.runs, jax.tree.leaves(final), program.batched_leaves())
-                if isinstance(self.schedule, HalvingSchedule):
-                    self.parked.keep_only(self.schedule.alive_runs())
+                    self.parked.park(name, wave.runs, jax.tree.leaves(final), program.batched_leaves(), is_lead())
+                if isinstance(self.schedule, StretchSchedule):
+                    self.schedule.at_boundary(self.parked)
+                self.host_seconds += time.perf_counter() - t0
                 live = None
                 if self.schedule.next() is None:
                     break
@@ -391,6 +408,9 @@ class _Sweep:
                 "full_grid_env_steps": sum(len(g.runs) * g.static.total_steps for g in self.plan.groups),
             }
             write_parquet(self.run_dir / "rungs.parquet", self.schedule.rungs_frame(), manifest)
+        if isinstance(self.schedule, PBTSchedule):
+            manifest["pbt"] = {"intervals": self.schedule.bounds}
+            write_parquet(self.run_dir / "pbt.parquet", self.schedule.pbt_frame(), manifest)
         analysis.write_tables(
             self.run_dir,
             runs=runs_frame(self.plan, self.records.diverged, self.schedule.stopped_at() if halving else None),

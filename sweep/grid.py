@@ -396,6 +396,13 @@ def parse(data: dict[str, Any], *, name: str, source: str = "", where: str = "th
     sampled = "space" in data
     settings = search.parse_search(data.get("search", {}), where, sampled=sampled)
     space = search.parse_space(data["space"], where, config) if sampled else {}
+    if settings.get("scheduler") == "pbt":
+        static = next((name for name in space if name not in TRACED_FIELDS), None)
+        if static is not None:
+            raise GridError(
+                f"{static} in [space] of {where} is a static hyperparameter: population-based training explores "
+                f"traced ones only ({', '.join(TRACED_FIELDS)})"
+            )
     points = tuple(search.draw(space, settings)) if sampled else ()
     grid = Grid(
         name=name,

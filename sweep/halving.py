@@ -31,7 +31,7 @@ import pandas as pd
 from analysis import stats
 from analysis.summary import run_auc
 from sweep.plan import Plan, Wave
-from sweep.schedule import Chunk
+from sweep.stretches import StretchSchedule
 
 METRICS = ("auc", "final")
 
@@ -74,8 +74,10 @@ def rung_scores(evals: dict[str, np.ndarray], plan: Plan, configs: list[int], st
     return np.asarray(values, np.float64).reshape(len(configs), seeds)
 
 
-class HalvingSchedule:
-    """The stretches of successive halving, as chunks (see the module docstring)."""
+class HalvingSchedule(StretchSchedule):
+    """The stretches of successive halving (see the module docstring)."""
+
+    kind = "halving"
 
     def __init__(
         self,
@@ -86,67 +88,16 @@ class HalvingSchedule:
         chunk_steps: int,
         position: dict[str, Any] | None = None,
     ):
-        """``waves_for(g, runs)``: group g's given runs cut into waves; ``scores(configs, step)``: their
-        [configs, seeds] metric at ``step`` (``rung_scores``). ``position``: a checkpoint's, or None."""
-        self.plan, self.waves_for, self.scores, self.chunk_steps = plan, waves_for, scores, chunk_steps
-        self.eta = settings["eta"]
-        total = plan.groups[0].static.total_steps
-        self.bounds = rung_steps(settings["min_steps"], self.eta, total)
-        self.config_group = np.empty(len(plan.configs), np.int64)
-        for g, group in enumerate(plan.groups):
-            self.config_group[np.asarray(group.runs) // plan.grid.seeds] = g
-        if position is None:
-            alive = list(range(len(plan.configs)))
-            position = {"stretch": 0, "alive": alive, "group": self._first_group(alive), "wave": 0, "steps_done": 0}
-            position["history"] = []
-        self.stretch, self.alive = int(position["stretch"]), [int(c) for c in position["alive"]]
-        self.group, self.wave, self._steps = int(position["group"]), int(position["wave"]), int(position["steps_done"])
-        self.history: list[dict[str, Any]] = list(position["history"])
-        self._waves: dict[int, list[Wave]] = {}
-        self._done: tuple[int, int, bool] | None = None  # the wave the last chunk finished, and whether it goes on
+        """``scores(configs, step)``: the configs' [configs, seeds] metric at ``step`` (``rung_scores``)."""
+        self.eta, self.scores = settings["eta"], scores
+        bounds = rung_steps(settings["min_steps"], self.eta, plan.groups[0].static.total_steps)
+        super().__init__(plan, bounds, waves_for, chunk_steps, position)
 
-    def _first_group(self, alive: list[int], after: int = -1) -> int:
-        groups = sorted({int(self.config_group[c]) for c in alive if self.config_group[c] > after})
-        return groups[0] if groups else len(self.plan.groups)
-
-    def _start(self) -> int:
-        return 0 if self.stretch == 0 else self.bounds[self.stretch - 1]
-
-    def waves(self, group: int) -> list[Wave]:
-        if group not in self._waves:
-            alive = set(self.alive)
-            runs = [r for r in self.plan.groups[group].runs if self.plan.config_of(r) in alive]
-            self._waves[group] = self.waves_for(group, runs)
-        return self._waves[group]
-
-    def next(self) -> Chunk | None:
-        if self.stretch >= len(self.bounds):
-            return None
-        start = max(self._steps, self._start())
-        return Chunk(self.group, self.wave, start, min(self.chunk_steps, self.bounds[self.stretch] - start))
-
-    def finished(self, chunk: Chunk) -> None:
-        self._steps = chunk.start + chunk.n_steps
-        self._done = None
-        if self._steps < self.bounds[self.stretch]:
+    def decide(self, step: int, parked, last: bool = False) -> None:
+        if last:
             return
-        last = self.stretch == len(self.bounds) - 1
-        self._done = (chunk.group, chunk.wave, not last)
-        self.wave, self._steps = chunk.wave + 1, 0
-        if self.wave < len(self.waves(chunk.group)):
-            return
-        self.group, self.wave = self._first_group(self.alive, after=chunk.group), 0
-        if self.group < len(self.plan.groups):
-            return
-        if not last:  # every config still running stands at the rung: rank them
-            self._decide()
-        self.stretch += 1
-        self._waves = {}
-        self.group = self._first_group(self.alive)
-
-    def _decide(self) -> None:
-        step = self.bounds[self.stretch]
-        values = stats.iqm(self.scores(self.alive, step))
+        scores = self.scores(self.alive, step)
+        values = stats.iqm(scores)
         ranked = sorted(range(len(self.alive)), key=lambda i: (-np.nan_to_num(values[i], nan=-np.inf), self.alive[i]))
         kept = sorted(self.alive[i] for i in ranked[: survivors(len(self.alive), self.eta)])
         self.history.append(
@@ -155,49 +106,18 @@ class HalvingSchedule:
                 "step": step,
                 "configs": list(self.alive),
                 "iqm": [float(v) for v in values],
+                "scores": [[float(x) for x in row] for row in scores],
                 "kept": kept,
-            }  # fmt: skip
+            }
         )
         self.alive = kept
+        parked.keep_only(self.alive_runs())  # the stopped configs' states are no longer needed
 
-    def wave_done(self, group: int, wave: int) -> bool:
-        return self._done is not None and self._done[:2] == (group, wave)
-
-    def keeps_state(self, group: int, wave: int) -> bool:
-        return self._done is not None and self._done[:2] == (group, wave) and self._done[2]
-
-    def position(self) -> dict[str, Any]:
-        return {"stretch": self.stretch, "alive": self.alive, "group": self.group, "wave": self.wave,
-                "steps_done": self._steps, "history": self.history}  # fmt: skip
-
-    def alive_runs(self) -> set[int]:
-        seeds = self.plan.grid.seeds
-        return {c * seeds + s for c in self.alive for s in range(seeds)}
-
-    def steps_done(self) -> int:
-        seeds = self.plan.grid.seeds
-        done = 0
-        for k, h in enumerate(self.history):
-            done += len(h["configs"]) * seeds * (self.bounds[k] - (self.bounds[k - 1] if k else 0))
-        if self.stretch < len(self.bounds) and self.group < len(self.plan.groups):
-            span = self.bounds[self.stretch] - self._start()
-            for g in range(self.group):
-                if g in {int(self.config_group[c]) for c in self.alive}:
-                    done += sum(len(w.runs) for w in self.waves(g)) * span
-            waves = self.waves(self.group)
-            done += sum(len(w.runs) for w in waves[: self.wave]) * span
-            if self._steps:
-                done += len(waves[self.wave].runs) * (self._steps - self._start())
-        elif self.stretch >= len(self.bounds):
-            done = self.planned_steps()
-        return done
-
-    def planned_steps(self) -> int:
-        n, seeds, done, start = len(self.plan.configs), self.plan.grid.seeds, 0, 0
-        for bound in self.bounds:
-            done += n * seeds * (bound - start)
-            n, start = survivors(n, self.eta), bound
-        return done
+    def _planned_configs(self, k: int) -> int:
+        n = len(self.plan.configs)
+        for _ in range(k):
+            n = survivors(n, self.eta)
+        return n
 
     def stopped_at(self) -> dict[int, int]:
         out = {}
@@ -207,10 +127,13 @@ class HalvingSchedule:
         return out
 
     def rungs_frame(self) -> pd.DataFrame:
-        """One row per config and rung: ``rung, step, config, iqm`` (the metric's IQM over seeds), ``kept``."""
+        """One row per run and rung it reached: ``rung, step, config, seed, score`` (the run's metric there),
+        ``iqm`` (its config's IQM over seeds, which ranked it) and ``kept`` (the config went on)."""
         rows = []
         for h in self.history:
             kept = set(h["kept"])
-            for c, v in zip(h["configs"], h["iqm"], strict=True):
-                rows.append({"rung": h["rung"], "step": h["step"], "config": c, "iqm": v, "kept": c in kept})
-        return pd.DataFrame(rows, columns=["rung", "step", "config", "iqm", "kept"])
+            for c, v, scores in zip(h["configs"], h["iqm"], h["scores"], strict=True):
+                for seed, x in enumerate(scores):
+                    rows.append({"rung": h["rung"], "step": h["step"], "config": c, "seed": seed, "score": x,
+                                 "iqm": v, "kept": c in kept})  # fmt: skip
+        return pd.DataFrame(rows, columns=["rung", "step", "config", "seed", "score", "iqm", "kept"])

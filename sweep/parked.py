@@ -33,14 +33,18 @@ class Parked:
                 self._cache[name] = {k: data[k] for k in data.files}
         return self._cache[name]
 
-    def park(self, name: str, runs: list[int], leaves: list[np.ndarray], batched: list[bool]) -> None:
-        """Writes the states of ``runs`` (the first ``len(runs)`` rows of each batched leaf) to ``name``."""
+    def park(
+        self, name: str, runs: list[int], leaves: list[np.ndarray], batched: list[bool], write: bool = True
+    ) -> None:
+        """Keeps the states of ``runs`` (the first ``len(runs)`` rows of each batched leaf) as ``name``, written to
+        the folder when ``write`` (process 0 of a cluster writes; every process keeps them in memory)."""
         n = len(runs)
         arrays = {"runs": np.asarray(runs, np.int64)}
         for i, (leaf, b) in enumerate(zip(leaves, batched, strict=True)):
             arrays[f"leaf_{i:03d}"] = np.asarray(leaf)[:n] if b else np.asarray(leaf)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.folder / name, lambda f: np.savez(f, **arrays))
+        if write:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.folder / name, lambda f: np.savez(f, **arrays))
         self._cache[name] = arrays
         for i, run in enumerate(runs):
             self._where[int(run)] = (name, i)

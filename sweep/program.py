@@ -59,6 +59,17 @@ class GroupProgram:
     def _leaf_shardings(self) -> TrainState:
         return _expand(self.state_shardings, self.state_shapes())
 
+    def leaf_fields(self) -> list[str]:
+        """The ``TrainState`` field of each leaf of a wave's state (in ``jax.tree.leaves`` order); a traced
+        hyperparameter's leaf is ``hparams.<name>``."""
+        shapes, out = self.state_shapes(), []
+        for field in TrainState._fields:
+            if field == "hparams":
+                out += [f"hparams.{name}" for name in HParams._fields]
+            else:
+                out += [field] * len(jax.tree.leaves(getattr(shapes, field)))
+        return out
+
     def batched_leaves(self) -> list[bool]:
         """For each leaf of a wave's state (in ``jax.tree.leaves`` order): does it hold one row per run? (All
         but the step counter, which the runs share.)"""

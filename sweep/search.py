@@ -32,11 +32,12 @@ from sweep.grid import GridError, _suggest, check_key, coerce
 
 DISTRIBUTIONS = ("uniform", "log_uniform", "choice")
 METHODS = ("grid", "sobol", "random")
-SCHEDULERS = ("halving",)
+SCHEDULERS = ("halving", "pbt")
 HALVING_METRICS = ("auc", "final")
 SAMPLING_KEYS = ("method", "samples", "seed")
-HALVING_KEYS = ("min_steps", "eta", "metric")
-SEARCH_KEYS = (*SAMPLING_KEYS, "scheduler", *HALVING_KEYS)
+HALVING_KEYS = ("min_steps", "eta")
+PBT_KEYS = ("population", "interval", "quantile", "perturb", "resample_probability", "copy_buffer")
+SEARCH_KEYS = (*SAMPLING_KEYS, "scheduler", *HALVING_KEYS, "metric", *PBT_KEYS)
 
 
 def parse_search(table: Any, where: str, *, sampled: bool) -> dict[str, Any]:
@@ -51,6 +52,18 @@ def parse_search(table: Any, where: str, *, sampled: bool) -> dict[str, Any]:
                 f"{', '.join(SEARCH_KEYS)}"
             )
     scheduling = _parse_scheduler(table, where)
+    if scheduling.get("scheduler") == "pbt":
+        if not sampled:
+            raise GridError(
+                f"scheduler 'pbt' in [search] of {where} explores a [space]: give its hyperparameters there"
+            )
+        given = table.get("samples", scheduling["population"])
+        if given != scheduling["population"]:
+            raise GridError(
+                f"samples ({given!r}) in [search] of {where} must equal population ({scheduling['population']}): "
+                "the members are the configs drawn"
+            )
+        table = {**table, "samples": scheduling["population"]}
     method = table.get("method", "sobol" if sampled else "grid")
     if method not in METHODS:
         raise GridError(f"method in [search] of {where} must be one of {', '.join(METHODS)}, got {method!r}")
@@ -77,31 +90,81 @@ def parse_search(table: Any, where: str, *, sampled: bool) -> dict[str, Any]:
 def _parse_scheduler(table: dict[str, Any], where: str) -> dict[str, Any]:
     """The scheduler's settings (none: every config trains to its end)."""
     scheduler = table.get("scheduler")
-    given = [k for k in HALVING_KEYS if k in table]
+    for keys, name in ((HALVING_KEYS, "halving"), (PBT_KEYS, "pbt")):
+        given = [k for k in keys if k in table]
+        if given and scheduler != name:
+            raise GridError(f'{given[0]} in [search] of {where} needs scheduler = "{name}"')
     if scheduler is None:
-        if given:
-            raise GridError(f'{given[0]} in [search] of {where} needs scheduler = "halving"')
+        if "metric" in table:
+            raise GridError(f"metric in [search] of {where} needs a scheduler (halving or pbt)")
         return {}
     if scheduler not in SCHEDULERS:
         raise GridError(f"scheduler in [search] of {where} must be one of {', '.join(SCHEDULERS)}, got {scheduler!r}")
-    min_steps, eta, metric = table.get("min_steps"), table.get("eta", 3), table.get("metric", "auc")
+    metric = table.get("metric", "auc")
+    if metric not in HALVING_METRICS:
+        raise GridError(f"metric in [search] of {where} must be one of {', '.join(HALVING_METRICS)}, got {metric!r}")
+    if scheduler == "pbt":
+        return {"scheduler": "pbt", "metric": metric, **_parse_pbt(table, where)}
+    min_steps, eta = table.get("min_steps"), table.get("eta", 3)
     if isinstance(min_steps, bool) or not isinstance(min_steps, int) or min_steps < 1:
         raise GridError(f"min_steps in [search] of {where} must be a positive integer, got {min_steps!r}")
     if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
         raise GridError(f"eta in [search] of {where} must be an integer of at least 2, got {eta!r}")
-    if metric not in HALVING_METRICS:
-        raise GridError(f"metric in [search] of {where} must be one of {', '.join(HALVING_METRICS)}, got {metric!r}")
     return {"scheduler": scheduler, "min_steps": min_steps, "eta": eta, "metric": metric}
 
 
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _parse_pbt(table: dict[str, Any], where: str) -> dict[str, Any]:
+    here = f"in [search] of {where}"
+    population, interval = table.get("population"), table.get("interval")
+    quantile, perturb = table.get("quantile", 0.25), table.get("perturb", [0.8, 1.25])
+    resample, copy_buffer = table.get("resample_probability", 0.25), table.get("copy_buffer", True)
+    if isinstance(population, bool) or not isinstance(population, int) or population < 2:
+        raise GridError(f"population {here} must be an integer of at least 2 (members), got {population!r}")
+    if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
+        raise GridError(f"interval {here} must be a positive integer (env steps), got {interval!r}")
+    if not _is_number(quantile) or not 0 < quantile <= 0.5:
+        raise GridError(f"quantile {here} must be a number in (0, 0.5], got {quantile!r}")
+    if population * quantile < 1:
+        raise GridError(
+            f"population ({population}) {here} must be at least 1 / quantile ({1 / quantile:g}), or no member is "
+            "ever replaced"
+        )
+    if not (isinstance(perturb, list) and perturb and all(_is_number(f) and f > 0 for f in perturb)):
+        raise GridError(f"perturb {here} must be a list of positive factors such as [0.8, 1.25], got {perturb!r}")
+    if not _is_number(resample) or not 0 <= resample <= 1:
+        raise GridError(f"resample_probability {here} must be a number in [0, 1], got {resample!r}")
+    if not isinstance(copy_buffer, bool):
+        raise GridError(f"copy_buffer {here} must be true or false, got {copy_buffer!r}")
+    return {"population": population, "interval": interval, "quantile": float(quantile),
+            "perturb": [float(f) for f in perturb], "resample_probability": float(resample),
+            "copy_buffer": copy_buffer}  # fmt: skip
+
+
 def check_schedule(search: dict[str, Any], configs: list[dict[str, Any]]) -> None:
-    """GridError unless the scheduler fits the configs: successive halving needs one ``total_steps`` for every
-    config, above ``min_steps``."""
-    if search.get("scheduler") != "halving":
+    """GridError unless the scheduler fits the configs: successive halving and PBT need one ``total_steps`` for
+    every config, above ``min_steps`` or ``interval``; PBT evaluates at each interval's end and explores traced
+    hyperparameters only."""
+    scheduler = search.get("scheduler")
+    if scheduler is None:
         return
+    what = {"halving": "successive halving", "pbt": "population-based training"}[scheduler]
     steps = sorted({c["total_steps"] for c in configs})
     if len(steps) > 1:
-        raise GridError(f"successive halving needs one total_steps for every config, got {', '.join(map(str, steps))}")
+        raise GridError(f"{what} needs one total_steps for every config, got {', '.join(map(str, steps))}")
+    if scheduler == "pbt":
+        if search["interval"] >= steps[0]:
+            raise GridError(f"interval ({search['interval']:,}) must be below total_steps ({steps[0]:,})")
+        eval_every = configs[0]["eval_every"]
+        if search["interval"] % eval_every:
+            raise GridError(
+                f"interval ({search['interval']:,}) must be a multiple of eval_every ({eval_every:,}): members are "
+                "ranked on the evaluations of each interval"
+            )
+        return
     if search["min_steps"] >= steps[0]:
         raise GridError(
             f"min_steps ({search['min_steps']:,}) must be below total_steps ({steps[0]:,}): the first rung comes "
@@ -201,4 +264,15 @@ def _value(name: str, spec: dict[str, Any], u: float) -> Any:
     if spec["integer"]:
         x = min(max(round(x), math.ceil(low)), math.floor(high))
         return int(x) if FIELDS[name].kind == "int" else float(x)
-    return float(np.float32(x))  # what the engine computes with
+    return snap(x, low, high)
+
+
+def snap(x: float, low: float, high: float) -> float:
+    """``x`` as the float32 the engine computes with, nearest within ``[low, high]`` (float32 rounding may step
+    over a bound)."""
+    y = np.float32(min(max(x, low), high))
+    if float(y) > high:  # compared as float64: numpy would compare a Python float to a float32 in float32
+        y = np.nextafter(y, np.float32(-np.inf))
+    if float(y) < low:
+        y = np.nextafter(y, np.float32(np.inf))
+    return float(y)

@@ -43,6 +43,22 @@ def test_rungs_and_survivors():
     assert [survivors(n, 3) for n in (81, 27, 9, 3, 2, 1)] == [27, 9, 3, 1, 1, 1]
 
 
+class _Parked:
+    """What a schedule's decision may touch of the parked states (none here)."""
+
+    def keep_only(self, runs):
+        self.kept = runs
+
+
+def _drain(schedule, limit=None):
+    chunks = []
+    while (chunk := schedule.next()) is not None and (limit is None or len(chunks) < limit):
+        chunks.append(chunk)
+        schedule.finished(chunk)
+        schedule.at_boundary(_Parked())
+    return chunks
+
+
 def _schedule(position=None, scores=None):
     plan = make_plan(grids.parse(tomllib.loads(GRID + HALVING), name="h"))
     settings = plan.grid.search
@@ -55,10 +71,7 @@ def _schedule(position=None, scores=None):
 def test_stretches_train_the_survivors_from_each_rung_and_stop_the_rest():
     schedule, plan = _schedule()
     assert schedule.planned_steps() == 18 * 200 + 6 * 400 + 2 * 600  # 9, 3, then 1 config of 2 seeds
-    chunks = []
-    while (chunk := schedule.next()) is not None:
-        chunks.append(chunk)
-        schedule.finished(chunk)
+    chunks = _drain(schedule)
     # Stretch 1: 18 runs in waves of 4 (5 waves), 200 steps each; stretch 2: configs 6-8 (6 runs, 2 waves), 200
     # -> 600 in chunks of 300 and 100; stretch 3: config 8 (1 wave), 600 -> 1200.
     assert [(c.wave, c.start, c.n_steps) for c in chunks[:5]] == [(w, 0, 200) for w in range(5)]
@@ -69,31 +82,24 @@ def test_stretches_train_the_survivors_from_each_rung_and_stop_the_rest():
     assert schedule.stopped_at() == {**{c: 200 for c in range(6)}, 6: 600, 7: 600}
     assert schedule.steps_done() == schedule.planned_steps()
     frame = schedule.rungs_frame()
-    assert len(frame) == 9 + 3 and frame["kept"].sum() == 4
+    assert len(frame) == 2 * (9 + 3) and frame["kept"].sum() == 2 * 4
+    assert frame.query("rung == 1 and config == 8")["score"].tolist() == [8.0, 8.0]
 
 
 def test_a_restored_position_makes_the_same_chunks_and_decisions():
     first, _ = _schedule()
     straight, _ = _schedule()
-    for _ in range(7):  # into stretch 2
-        first.finished(first.next())
+    _drain(first, limit=7)  # into stretch 2
+    assert first.stretch == 1 and first.steps_done() == 18 * 200 + 4 * 400  # wave 0 of stretch 2 done
     resumed, _ = _schedule(json.loads(json.dumps(first.position())))
-    rest = []
-    while (chunk := resumed.next()) is not None:
-        rest.append(chunk)
-        resumed.finished(chunk)
-    every = []
-    while (chunk := straight.next()) is not None:
-        every.append(chunk)
-        straight.finished(chunk)
+    rest, every = _drain(resumed), _drain(straight)
     assert rest == every[7:] and resumed.history == straight.history
 
 
 def test_ties_and_missing_scores_rank_by_config():
     flat = lambda configs, step: np.full((len(configs), 2), np.nan)  # noqa: E731
     schedule, _ = _schedule(scores=flat)
-    while (chunk := schedule.next()) is not None:
-        schedule.finished(chunk)
+    _drain(schedule)
     assert [h["kept"] for h in schedule.history] == [[0, 1, 2], [0]]
 
 
@@ -141,7 +147,7 @@ def test_survivors_rows_are_the_full_grids_and_a_killed_sweep_resumes_to_the_sam
     run_dir = tmp_path / "halving" / "k"
     assert _run(tmp_path / "halving.toml", tmp_path, "k", **{checkpoint.FAULT_ENV: "2"}).returncode == -9
     meta = json.loads((run_dir / "checkpoint" / "latest.json").read_text())
-    kept = halving["rungs"].query("rung == 0 and kept")["config"].tolist()
+    kept = sorted(set(halving["rungs"].query("rung == 0 and kept")["config"]))
     assert meta["schedule"]["stretch"] == 1 and meta["schedule"]["alive"] == kept and meta["parked"]
     assert meta["state"] is None
     assert _run(tmp_path / "halving.toml", None, None, "--resume", str(run_dir),

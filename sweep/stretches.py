@@ -1,0 +1,147 @@
+"""Schedules in stretches: every run still going trains to the next boundary (group by group, wave by wave), its
+state parked (``sweep.parked``), then the schedule decides what happens next from the records (and, for
+population-based training, changes the parked states), then the next stretch. Successive halving
+(``sweep.halving``) stops the worse configs at each boundary; population-based training (``sweep.pbt``) copies
+and perturbs members.
+
+Every decision is a pure function of the records and the parked states, which every process of a cluster holds
+whole, with its randomness seeded by the sweep's settings: every process makes the same one, and a resumed sweep
+makes the same one again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from sweep.plan import Plan, Wave
+from sweep.schedule import Chunk
+
+
+class StretchSchedule:
+    """Stretches ending at ``bounds`` (the last at ``total_steps``); subclasses decide at each boundary."""
+
+    kind = "stretches"
+
+    def __init__(
+        self,
+        plan: Plan,
+        bounds: list[int],
+        waves_for: Callable[[int, list[int]], list[Wave]],
+        chunk_steps: int,
+        position: dict[str, Any] | None = None,
+    ):
+        """``waves_for(g, runs)``: group g's given runs cut into waves. ``position``: a checkpoint's, or None."""
+        self.plan, self.bounds, self.waves_for, self.chunk_steps = plan, list(bounds), waves_for, chunk_steps
+        self.config_group = np.empty(len(plan.configs), np.int64)
+        for g, group in enumerate(plan.groups):
+            self.config_group[np.asarray(group.runs) // plan.grid.seeds] = g
+        if position is None:
+            alive = list(range(len(plan.configs)))
+            position = {"stretch": 0, "alive": alive, "group": self._first_group(alive), "wave": 0, "steps_done": 0}
+            position["history"] = []
+        self.stretch, self.alive = int(position["stretch"]), [int(c) for c in position["alive"]]
+        self.group, self.wave, self._steps = int(position["group"]), int(position["wave"]), int(position["steps_done"])
+        self.history: list[dict[str, Any]] = list(position["history"])
+        self._waves: dict[int, list[Wave]] = {}
+        self._done: tuple[int, int, bool] | None = None  # the wave the last chunk finished, and whether it goes on
+        self._due = False  # a stretch has ended: at_boundary decides
+
+    def _first_group(self, alive: list[int], after: int = -1) -> int:
+        groups = sorted({int(self.config_group[c]) for c in alive if self.config_group[c] > after})
+        return groups[0] if groups else len(self.plan.groups)
+
+    def _start(self) -> int:
+        return 0 if self.stretch == 0 else self.bounds[self.stretch - 1]
+
+    def waves(self, group: int) -> list[Wave]:
+        if group not in self._waves:
+            alive = set(self.alive)
+            runs = [r for r in self.plan.groups[group].runs if self.plan.config_of(r) in alive]
+            self._waves[group] = self.waves_for(group, runs)
+        return self._waves[group]
+
+    def next(self) -> Chunk | None:
+        if self._due:
+            raise RuntimeError("at_boundary must be called before the next chunk")
+        if self.stretch >= len(self.bounds):
+            return None
+        start = max(self._steps, self._start())
+        return Chunk(self.group, self.wave, start, min(self.chunk_steps, self.bounds[self.stretch] - start))
+
+    def finished(self, chunk: Chunk) -> None:
+        self._steps = chunk.start + chunk.n_steps
+        self._done = None
+        if self._steps < self.bounds[self.stretch]:
+            return
+        last = self.stretch == len(self.bounds) - 1
+        self._done = (chunk.group, chunk.wave, not last)
+        self.wave, self._steps = chunk.wave + 1, 0
+        if self.wave < len(self.waves(chunk.group)):
+            return
+        self.group, self.wave = self._first_group(self.alive, after=chunk.group), 0
+        if self.group < len(self.plan.groups):
+            return
+        self._due = True  # every run still going stands at the boundary
+
+    def at_boundary(self, parked) -> None:
+        """Called after each wave's end (its state parked): when a stretch has ended, decides and moves on."""
+        if not self._due:
+            return
+        self._due = False
+        self.decide(self.bounds[self.stretch], parked, last=self.stretch == len(self.bounds) - 1)
+        self.stretch += 1
+        self._waves = {}
+        self.group = self._first_group(self.alive)
+
+    def decide(self, step: int, parked, last: bool = False) -> None:
+        """What happens at the boundary ``step`` (subclasses); ``last``: the end of the sweep, where nothing goes
+        on (a schedule may still record what it saw)."""
+
+    def wave_done(self, group: int, wave: int) -> bool:
+        return self._done is not None and self._done[:2] == (group, wave)
+
+    def keeps_state(self, group: int, wave: int) -> bool:
+        return self._done is not None and self._done[:2] == (group, wave) and self._done[2]
+
+    def position(self) -> dict[str, Any]:
+        return {"stretch": self.stretch, "alive": self.alive, "group": self.group, "wave": self.wave,
+                "steps_done": self._steps, "history": self.history}  # fmt: skip
+
+    def alive_runs(self) -> set[int]:
+        seeds = self.plan.grid.seeds
+        return {c * seeds + s for c in self.alive for s in range(seeds)}
+
+    def steps_done(self) -> int:
+        seeds = self.plan.grid.seeds
+        if self.stretch >= len(self.bounds):
+            return self.planned_steps()
+        done = sum(self._planned_configs(k) * seeds * (self.bounds[k] - (self.bounds[k - 1] if k else 0))
+                   for k in range(self.stretch))  # fmt: skip
+        if self.group < len(self.plan.groups):
+            span = self.bounds[self.stretch] - self._start()
+            groups = {int(self.config_group[c]) for c in self.alive}
+            done += sum(sum(len(w.runs) for w in self.waves(g)) * span for g in range(self.group) if g in groups)
+            waves = self.waves(self.group)
+            done += sum(len(w.runs) for w in waves[: self.wave]) * span
+            if self._steps:
+                done += len(waves[self.wave].runs) * (self._steps - self._start())
+        else:  # the stretch is trained, its decision not made yet
+            done += len(self.alive) * seeds * (self.bounds[self.stretch] - self._start())
+        return done
+
+    def planned_steps(self) -> int:
+        seeds, done, start = self.plan.grid.seeds, 0, 0
+        for k, bound in enumerate(self.bounds):
+            done += self._planned_configs(k) * seeds * (bound - start)
+            start = bound
+        return done
+
+    def _planned_configs(self, k: int) -> int:
+        """How many configs stretch k trains (subclasses that stop configs say fewer)."""
+        return len(self.plan.configs)
+
+    def stopped_at(self) -> dict[int, int]:
+        return {}
