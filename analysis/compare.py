@@ -1,6 +1,8 @@
 """Comparison of sweeps (e.g. DQN vs double DQN grids, or one grid under two code versions).
 
-Each sweep is represented by its best config (rank 1 by final IQM). Written into the output folder:
+Each sweep is represented by its best config (rank 1 by final IQM; for successive halving, one that trained to
+the end), a population-based-training sweep by each population's best final member (``_representative``).
+Written into the output folder:
 ``compare.parquet`` (one row per sweep), ``figures/learning_curves.png`` (the best configs' eval curves
 overlaid), ``figures/intervals.png`` (their final and AUC IQMs with CIs) and ``compare.html``. P(X > Y) between
 sweeps pairs their runs by seed (the engine trains seed ``s`` from the same key in every sweep), and says how
@@ -22,11 +24,11 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter
 
-from . import aggregate, intervals, seeds, stats
+from . import aggregate, halving, intervals, pbt, seeds, stats
 from .io import atomic_write_text, make_dir
 from .page import FigureFile, ci_text, document, img_html
 from .plotting import EVAL_LABEL, STEP_LABEL, curve, figure, iqm_panels, return_axis, save, steps_formatter, style
-from .summary import N_BOOT, SEED
+from .summary import N_BOOT, SEED, summarise
 from .tables import RunTables, load, write_parquet
 
 
@@ -63,9 +65,8 @@ def compare(run_dirs: Sequence[str | os.PathLike], *, out_dir: str | os.PathLike
 
     rows, curves, finals = [], [], []  # finals: each best config's {seed: final return}
     for name, t in zip(names, tables, strict=True):
-        best = t.summary.sort_values("rank").iloc[0]
+        best, runs, evals, label = _representative(t)
         c = int(best["config"])
-        label = aggregate.config_labels(t.summary, t.axes)[c]
         rows.append(
             {
                 "sweep": name,
@@ -73,20 +74,23 @@ def compare(run_dirs: Sequence[str | os.PathLike], *, out_dir: str | os.PathLike
                 "config": c,
                 "best_config": label,
                 "n_configs": len(t.summary),
-                **{k: best[k] for k in t.summary.columns if k.startswith(("final_", "auc_"))},
+                **{k: best[k] for k in best.index if k.startswith(("final_", "auc_"))},
                 "n_seeds": int(best["n_seeds"]),
                 **{k: float(best[k]) for k in ("frac_solved", "frac_solved_ci_low", "frac_solved_ci_high")},
-                "total_steps": _total_steps(t, c),
+                "total_steps": _total_steps(t, c) if runs is t.runs else int(runs["total_steps"].max()),
             }
         )
-        cur = aggregate.eval_curves(t.runs, t.evals, configs=[c])
+        cur = aggregate.eval_curves(runs, evals, configs=[c])
         cur.insert(0, "sweep", name)
         curves.append(cur)
-        mine = t.runs[t.runs["config"] == c]
+        mine = runs[runs["config"] == c]
         finals.append(dict(zip(mine["seed"].tolist(), mine["final_eval_return"].to_numpy(np.float64), strict=True)))
     table = pd.DataFrame(rows)
     write_parquet(out / "compare.parquet", table, {"runs": [str(t.path) for t in tables]})
     note = budget_note(table)
+    scheduled = [t for t in tables if pbt.is_pbt(t) or halving.is_halving(t)]
+    if scheduled:  # a schedule's compute is not configs x seeds x steps: say what each sweep trained in all
+        note = "; ".join(x for x in (note, sweep_steps_note(names, tables)) if x)
     if note:
         print(f"note: {note}", file=sys.stderr)
 
@@ -94,8 +98,43 @@ def compare(run_dirs: Sequence[str | os.PathLike], *, out_dir: str | os.PathLike
         _curves_figure(pd.concat(curves, ignore_index=True), table, out / "figures" / "learning_curves.png"),
         _intervals_figure(table, out / "figures" / "intervals.png"),
     ]
-    atomic_write_text(out / "compare.html", _html(table, names, finals, figs, note))
+    pbt_names = [n for n, t in zip(names, tables, strict=True) if pbt.is_pbt(t)]
+    atomic_write_text(out / "compare.html", _html(table, names, finals, figs, note, pbt_names))
     return out / "compare.html"
+
+
+def _representative(t: RunTables) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame, str]:
+    """What stands for a sweep: ``(its summary row, the runs and evals of that row, its label)``.
+
+    A sweep's best config (rank 1; for successive halving a config that trained to the end, as ranks put
+    those first). A population-based-training sweep's best lineages: seed ``s`` is population ``s``'s best
+    final member, its final return that member's and its curve the lineage's (``pbt.lineage_runs``), summarised
+    over populations like a config over seeds.
+    """
+    if pbt.is_pbt(t):
+        runs, evals = pbt.lineage_runs(t)
+        best = summarise(runs, evals, []).iloc[0]
+        n = int(t.pbt.groupby("population")["member"].nunique().max())
+        return best, runs, evals, f"best final member of each population (PBT, {n} members)"
+    best = t.summary.sort_values("rank").iloc[0]
+    return best, t.runs, t.evals, aggregate.config_labels(t.summary, t.axes)[int(best["config"])]
+
+
+def sweep_env_steps(t: RunTables) -> int:
+    """The env steps a whole sweep trained, all runs together: a halving sweep's ``stopped_at`` summed (its
+    manifest's figure where it has one), every other sweep's runs' ``total_steps`` (their last evaluations'
+    steps without that column)."""
+    if halving.is_halving(t):
+        return halving.budget(t).env_steps
+    if "total_steps" in t.runs.columns:
+        return int(t.runs["total_steps"].sum())
+    return int(t.evals.groupby(["config", "seed"])["step"].max().sum()) if len(t.evals) else 0
+
+
+def sweep_steps_note(names: Sequence[str], tables: Sequence[RunTables]) -> str:
+    """A sentence on the env steps each whole sweep trained: the compute a PBT or halving sweep is compared at."""
+    listed = ", ".join(f"{sweep_env_steps(t):,} ({n})" for n, t in zip(names, tables, strict=True))
+    return f"the whole sweeps trained {listed} env steps"
 
 
 def _total_steps(t: RunTables, config: int) -> int:
@@ -187,7 +226,18 @@ def _improvement_rows(names: Sequence[str], finals: Sequence[dict]) -> str:
     return "".join(lines)
 
 
-def _html(table: pd.DataFrame, names: Sequence[str], finals: Sequence[dict], figs, note: str | None) -> str:
+_PBT_TEXT = (
+    "<p>A population-based-training sweep ({}) is represented by the best final member of each population (the "
+    "highest score at the last interval): seed <i>s</i> stands for population <i>s</i>, its final return is "
+    "that member's and its curve the lineage its networks descend from; its statistics are over populations. "
+    "Its configs are members, their compute the same as a grid's of as many configs and seeds: compare it with "
+    "a grid of equal env steps (the note below gives each sweep's).</p>"
+)
+
+
+def _html(
+    table: pd.DataFrame, names: Sequence[str], finals: Sequence[dict], figs, note: str | None, pbt_names=()
+) -> str:
     """The comparison page: the table of best configs, P(X > Y) for each ordered pair of sweeps, figures."""
     head = ["sweep", "best config", "configs", "seeds", "env steps", "final IQM [95% CI]", "AUC IQM", "solved [95% CI]"]
     rows = []
@@ -212,6 +262,7 @@ def _html(table: pd.DataFrame, names: Sequence[str], finals: Sequence[dict], fig
         "<p>Each sweep is represented by its best config (rank 1 by final IQM over seeds). A best config is "
         "chosen on the same seeds it is scored on, so each figure is optimistic; sweeps with more configs "
         "are more so.</p>"
+        + (_PBT_TEXT.format(", ".join(html.escape(n) for n in pbt_names)) if pbt_names else "")
         + (f"<p class='warn'><b>Note:</b> {html.escape(note)}.</p>" if note else "")
         + f"<table><tr>{th}</tr>"
         + "".join(f"<tr>{r}</tr>" for r in rows)

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import aggregate, intervals, seeds, stats
+from . import aggregate, halving, intervals, pbt, schedule_report, seeds, stats
 from .aggregate import CURVE_BOOT
 from .io import atomic_write_text
 from .page import FigureFile, ci_text, document, img_html, manifest_html
-from .run_figures import make_figures, run_title
+from .run_figures import make_figures, run_labels, run_title
 from .summary import N_BOOT, SEED, seed_matrix, summarise
-from .tables import RunTables, load, write_summary
+from .tables import RunTables, load, write_parquet, write_summary
 
 # Below this many seeds the report quotes the coverage measured at that seed count (see ``caveats``).
 FEW_SEEDS = 10
@@ -63,11 +63,16 @@ def summary_html(t: RunTables, *, max_rows: int = 50) -> str:
     s = t.summary.sort_values("rank")
     shown = s.head(max_rows)
     versus = _versus_best(t, shown["config"].astype(int).tolist())
-    head = ["rank", *t.axes, "seeds", "final IQM [95% CI]", "final mean", "median seed", "shortfall below 475"]
+    stopped = "stopped_at" in s.columns  # a halving sweep: the step each config's statistics stand at
+    head = ["rank", *t.axes, "seeds", *(["statistics at env step"] if stopped else [])]
+    head += ["final IQM [95% CI]", "final mean", "median seed", "shortfall below 475"]
     head += ["AUC IQM", "solved [95% CI]", "diverged", "P(best > it) [95% CI]"]
+    end = int(s["stopped_at"].max()) if stopped and len(s) else 0
     rows = []
     for r in shown.to_dict("records"):
         cells = [str(r["rank"]), *(aggregate.format_value(r[a]) for a in t.axes), str(r["n_seeds"])]
+        if stopped:
+            cells.append(f"{r['stopped_at']:,}" + (" (stopped)" if r["stopped_at"] < end else ""))
         cells += [ci_text(r, "final_iqm"), ci_text(r, "final_mean"), ci_text(r, "final_seed_median")]
         cells += [ci_text(r, "final_shortfall"), ci_text(r, "auc_iqm", ".3f")]
         cells += [ci_text(r, "frac_solved", percent=True), str(r["n_diverged"]), versus.get(int(r["config"]), "")]
@@ -163,9 +168,20 @@ def caveats(t: RunTables) -> list[str]:
     return out
 
 
+def _schedule_sections(t: RunTables, labels: dict[int, str]) -> list[str]:
+    """The halving or PBT section of the page (none for a sweep that trains every config to its end)."""
+    if pbt.is_pbt(t):
+        pops = schedule_report.population_summary(t)
+        return [schedule_report.pbt_html(t, pops, pbt.final_statistics(pops["final_eval_return"]))]
+    if halving.is_halving(t):
+        return [schedule_report.halving_html(t, schedule_report.rung_summary(t), labels)]
+    return []
+
+
 def render(t: RunTables, figs: Sequence[FigureFile]) -> str:
-    """The report page: best config, summary table, figures (embedded), manifest."""
-    labels = aggregate.config_labels(t.summary, t.axes)
+    """The report page: best config (for PBT: the populations' best members), the halving or PBT section,
+    summary table, figures (embedded), manifest."""
+    labels = run_labels(t)
     title = run_title(t)
     method = (
         "Statistics over seeds follow Agarwal et al., “Deep Reinforcement Learning at the Edge of the "
@@ -196,10 +212,12 @@ def render(t: RunTables, figs: Sequence[FigureFile]) -> str:
         f"<h1>{html.escape(title)}</h1>",
         f"<p>Run folder: <code>{html.escape(str(t.path))}</code>. Generated "
         f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}.</p>",
-        best_html(t, labels),
+        *([] if pbt.is_pbt(t) else [best_html(t, labels)]),
         *caveats(t),
+        *schedule_report.missing_tables(t),
+        *_schedule_sections(t, labels),
         f"<p>{method}</p>",
-        "<h2>Summary (best first)</h2>",
+        "<h2>Members over populations (best first)</h2>" if pbt.is_pbt(t) else "<h2>Summary (best first)</h2>",
         summary_html(t),
         "<h2>Figures</h2>",
         *(img_html(f) for f in figs),
@@ -210,7 +228,9 @@ def render(t: RunTables, figs: Sequence[FigureFile]) -> str:
 
 
 def report(run_dir: str | os.PathLike) -> Path:
-    """Writes ``summary.parquet``, ``figures/*.png`` and ``report.html`` into a run folder from its tables.
+    """Writes ``summary.parquet``, ``figures/*.png`` and ``report.html`` into a run folder from its tables, and
+    for a halving sweep ``rung_summary.parquet`` (each config's metric IQM with its CI at each rung it reached),
+    for a PBT sweep ``populations.parquet`` (each population's best member and its final return).
 
     Returns the path of ``report.html`` (self-contained: figures are embedded, so it opens from the file
     system). Raises ``RunDirError`` for a path that is not a readable run folder.
@@ -219,6 +239,10 @@ def report(run_dir: str | os.PathLike) -> Path:
     summary = summarise(t.runs, t.evals, t.axes)
     write_summary(t.path / "summary.parquet", summary, t.manifest)
     t = t._replace(summary=summary)
+    if halving.is_halving(t) and t.rungs is not None:
+        write_parquet(t.path / "rung_summary.parquet", schedule_report.rung_summary(t), t.manifest)
+    if pbt.is_pbt(t):
+        write_parquet(t.path / "populations.parquet", schedule_report.population_summary(t), t.manifest)
     figs = make_figures(t, t.path / "figures")
     out = t.path / "report.html"
     atomic_write_text(out, render(t, figs))

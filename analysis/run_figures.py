@@ -40,8 +40,16 @@ def sweep_facts(t: RunTables) -> dict[str, Any]:
 
 
 def run_title(t: RunTables) -> str:
-    """The title of a run's figures and report (``plotting.sweep_title``)."""
+    """The title of a run's figures and report (``plotting.sweep_title``; for population-based training, its
+    explored hyperparameters, members and populations)."""
     facts = sweep_facts(t)
+    if pbt.is_pbt(t):
+        grid, hps = t.manifest.get("grid") or "sweep", " × ".join(pbt.explored(t.pbt)) or "nothing"
+        n_pops = int(t.pbt["population"].nunique())
+        return (
+            f"DQN on CartPole-v1, grid '{grid}': population-based training of {hps}\n{facts['n_configs']} members "
+            f"× {n_pops} population{'s' if n_pops != 1 else ''}, {facts['total_steps']:,} env steps per member"
+        )
     return sweep_title(t.manifest, t.axes, facts["n_configs"], facts["n_seeds"], facts["total_steps"])
 
 

@@ -62,7 +62,7 @@ def _log_ticks(axis, low: float, high: float, inches: float) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def _value_scale(ax: Axes, which: str, scale: AxisScale, values: np.ndarray, inches: float) -> None:
+def value_scale(ax: Axes, which: str, scale: AxisScale, values: np.ndarray, inches: float) -> None:
     """Sets ``ax``'s ``which`` ('x' or 'y') axis for a continuous hyperparameter: log where it was drawn
     log-uniformly, limits at the space's bounds (the configs' range where they are degenerate), a small margin."""
     lo, hi = (scale.low, scale.high) if scale.high > scale.low else (float(np.min(values)), float(np.max(values)))
@@ -134,7 +134,7 @@ def response(
                     ax.scatter(x[~ci], p[~ci], s=14, facecolors="none", edgecolors=colours[g], zorder=2)
             if stopped is not None:
                 _rug(ax, stopped[stopped["axis"] == a], stop_greys)
-            _value_scale(ax, "x", scales[a], d["value"].to_numpy(np.float64), PANEL_WIDTH - 0.6)
+            value_scale(ax, "x", scales[a], d["value"].to_numpy(np.float64), PANEL_WIDTH - 0.6)
             return_axis(ax)
             ax.set_xlabel(label(a))
             if len(t):  # one bandwidth per trend (per group)
@@ -231,10 +231,10 @@ def pairs(
                 )  # fmt: skip
                 ax.scatter(best[xa], best[ya], s=size * 5, facecolors="none", edgecolors="#d62728", lw=1.5, zorder=3)
                 if i == k - 1:
-                    _value_scale(ax, "x", scales[xa], summary[xa].to_numpy(np.float64), panel - 0.5)
+                    value_scale(ax, "x", scales[xa], summary[xa].to_numpy(np.float64), panel - 0.5)
                     ax.set_xlabel(label(xa))
                 if j == 0:
-                    _value_scale(ax, "y", scales[ya], summary[ya].to_numpy(np.float64), panel - 0.5)
+                    value_scale(ax, "y", scales[ya], summary[ya].to_numpy(np.float64), panel - 0.5)
                     ax.set_ylabel(label(ya))
         visible = [ax for ax in grid.flat if ax.get_visible()]
         fig.colorbar(sc, ax=visible, label="final greedy eval return (IQM over seeds)", shrink=0.9 if k > 1 else 1.0)

@@ -16,6 +16,7 @@ from matplotlib.ticker import FuncFormatter
 
 from .halving import Budget
 from .plotting import EVAL_LABEL, STEP_LABEL, curve, figure, label, return_axis, steps_formatter, style, use_log
+from .scatter import value_scale
 from .space import AxisScale
 from .stats import MAX_RETURN
 
@@ -116,15 +117,21 @@ def _budget_panel(ax, alive: pd.DataFrame, budget: Budget) -> None:
     ax.set_xlabel(STEP_LABEL)
     ax.set_ylabel("configs training")
     ax.legend(fontsize=8, loc="upper right", ncols=2)
-    spent = f"{budget.env_steps / 1e6:.3g}M of the full grid's {budget.full_grid_env_steps / 1e6:.3g}M env steps"
+    spent = f"{_about(budget.env_steps)} of the full grid's {_about(budget.full_grid_env_steps)} env steps"
     ax.set_title(f"{spent}\n({budget.share:.0%}; areas ∝ env steps)", fontsize=9)
 
 
+def _about(n: int) -> str:
+    """A step count to 3 significant digits: ``216k``, ``3.84M``."""
+    return steps_formatter(float(f"{n:.3g}"))
+
+
 def _value_axis(ax, name: str, scale: AxisScale | None, values: np.ndarray) -> None:
-    """A log y axis where the space drew ``name`` log-uniformly (or, without a space, where its values span
-    50x or more)."""
-    log = scale.log if scale is not None and scale.continuous else use_log(name, list(values))
-    if log:
+    """The y axis of an explored hyperparameter: the space's bounds, on a log scale where it draws ``name``
+    log-uniformly (``scatter.value_scale``); without a space, a log scale where the values span 50x or more."""
+    if scale is not None and scale.continuous:
+        value_scale(ax, "y", scale, values, 2.0)
+    elif use_log(name, list(values)):
         ax.set_yscale("log")
 
 

@@ -64,9 +64,10 @@ def _duplicate(path: Path, df: pd.DataFrame, keys: list[str]) -> None:
 
 
 def _subset(path: Path, column: str, values: np.ndarray, allowed: np.ndarray, what: str) -> None:
+    """``RunDirError`` unless every value is ``allowed``; ``what`` says what it should have been."""
     bad = np.setdiff1d(values, allowed)
     if bad.size:
-        raise RunDirError(f"{str(path)!r} column {column!r} holds {bad[0]}, which is no {what} of runs.parquet")
+        raise RunDirError(f"{str(path)!r} column {column!r} holds {bad[0]}, which is {what}")
 
 
 def read_rungs(run_dir: Path, runs: pd.DataFrame) -> pd.DataFrame | None:
@@ -85,7 +86,7 @@ def read_rungs(run_dir: Path, runs: pd.DataFrame) -> pd.DataFrame | None:
         check_columns(path, df, RUN_SCORE_COLUMNS)
     check_columns(run_dir / "runs.parquet", runs, {"stopped_at": "integer"})
     _duplicate(path, df, ["rung", "config", "seed"] if per_run else ["rung", "config"])
-    _subset(path, "config", df["config"].to_numpy(), runs["config"].to_numpy(), "config")
+    _subset(path, "config", df["config"].to_numpy(), runs["config"].to_numpy(), "no config of runs.parquet")
     if per_run:
         known = pd.MultiIndex.from_frame(runs[["config", "seed"]])
         missing = ~pd.MultiIndex.from_frame(df[["config", "seed"]]).isin(known)
@@ -108,7 +109,8 @@ def read_pbt(run_dir: Path, runs: pd.DataFrame) -> pd.DataFrame | None:
     df, _ = read_table(path)
     check_columns(path, df, PBT_COLUMNS)
     _duplicate(path, df, ["population", "member", "interval"])
-    _subset(path, "population", df["population"].to_numpy(), runs["seed"].to_numpy(), "seed")
-    _subset(path, "member", df["member"].to_numpy(), runs["config"].to_numpy(), "config")
-    _subset(path, "parent", df["parent"].to_numpy(), np.append(df["member"].unique(), -1), "config (nor -1)")
+    _subset(path, "population", df["population"].to_numpy(), runs["seed"].to_numpy(), "no seed of runs.parquet")
+    _subset(path, "member", df["member"].to_numpy(), runs["config"].to_numpy(), "no config of runs.parquet")
+    members = np.append(df["member"].unique(), -1)
+    _subset(path, "parent", df["parent"].to_numpy(), members, "neither a member nor -1 (the last interval)")
     return df
