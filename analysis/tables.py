@@ -225,6 +225,8 @@ REQUIRED_COLUMNS: Mapping[str, Mapping[str, str]] = {
     },
     "evals": {"config": "integer", "seed": "integer", "step": "integer", "eval_return": "numeric"},
 }
+
+
 def _embedded_manifest(meta: Mapping[bytes, bytes]) -> dict[str, Any] | None:
     """The manifest a table carries in its schema metadata, if it is a JSON object."""
     try:
