@@ -169,13 +169,16 @@ def _settings_sentence(t: RunTables, n_pops: int, n_members: int, n_intervals: i
     if isinstance(p, int | float) and not isinstance(p, bool) and p > 0:
         how += f" or, with probability {p:g}, drawn afresh from the space"
     explored = ", ".join(hps) or "none"
+    copied = "networks, optimiser state and replay buffer" if s.get("copy_buffer") else "networks and optimiser state"
+    metric = {"auc": "auc, over the interval just ended", "final": "final, the last eval return"}
+    metric = metric.get(s.get("metric"), str(s.get("metric", "score")))
     return (
         f"<p>{n_pops} population{'s' if n_pops != 1 else ''} (one per seed) of {n_members} members, "
-        f"{n_intervals} intervals: {every} each member of {bottom} of its population took the networks and "
-        f"optimiser state of a member of {top} (exploit), and its explored hyperparameters "
+        f"{n_intervals} intervals: {every} each member of {bottom} of its population took the {copied} of a "
+        f"member of {top} (exploit), and its explored hyperparameters "
         f"({html.escape(explored)}) were {html.escape(how)} (explore). A population's "
         "<b>best member</b> is the one with the highest score at the last interval (the metric PBT ranks by, "
-        f"<code>{html.escape(str(s.get('metric', 'score')))}</code>; ties to the lower member number); its "
+        f"{html.escape(metric)}; ties to the lower member number); its "
         "<b>lineage</b> is the chain of members its final networks descend from, traced back interval by "
         "interval through the parents.</p>"
     )
