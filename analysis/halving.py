@@ -7,7 +7,7 @@ evaluations end at its rung, so its summary statistics stand at that step (``sum
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,6 @@ from .schedules import settings
 from .summary import AUC_RANGE, N_BOOT, SEED, run_auc, seed_matrix, stopped_steps
 from .tables import RunTables
 
-METRIC_NAMES = {"auc": "normalised AUC so far", "final": "last eval return"}
 SCORE_COLUMNS = ["rung", "step", "config", "seed", "score", "kept"]
 
 
@@ -163,9 +162,3 @@ def alive(t: RunTables) -> pd.DataFrame:
 def stop_label(step: int, total: int) -> str:
     """A config's label suffix: ``""`` where it trained to the end, ``"stopped at 5k"`` where not."""
     return "" if step >= total else f"stopped at {steps_formatter(step)}"
-
-
-def facts(t: RunTables) -> dict[str, Any]:
-    """The sweep's halving settings and sizes for the report's sentences."""
-    s = settings(t.manifest)
-    return {"min_steps": s.get("min_steps"), "eta": s.get("eta"), "metric": metric(t), "steps": rung_steps(t)}
