@@ -298,6 +298,11 @@ def test_steps_below_eval_every_evaluate_at_the_end_with_a_note(tmp_path, capsys
     code, _, err = call(["run", path, "--steps", "200", "--out", tmp_path / "results", "--run-id", "r", "--no-progress",
                          "--no-report"], capsys)  # fmt: skip
     assert code == 0, err
+    # What the sweep costs comes first: its devices, then configs x seeds, groups, waves and env steps.
+    assert err.splitlines()[1:3] == [
+        "devices: 1 x cpu (cpu)",
+        "g: 2 configs x 1 seed = 2 runs in 1 static group (1 wave on 1 device), 400 env steps",
+    ]
     evals = pd.read_parquet(tmp_path / "results" / "g" / "r" / "evals.parquet")
     assert sorted(evals["step"].unique()) == [200] and len(evals) == 2
 

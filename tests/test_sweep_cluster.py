@@ -183,12 +183,13 @@ def test_processes_that_disagree_all_stop_with_the_same_line_and_write_nothing(a
 
 
 @pytest.mark.slow
-def test_a_missing_peer_is_one_line_within_the_timeout(grid_file, tmp_path):
-    # Process 0 of 2 alone (a peer that never comes, or a second process also given --process-id 0).
-    proc = _start(grid_file, tmp_path, 0, _free_port(), "--cluster-timeout", "4")
-    [(rc, err, seconds)] = _finish([proc])
-    assert rc == 2 and "the cluster did not form within 4 s" in _one_line(err)
-    assert seconds < 60
+@pytest.mark.parametrize("given", [[0], [0, 0]], ids=["peer never comes", "two processes given --process-id 0"])
+def test_a_missing_or_duplicated_peer_is_one_line_within_the_timeout(given, grid_file, tmp_path):
+    port = _free_port()
+    results = _finish([_start(grid_file, tmp_path, pid, port, "--cluster-timeout", "4") for pid in given])
+    for rc, err, seconds in results:
+        assert rc == 2 and "the cluster did not form within 4 s" in _one_line(err)
+        assert "--process-id" in err and seconds < 60
     assert list(tmp_path.iterdir()) == []
 
 

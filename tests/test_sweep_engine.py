@@ -130,6 +130,9 @@ def test_killed_sweep_resumes_to_the_same_rows(reference, grid_file, tmp_path, s
     expected_rc = {"SIGKILL": -9, "SIGINT": 130, "SIGTERM": 130}[sig]
     assert proc.returncode == expected_rc, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
+    if sig != "SIGKILL":  # the message names the folder to resume
+        assert f"continue with python -m sweep run {grid_file} --resume " in proc.stderr
+        assert str(tmp_path / "tiny" / "killed") in proc.stderr.replace("\n", "")
     meta = json.loads((run_dir / "checkpoint" / "latest.json").read_text())
     assert meta["steps_done"] == 300
     assert not (run_dir / "runs.parquet").exists()  # nothing half-written, no tables yet
