@@ -16,7 +16,7 @@ from typing import Any
 
 from analysis.errors import UserError, print_error
 from analysis.io import to_json
-from sweep import cluster
+from sweep import cluster, supervisor
 from sweep.cluster import DEFAULT_TIMEOUT_SECONDS
 
 PROG = "python -m sweep"
@@ -242,14 +242,14 @@ def _cmd_run(args) -> int:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
-    if args.command == "run" and not cluster.is_worker():
+    if args.command == "run" and not supervisor.is_worker():
         try:
             if _cluster_flags(args):  # one process of a cluster: run it as a supervised worker
-                return cluster.supervise(argv, PROG, args.grid, args.process_id, args.cluster_timeout)
+                return supervisor.supervise(argv, PROG, args.grid, args.process_id, args.cluster_timeout)
         except UserError as err:
             return print_error(PROG, err, FLAGS)
-    if cluster.is_worker():
-        cluster.setup_worker()
+    if supervisor.is_worker():
+        supervisor.setup_worker()
 
     def _terminate(signum, _frame):
         raise KeyboardInterrupt(signal.Signals(signum).name)
@@ -261,19 +261,19 @@ def main(argv=None) -> int:
         return print_error(PROG, err, FLAGS)
     except cluster.Stopped as stop:
         print(f"\n{PROG}: {stop.describe(PROG, args.grid)}", file=sys.stderr)
-        return cluster.EXIT_STOPPED
+        return supervisor.EXIT_STOPPED
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted", file=sys.stderr)
-        return cluster.EXIT_STOPPED
+        return supervisor.EXIT_STOPPED
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except Exception as err:
-        if not cluster.is_worker() or not cluster.lost_peer(err):
+        if not supervisor.is_worker() or not cluster.lost_peer(err):
             raise
         # A collective failed because another process is gone: say so and leave at once (JAX's exit-time
         # shutdown would wait for the lost process, then abort).
         print_error(PROG, cluster.describe_lost(err, PROG, args.grid), FLAGS)
         sys.stderr.flush()
         sys.stdout.flush()
-        os._exit(cluster.EXIT_CLUSTER)
+        os._exit(supervisor.EXIT_CLUSTER)

@@ -24,19 +24,20 @@ from analysis.errors import UserError, option
 from analysis.io import WriteError, jsonable
 from analysis.tables import write_parquet
 from core import HParams, TrainState, is_positive_int
-from sweep import checkpoint, cluster
+from sweep import checkpoint, cluster, supervisor
 from sweep import run_dir as folders
 from sweep.devices import fetch, is_lead, make_mesh, on_lead
 from sweep.grid import Grid
-from sweep.halving import HalvingSchedule, rung_scores
+from sweep.halving import HalvingSchedule
 from sweep.layout import Layout
 from sweep.manifest import Timings, make_manifest, runs_frame
 from sweep.parked import Parked
-from sweep.pbt import PBTSchedule, member_scores
-from sweep.plan import Group, Plan, Wave, cut_group, hparams_batch, make_plan, run_keys, size, too_large
+from sweep.pbt import PBTSchedule
+from sweep.plan import Plan, Wave, hparams_batch, make_plan, run_keys, size, too_large
 from sweep.program import GroupProgram, diverged_runs
 from sweep.records import Records
-from sweep.schedule import Chunk, GridSchedule, Schedule
+from sweep.schedule import Chunk, Schedule
+from sweep.schedulers import make_schedule
 from sweep.stretches import StretchSchedule
 
 
@@ -171,33 +172,7 @@ class _Sweep:
         self.estimated = False
 
     def _schedule(self, position: dict[str, Any] | None) -> Schedule:
-        settings = self.plan.grid.search
-        if settings.get("scheduler") == "halving":
-            records, plan = self.records, self.plan
-            return HalvingSchedule(
-                plan,
-                settings,
-                lambda g, runs: cut_group(g, Group(plan.groups[g].static, runs), self.layout.program(g).wave_size),
-                lambda configs, step: rung_scores(records.evals(), plan, configs, step, settings["metric"]),
-                self.options.chunk_steps,
-                position,
-            )
-        if settings.get("scheduler") == "pbt":
-            records, plan = self.records, self.plan
-            return PBTSchedule(
-                plan,
-                settings,
-                plan.grid.space,
-                lambda g, runs: cut_group(g, Group(plan.groups[g].static, runs), self.layout.program(g).wave_size),
-                lambda start, step: member_scores(records.evals(), plan, start, step, settings["metric"]),
-                lambda: self.layout.program(0).leaf_fields(),
-                self.options.chunk_steps,
-                position,
-                write=is_lead(),
-            )
-        steps = [g.static.total_steps for g in self.plan.groups]
-        runs = [len(g.runs) for g in self.plan.groups]
-        return GridSchedule(steps, runs, self.layout.waves, self.options.chunk_steps, position)
+        return make_schedule(self.plan, self.layout, self.records, self.options.chunk_steps, position)
 
     def _compiling(self, g: int) -> None:
         if self.bar is not None:
@@ -262,7 +237,7 @@ class _Sweep:
 
     def _loop(self, bar, steps_left: int) -> None:
         live: _Live | None = None
-        cluster.report_status("training")
+        supervisor.report_status("training")
         n_groups = len(self.plan.groups)
         while (chunk := self.schedule.next()) is not None:
             waves = self.schedule.waves(chunk.group)  # the group's program is compiled on its first chunk
@@ -386,7 +361,7 @@ class _Sweep:
         on_lead(save)
         if self.new is not None:
             self.new.kept = True
-        checkpoint.fault_hook(cluster.is_worker())
+        checkpoint.fault_hook(supervisor.is_worker())
 
     def _finish(self) -> None:
         """Process 0 writes the tables, the report, the ``latest`` link and the DONE marker, then removes the

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sweep import checkpoint, cli, cluster
+from sweep import checkpoint, cli, cluster, supervisor
 from sweep import run_dir as folders
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,7 +214,7 @@ def test_stops_and_a_lost_process_keep_the_checkpoint_and_resume_to_the_same_row
     results = _cluster(grid_file, None, *resume, per_process=[{}, {"env": {checkpoint.FAULT_ENV: "3:SIGKILL"}}])
     (rc0, err0, _), (rc1, _, _) = results
     assert rc1 == -signal.SIGKILL
-    assert rc0 == cluster.EXIT_CLUSTER and "another process of the cluster stopped" in _last_line(err0)
+    assert rc0 == supervisor.EXIT_CLUSTER and "another process of the cluster stopped" in _last_line(err0)
     assert f"--resume {run_dir}" in err0
     later = json.loads((run_dir / "checkpoint" / "latest.json").read_text())["steps_done"]
     assert steps_done < later < 3000
