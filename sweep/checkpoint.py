@@ -17,6 +17,7 @@ import numpy as np
 
 from analysis.errors import UserError, option
 from analysis.io import atomic_write, atomic_write_text, to_json
+from sweep.parked import Parked
 from sweep.records import Records
 
 CHECKPOINT = "checkpoint"
@@ -54,15 +55,16 @@ def save(
     meta: dict[str, Any],
     records: Records,
     state_leaves: list[np.ndarray] | None,
-    parked: list[str] | None = None,
+    parked: dict[str, list[int]] | None = None,
 ) -> None:
     """Writes the records added since the last checkpoint as a new part, merges parts (see ``MERGE``), writes the
     live wave's state (if any), then ``latest.json`` with ``meta`` (JSON-able: the schedule's position, the layout,
     timings, and ``seq``, the checkpoint's number within the sweep, which names its files) and the files it
     stands on; files it no longer names are removed after. A kill at any point leaves the previous
     ``latest.json`` and every file it names. What a checkpoint writes is proportional to the work since the
-    last one (and, amortised over merges, to that times the number of merge levels). ``parked``: files of
-    parked runs (``sweep.parked``) already written in the folder, which the checkpoint stands on too."""
+    last one (and, amortised over merges, to that times the number of merge levels). ``parked``: the files of
+    parked runs already written in the folder and the runs each holds (``sweep.parked.Parked.record``), which the
+    checkpoint stands on too."""
     ckpt = run_dir / CHECKPOINT
     ckpt.mkdir(exist_ok=True)
     for stray in ckpt.glob(".*.tmp"):  # left by a process killed while writing
@@ -76,7 +78,7 @@ def save(
     if state_leaves is not None:
         state = f"state-{seq:06d}.npz"
         atomic_write(ckpt / state, lambda f: np.savez(f, **{f"state_{i:03d}": x for i, x in enumerate(state_leaves)}))
-    parked = list(parked or [])
+    parked = dict(parked or {})
     meta = {**meta, "format": FORMAT, "records": parts, "state": state, "parked": parked}
     atomic_write_text(ckpt / LATEST, to_json(meta))
     keep = {LATEST, state, *parked, *(part["file"] for part in parts)}
@@ -134,6 +136,15 @@ def load(run_dir: Path, n_runs: int) -> tuple[dict[str, Any], Records, list[np.n
     return meta, records, leaves
 
 
+def parked_states(run_dir: Path, record: dict[str, list[int]]) -> Parked:
+    """The parked runs a checkpoint stands on (``save``'s ``parked``), or a CheckpointError (one sentence)."""
+    ckpt = run_dir / CHECKPOINT
+    try:
+        return Parked(ckpt, record)
+    except _READ_ERRORS as err:
+        raise CheckpointError(_damaged(ckpt, err)) from None
+
+
 def peek(run_dir: Path) -> None:
     """CheckpointError unless the last checkpoint's record and the files it names can be opened (a cheap check
     that reads the archives' indexes, not their arrays)."""
@@ -145,9 +156,10 @@ def peek(run_dir: Path) -> None:
                 missing = [k for k in ("ep_run", "ev_run", "dv_run") if k not in data.files]
             if missing:
                 raise KeyError(f"{part['file']} lacks {', '.join(missing)}")
-        if meta["state"] is not None:
-            with np.load(ckpt / meta["state"]):
-                pass
+        for name in [meta["state"], *meta["parked"]]:
+            if name is not None:
+                with np.load(ckpt / name):
+                    pass
     except _READ_ERRORS as err:
         raise CheckpointError(_damaged(ckpt, err)) from None
 

@@ -230,7 +230,7 @@ class _Sweep:
             Layout.decoded(meta["group_runs_per_device"]),
             on_compile=self._compiling,
         )
-        self.parked = Parked(self.run_dir / checkpoint.CHECKPOINT, meta["parked"])
+        self.parked = checkpoint.parked_states(self.run_dir, meta["parked"])
         self.schedule = self._schedule(meta["schedule"])
         self.before = Timings(meta["compile_seconds"], meta["run_seconds"], meta["env_steps"], meta["host_seconds"])
         self.seq = meta["seq"]
@@ -349,7 +349,7 @@ class _Sweep:
         def save() -> None:
             had_one = checkpoint.exists(self.run_dir)
             try:
-                checkpoint.save(self.run_dir, meta, self.records, leaves, self.parked.files())
+                checkpoint.save(self.run_dir, meta, self.records, leaves, self.parked.record())
             except WriteError as err:
                 kept = (
                     f"its previous checkpoint is kept: continue with {option('resume')} {self.run_dir} once it can"

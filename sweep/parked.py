@@ -18,14 +18,16 @@ from analysis.io import atomic_write
 class Parked:
     """Run -> its state's host leaves, backed by files in ``folder``."""
 
-    def __init__(self, folder: Path, files: list[str] | None = None):
+    def __init__(self, folder: Path, record: dict[str, list[int]] | None = None):
+        """``record``: which runs each file holds the current state of (``record()``, as a checkpoint keeps it; a
+        file may also hold older states of runs that were parked again since)."""
         self.folder = folder
         self._where: dict[int, tuple[str, int]] = {}  # run -> (file, row in that file)
         self._cache: dict[str, dict[str, np.ndarray]] = {}
-        for name in files or []:
-            data = self._load(name)
-            for i, run in enumerate(data["runs"].tolist()):
-                self._where[int(run)] = (name, i)
+        for name, runs in (record or {}).items():
+            rows = {int(r): i for i, r in enumerate(self._load(name)["runs"].tolist())}
+            for run in runs:
+                self._where[int(run)] = (name, rows[int(run)])
 
     def _load(self, name: str) -> dict[str, np.ndarray]:
         if name not in self._cache:
@@ -84,6 +86,13 @@ class Parked:
     def files(self) -> list[str]:
         """The files some parked run is in (a checkpoint keeps these)."""
         return sorted({name for name, _ in self._where.values()})
+
+    def record(self) -> dict[str, list[int]]:
+        """Each file and the runs whose current state it holds (JSON-able; ``Parked(folder, record)`` reads it)."""
+        out: dict[str, list[int]] = {}
+        for run, (name, _) in sorted(self._where.items()):
+            out.setdefault(name, []).append(run)
+        return out
 
     def nbytes(self) -> int:
         return sum(sum(a.nbytes for a in data.values()) for data in self._cache.values())

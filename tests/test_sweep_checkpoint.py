@@ -97,3 +97,19 @@ def test_unreadable_archive_is_one_sentence(tmp_path):
     for read in (lambda: checkpoint.load(tmp_path, 2), lambda: checkpoint.peek(tmp_path)):
         with pytest.raises(checkpoint.CheckpointError, match="cannot be read.*start a new run"):
             read()
+
+
+def test_parked_states_come_back_as_the_checkpoint_recorded_them(tmp_path):
+    from sweep.parked import Parked
+
+    folder = tmp_path / checkpoint.CHECKPOINT
+    parked = Parked(folder)
+    batched = [True, False]
+    parked.park("a.npz", [0, 1], [np.array([10.0, 11.0]), np.array(5)], batched)
+    parked.park("b.npz", [1], [np.array([21.0]), np.array(5)], batched)  # run 1 parked again: b holds it now
+    assert parked.record() == {"a.npz": [0], "b.npz": [1]}
+    back = checkpoint.parked_states(tmp_path, parked.record())
+    np.testing.assert_array_equal(back.take(np.array([0, 1, 1]), batched)[0], [10.0, 21.0, 21.0])
+    (folder / "b.npz").write_bytes(b"not an archive")
+    with pytest.raises(checkpoint.CheckpointError, match="cannot be read"):
+        checkpoint.parked_states(tmp_path, {"a.npz": [0], "b.npz": [1]})

@@ -129,7 +129,8 @@ def _read(run_dir):
 def test_lineage_is_consistent_and_a_killed_sweep_resumes_to_the_same_lineage_and_rows(tmp_path):
     grid_file = tmp_path / "pbt.toml"
     grid_file.write_text(GRID + PBT)
-    done = _run(grid_file, tmp_path, "straight")
+    waves = ("--runs-per-device", "2")  # 16 runs in 4 waves of 4 on 2 devices: a stretch is several waves
+    done = _run(grid_file, tmp_path, "straight", *waves)
     assert done.returncode == 0, done.stderr[-3000:]
     straight = _read(tmp_path / "pbt" / "straight")
     lineage = straight["pbt"]
@@ -145,15 +146,18 @@ def test_lineage_is_consistent_and_a_killed_sweep_resumes_to_the_same_lineage_an
     changed = lineage.groupby(["population", "member"])["lr"].nunique()
     assert (changed > 1).any()  # some members were explored
 
-    # Killed after its 2nd checkpoint (the second interval's decision made), resumed in chunks of 150 and
-    # killed again after its first (inside an interval), resumed to the end: the same lineage and rows.
+    # Killed after its 6th checkpoint: in the second interval, two of its four waves parked again at 600 while
+    # the other two still wait at 300 (some of them as the first decision changed them). Resumed in chunks of
+    # 150 and killed after the resumed sweep's first checkpoint (inside the third wave), then resumed to the
+    # end: the same lineage and rows.
     run_dir = tmp_path / "pbt" / "k"
-    assert _run(grid_file, tmp_path, "k", **{checkpoint.FAULT_ENV: "2"}).returncode == -9
+    assert _run(grid_file, tmp_path, "k", *waves, **{checkpoint.FAULT_ENV: "6"}).returncode == -9
     meta = json.loads((run_dir / "checkpoint" / "latest.json").read_text())
-    assert meta["schedule"]["stretch"] == 2 and any(f.startswith("pbt-") for f in meta["parked"])
-    assert _run(grid_file, None, None, "--resume", str(run_dir), chunk="150",
-                **{checkpoint.FAULT_ENV: "1"}).returncode == -9  # fmt: skip
-    resumed = _run(grid_file, None, None, "--resume", str(run_dir), chunk="150")
+    assert (meta["schedule"]["stretch"], meta["schedule"]["wave"]) == (1, 2)
+    assert any(f.startswith("pbt-") for f in meta["parked"]) and len(meta["parked"]) >= 3
+    resume = ("--resume", str(run_dir), *waves)
+    assert _run(grid_file, None, None, *resume, chunk="150", **{checkpoint.FAULT_ENV: "1"}).returncode == -9
+    resumed = _run(grid_file, None, None, *resume, chunk="150")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     again = _read(run_dir)
     for t in ("episodes", "evals", "runs", "pbt"):
