@@ -235,3 +235,24 @@ def test_ctrl_c_on_process_0_stops_both(grid_file, tmp_path):
     assert all("stopped at the request of process 0 (SIGINT)" in _last_line(err) for _, err, _ in results)
     assert all(seconds < 60 for _, _, seconds in results)
     assert checkpoint.exists(tmp_path / "tiny" / "c")
+
+
+@pytest.mark.slow
+def test_two_processes_make_the_same_halving_decisions_as_one(grid_file, tmp_path):
+    # Successive halving decides from the records, which every process holds whole: two processes stop the same
+    # configs at the same rungs and write the rows and rungs of one process.
+    halving = tmp_path / "halving.toml"
+    halving.write_text(GRID.replace('lr = [1e-3, 3e-3]', 'lr = [1e-4, 3e-4, 1e-3, 3e-3]')
+                       + '[search]\nscheduler = "halving"\nmin_steps = 600\neta = 2\n')  # fmt: skip
+    cmd = [sys.executable, "-m", "sweep", "run", str(halving), "--out", str(tmp_path), "--run-id", "one",
+           "--no-report", "--no-progress", "--chunk-steps", "150"]  # fmt: skip
+    one = subprocess.run(cmd, env=_env(), cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+    assert one.returncode == 0, one.stderr[-3000:]
+    results = _cluster(halving, tmp_path)
+    assert [rc for rc, _, _ in results] == [0, 0], [err[-2000:] for _, err, _ in results]
+    for t in ("episodes", "evals", "runs", "rungs"):
+        a = pd.read_parquet(tmp_path / "halving" / "one" / f"{t}.parquet")
+        b = pd.read_parquet(tmp_path / "halving" / "c" / f"{t}.parquet")
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    rungs = pd.read_parquet(tmp_path / "halving" / "c" / "rungs.parquet")
+    assert sorted(rungs["step"].unique()) == [600, 1200, 2400] and not rungs["kept"].all()
