@@ -29,11 +29,8 @@ import numpy as np
 import pandas as pd
 
 from analysis import stats
-from analysis.summary import run_auc
 from sweep.plan import Plan, Wave
-from sweep.stretches import StretchSchedule
-
-METRICS = ("auc", "final")
+from sweep.stretches import StretchSchedule, run_scores
 
 
 def rung_steps(min_steps: int, eta: int, total_steps: int) -> list[int]:
@@ -51,27 +48,8 @@ def survivors(n: int, eta: int) -> int:
 
 
 def rung_scores(evals: dict[str, np.ndarray], plan: Plan, configs: list[int], step: int, metric: str) -> np.ndarray:
-    """[len(configs), seeds] each run's metric from its evaluations up to ``step`` (``evals`` as
-    ``Records.evals`` gives them): its last evaluation's return ("final"), or its normalised area under the
-    evaluation curve so far ("auc", as ``analysis.summary.run_auc``). NaN for a run without an evaluation yet."""
-    seeds = plan.grid.seeds
-    runs = (np.asarray(configs, np.int64)[:, None] * seeds + np.arange(seeds)[None, :]).ravel()
-    keep = (evals["step"] <= step) & np.isin(evals["run"], runs)
-    ev = pd.DataFrame(
-        {
-            "config": evals["run"][keep] // seeds,
-            "seed": evals["run"][keep] % seeds,
-            "step": evals["step"][keep],
-            "eval_return": evals["eval_return"][keep],
-        }
-    )
-    table = pd.DataFrame({"config": runs // seeds, "seed": runs % seeds})
-    if metric == "auc":
-        values = run_auc(table, ev)
-    else:
-        last = ev.sort_values(["config", "seed", "step"]).groupby(["config", "seed"])["eval_return"].last()
-        values = last.reindex(pd.MultiIndex.from_frame(table)).to_numpy(np.float64)
-    return np.asarray(values, np.float64).reshape(len(configs), seeds)
+    """[len(configs), seeds] each run's metric from its evaluations up to the rung ``step`` (``run_scores``)."""
+    return run_scores(evals, plan, configs, 0, step, metric)
 
 
 class HalvingSchedule(StretchSchedule):

@@ -38,12 +38,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.summary import run_auc
 from sweep.parked import Parked
 from sweep.plan import Plan, Wave
 from sweep.search import _value as draw_value
 from sweep.search import snap
-from sweep.stretches import StretchSchedule
+from sweep.stretches import StretchSchedule, run_scores
 
 COPIED = ("params", "target_params", "opt_state", "diverged")  # exploit's copy; "buffer" too with copy_buffer
 
@@ -54,27 +53,8 @@ def interval_steps(interval: int, total_steps: int) -> list[int]:
 
 
 def member_scores(evals: dict[str, np.ndarray], plan: Plan, start: int, step: int, metric: str) -> np.ndarray:
-    """[members, populations] each run's metric over the interval ``(start, step]``: its normalised area under the
-    evaluation curve there ("auc", as ``analysis.summary.run_auc``) or its last evaluation's return ("final").
-    NaN for a run without an evaluation in the interval."""
-    seeds = plan.grid.seeds
-    keep = (evals["step"] > start) & (evals["step"] <= step)
-    ev = pd.DataFrame(
-        {
-            "config": evals["run"][keep] // seeds,
-            "seed": evals["run"][keep] % seeds,
-            "step": evals["step"][keep] - start,
-            "eval_return": evals["eval_return"][keep],
-        }  # fmt: skip
-    )
-    runs = np.arange(plan.n_runs)
-    table = pd.DataFrame({"config": runs // seeds, "seed": runs % seeds})
-    if metric == "auc":
-        values = run_auc(table, ev)
-    else:
-        last = ev.sort_values(["config", "seed", "step"]).groupby(["config", "seed"])["eval_return"].last()
-        values = last.reindex(pd.MultiIndex.from_frame(table)).to_numpy(np.float64)
-    return np.asarray(values, np.float64).reshape(len(plan.configs), seeds)
+    """[members, populations] each run's metric over the interval ``(start, step]`` (``run_scores``)."""
+    return run_scores(evals, plan, list(range(len(plan.configs))), start, step, metric)
 
 
 class PBTSchedule(StretchSchedule):

@@ -29,11 +29,11 @@ import numpy as np
 
 from core import FIELDS
 from sweep.grid import GridError, _suggest, check_key, coerce
+from sweep.stretches import METRICS
 
 DISTRIBUTIONS = ("uniform", "log_uniform", "choice")
 METHODS = ("grid", "sobol", "random")
 SCHEDULERS = ("halving", "pbt")
-HALVING_METRICS = ("auc", "final")
 SAMPLING_KEYS = ("method", "samples", "seed")
 HALVING_KEYS = ("min_steps", "eta")
 PBT_KEYS = ("population", "interval", "quantile", "perturb", "resample_probability", "copy_buffer")
@@ -101,8 +101,8 @@ def _parse_scheduler(table: dict[str, Any], where: str) -> dict[str, Any]:
     if scheduler not in SCHEDULERS:
         raise GridError(f"scheduler in [search] of {where} must be one of {', '.join(SCHEDULERS)}, got {scheduler!r}")
     metric = table.get("metric", "auc")
-    if metric not in HALVING_METRICS:
-        raise GridError(f"metric in [search] of {where} must be one of {', '.join(HALVING_METRICS)}, got {metric!r}")
+    if metric not in METRICS:
+        raise GridError(f"metric in [search] of {where} must be one of {', '.join(METRICS)}, got {metric!r}")
     if scheduler == "pbt":
         return {"scheduler": "pbt", "metric": metric, **_parse_pbt(table, where)}
     min_steps, eta = table.get("min_steps"), table.get("eta", 3)

@@ -15,9 +15,40 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from analysis.summary import run_auc
 from sweep.plan import Plan, Wave
 from sweep.schedule import Chunk
+
+METRICS = ("auc", "final")  # what ranks configs at a boundary (see run_scores)
+
+
+def run_scores(
+    evals: dict[str, np.ndarray], plan: Plan, configs: list[int], start: int, step: int, metric: str
+) -> np.ndarray:
+    """[len(configs), seeds] each run's metric from its evaluations in ``(start, step]`` (``evals`` as
+    ``Records.evals`` gives them): its last one's return ("final"), or its normalised area under the evaluation
+    curve over that span ("auc", as ``analysis.summary.run_auc`` with the span's steps counted from ``start``).
+    NaN for a run without an evaluation there."""
+    seeds = plan.grid.seeds
+    runs = (np.asarray(configs, np.int64)[:, None] * seeds + np.arange(seeds)[None, :]).ravel()
+    keep = (evals["step"] > start) & (evals["step"] <= step) & np.isin(evals["run"], runs)
+    ev = pd.DataFrame(
+        {
+            "config": evals["run"][keep] // seeds,
+            "seed": evals["run"][keep] % seeds,
+            "step": evals["step"][keep] - start,
+            "eval_return": evals["eval_return"][keep],
+        }
+    )
+    table = pd.DataFrame({"config": runs // seeds, "seed": runs % seeds})
+    if metric == "auc":
+        values = run_auc(table, ev)
+    else:
+        last = ev.sort_values(["config", "seed", "step"]).groupby(["config", "seed"])["eval_return"].last()
+        values = last.reindex(pd.MultiIndex.from_frame(table)).to_numpy(np.float64)
+    return np.asarray(values, np.float64).reshape(len(configs), seeds)
 
 
 class StretchSchedule:

@@ -2,22 +2,19 @@
 a killed sweep resumed to identical tables, and bad settings in one sentence."""
 
 import json
-import os
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from sweep_runs import run_sweep
 
 from sweep import checkpoint
 from sweep import grid as grids
 from sweep.halving import HalvingSchedule, rung_steps, survivors
 from sweep.plan import Group, cut_group, make_plan
 
-ROOT = Path(__file__).resolve().parent.parent
 GRID = """
 description = "tiny grid for halving tests"
 seeds = 2
@@ -103,17 +100,8 @@ def test_ties_and_missing_scores_rank_by_config():
     assert [h["kept"] for h in schedule.history] == [[0, 1, 2], [0]]
 
 
-def _env(**extra):
-    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT), **extra)
-    env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
-    return env
-
-
 def _run(grid_file, out, run_id, *args, **env):
-    cmd = [sys.executable, "-m", "sweep", "run", str(grid_file), "--no-report", "--no-progress", "--chunk-steps",
-           "300", *(["--out", str(out), "--run-id", run_id] if out else []), *args]  # fmt: skip
-    proc = subprocess.run(cmd, env=_env(**env), cwd=ROOT, capture_output=True, text=True, timeout=300)
-    return proc
+    return run_sweep(grid_file, out, run_id, *args, chunk="300", **env)
 
 
 def _read(run_dir):

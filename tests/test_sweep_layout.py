@@ -2,14 +2,11 @@
 budget (a simulated one here, as a small GPU or a shared device would give), and recorded for a resume."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import jax
 import pandas as pd
 import pytest
+from sweep_runs import run_sweep
 
 from sweep import checkpoint
 from sweep import grid as grids
@@ -18,7 +15,6 @@ from sweep.layout import Layout
 from sweep.plan import make_plan
 from sweep.program import bytes_per_run
 
-ROOT = Path(__file__).resolve().parent.parent
 TINY = {
     "seeds": 4,
     "config": {"total_steps": 400, "buffer_capacity": 100, "hidden_sizes": [8], "learning_starts": 50,
@@ -66,16 +62,8 @@ def test_a_wave_shrinks_to_the_memory_budget_and_the_last_wave_is_padded(plan):
     assert [w.size for w in roomy.waves(1)] == [8]
 
 
-def _env(**extra):
-    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT), **extra)
-    env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
-    return env
-
-
 def _run(grid_file, out, run_id, *args, **env):
-    cmd = [sys.executable, "-m", "sweep", "run", str(grid_file), "--no-report", "--no-progress", "--chunk-steps",
-           "200", *(["--out", str(out), "--run-id", run_id] if out else []), *args]  # fmt: skip
-    return subprocess.run(cmd, env=_env(**env), cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return run_sweep(grid_file, out, run_id, *args, chunk="200", **env)
 
 
 @pytest.mark.slow

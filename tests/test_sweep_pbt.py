@@ -3,15 +3,13 @@ stays in the space, the lineage is consistent and deterministic, a killed sweep 
 and rows, and bad settings are one sentence."""
 
 import json
-import os
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from sweep_runs import run_sweep
 
 from sweep import checkpoint
 from sweep import grid as grids
@@ -19,7 +17,6 @@ from sweep.parked import Parked
 from sweep.pbt import PBTSchedule, interval_steps
 from sweep.plan import Group, cut_group, make_plan
 
-ROOT = Path(__file__).resolve().parent.parent
 GRID = """
 description = "tiny grid for PBT tests"
 seeds = 2
@@ -109,16 +106,8 @@ def test_exploit_copies_the_parents_networks_and_explore_stays_in_the_space(tmp_
     assert again.history == schedule.history  # the same decision from the same settings
 
 
-def _env(**extra):
-    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT), **extra)
-    env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
-    return env
-
-
 def _run(grid_file, out, run_id, *args, chunk="300", **env):
-    cmd = [sys.executable, "-m", "sweep", "run", str(grid_file), "--no-report", "--no-progress", "--chunk-steps",
-           chunk, *(["--out", str(out), "--run-id", run_id] if out else []), *args]  # fmt: skip
-    return subprocess.run(cmd, env=_env(**env), cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return run_sweep(grid_file, out, run_id, *args, chunk=chunk, **env)
 
 
 def _read(run_dir):

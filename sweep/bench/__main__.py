@@ -6,18 +6,19 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from datetime import UTC, datetime
-from pathlib import Path
 
-from analysis.errors import UserError, print_error
-from analysis.io import atomic_write_text, make_dir, to_json
+from sweep.bench import command
 
 PROG = "python -m sweep.bench"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2, as for every other bad input
-        raise UserError(message)
+def _parser() -> command.Parser:
+    parser = command.parser(PROG, "Throughput benchmark of the sweep engine and its baselines.",
+                            "N = 1, 16, 64 and shorter timings (< 3 minutes)")  # fmt: skip
+    parser.add_argument("--runs", type=_run_counts, metavar="N,N,...",
+                        help="the concurrent-run counts of the scaling curve (default 1,4,16,64,256; on a GPU e.g. "
+                        "256,1024,4096,16384)")  # fmt: skip
+    return parser
 
 
 def _run_counts(text: str) -> tuple[int, ...]:
@@ -30,23 +31,8 @@ def _run_counts(text: str) -> tuple[int, ...]:
     return counts
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Throughput benchmark of the sweep engine and its baselines.")
-    parser.add_argument("--quick", action="store_true", help="N = 1, 16, 64 and shorter timings (< 3 minutes)")
-    parser.add_argument("--runs", type=_run_counts, metavar="N,N,...",
-                        help="the concurrent-run counts of the scaling curve (default 1,4,16,64,256; on a GPU e.g. "
-                        "256,1024,4096,16384)")  # fmt: skip
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results to this JSON file")
-    parser.add_argument("--out", type=Path, default=Path("results/bench"), metavar="DIR",
-                        help="folder of the timestamped results file (default: results/bench)")  # fmt: skip
-    return parser
-
-
-def _bench(args) -> int:
-    for folder in (args.out, args.json.parent if args.json else None):
-        if folder is not None and folder.exists() and not folder.is_dir():
-            raise UserError(f"{folder} exists and is not a folder")
-    from sweep.bench import FULL, QUICK, HostLoopBench, format_table, run_bench
+def _measure(args) -> dict:
+    from sweep.bench import FULL, QUICK, HostLoopBench, run_bench
     from sweep.devices import use_cpu_cores
 
     HostLoopBench.check_installed()  # before minutes of measurements, not after
@@ -54,23 +40,17 @@ def _bench(args) -> int:
     cfg = QUICK if args.quick else FULL
     if args.runs:
         cfg = dataclasses.replace(cfg, n_runs=args.runs)
-    result = run_bench(cfg, quick=args.quick)
-    text = to_json(result, indent=1) + "\n"
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out_path = make_dir(args.out) / f"{stamp}{'-quick' if args.quick else ''}.json"
-    atomic_write_text(out_path, text)
-    if args.json:
-        atomic_write_text(make_dir(args.json.parent) / args.json.name, text)
-    print(format_table(result))
-    print(f"wrote {out_path}" + (f" and {args.json}" if args.json else ""), file=sys.stderr)
-    return 0
+    return run_bench(cfg, quick=args.quick)
+
+
+def _table(result: dict) -> str:
+    from sweep.bench import format_table
+
+    return format_table(result)
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        return _bench(_parser().parse_args(argv))
-    except UserError as err:
-        return print_error(PROG, err)
+    return command.run(PROG, _parser(), argv, _measure, _table)
 
 
 if __name__ == "__main__":

@@ -15,14 +15,11 @@ a test: nothing here asserts a speed.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from analysis.errors import UserError, print_error
-from analysis.io import atomic_write_text, make_dir, to_json
+from sweep.bench import command
 
 PROG = "python -m sweep.bench.articles"
 GRIDS = ("rlax_tutorial", "jym_article")
@@ -73,43 +70,24 @@ def format_table(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2, as for every other bad input
-        raise UserError(message)
+def _measure(args) -> dict[str, Any]:
+    from sweep.bench.baselines import HostLoopBench
+    from sweep.bench.measure import machine_info
+    from sweep.devices import use_cpu_cores
+
+    HostLoopBench.check_installed()
+    use_cpu_cores()  # as the sweep command does: one CPU device per core
+    result: dict[str, Any] = {"created": datetime.now(UTC).isoformat(timespec="seconds"), **machine_info()}
+    kw = dict(chunk_steps=1_000, host_steps=500, repeats=3) if args.quick else {}
+    kw = kw or dict(chunk_steps=2_000, host_steps=1_000, repeats=5)
+    result["articles"] = [measure_article(g, **kw) for g in GRIDS]
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(prog=PROG, description="The seed articles' configurations: host loop, one jitted seed, engine.")
-    parser.add_argument("--quick", action="store_true", help="fewer and shorter timings")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results to this JSON file")
-    parser.add_argument("--out", type=Path, default=Path("results/bench"), metavar="DIR",
-                        help="folder of the timestamped results file (default: results/bench)")  # fmt: skip
-    try:
-        args = parser.parse_args(argv)
-        for folder in (args.out, args.json.parent if args.json else None):
-            if folder is not None and folder.exists() and not folder.is_dir():
-                raise UserError(f"{folder} exists and is not a folder")
-        from sweep.bench.baselines import HostLoopBench
-        from sweep.bench.measure import machine_info
-        from sweep.devices import use_cpu_cores
-
-        HostLoopBench.check_installed()
-        use_cpu_cores()  # as the sweep command does: one CPU device per core
-        result: dict[str, Any] = {"created": datetime.now(UTC).isoformat(timespec="seconds"), **machine_info()}
-        kw = dict(chunk_steps=1_000, host_steps=500, repeats=3) if args.quick else {}
-        kw = kw or dict(chunk_steps=2_000, host_steps=1_000, repeats=5)
-        result["articles"] = [measure_article(g, **kw) for g in GRIDS]
-        text = to_json(result, indent=1) + "\n"
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        out_path = make_dir(args.out) / f"articles-{stamp}{'-quick' if args.quick else ''}.json"
-        atomic_write_text(out_path, text)
-        if args.json:
-            atomic_write_text(make_dir(args.json.parent) / args.json.name, text)
-        print(format_table(result))
-        print(f"wrote {out_path}" + (f" and {args.json}" if args.json else ""), file=sys.stderr)
-        return 0
-    except UserError as err:
-        return print_error(PROG, err)
+    parser = command.parser(PROG, "The seed articles' configurations: host loop, one jitted seed, engine.",
+                            "fewer and shorter timings")  # fmt: skip
+    return command.run(PROG, parser, argv, _measure, format_table, prefix="articles-")
 
 
 if __name__ == "__main__":

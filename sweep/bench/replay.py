@@ -19,18 +19,15 @@ Results are printed as a table and written as strict JSON to ``results/bench/rep
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from analysis.errors import UserError, print_error
-from analysis.io import atomic_write_text, make_dir, to_json
+from sweep.bench import command
 
 PROG = "python -m sweep.bench.replay"
 ROW = 11  # floats per stored CartPole transition (core.train.PACKED_SIZE)
@@ -236,41 +233,22 @@ def format_table(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2, as for every other bad input
-        raise UserError(message)
+def _measure(args) -> dict[str, Any]:
+    from sweep.devices import use_cpu_cores
+
+    use_cpu_cores()  # as the sweep command does: one CPU device per core
+    return run_replay_bench(quick=args.quick)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(prog=PROG, description="What prioritized replay costs against uniform replay.")
-    parser.add_argument("--quick", action="store_true", help="fewer and shorter timings (about 3 minutes)")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results to this JSON file")
-    parser.add_argument("--out", type=Path, default=Path("results/bench"), metavar="DIR",
-                        help="folder of the timestamped results file (default: results/bench)")  # fmt: skip
-    try:
-        args = parser.parse_args(argv)
-        for folder in (args.out, args.json.parent if args.json else None):
-            if folder is not None and folder.exists() and not folder.is_dir():
-                raise UserError(f"{folder} exists and is not a folder")
-        from sweep.devices import use_cpu_cores
-
-        use_cpu_cores()  # as the sweep command does: one CPU device per core
-        result = run_replay_bench(quick=args.quick)
-        text = to_json(result, indent=1) + "\n"
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        out_path = make_dir(args.out) / f"replay-{stamp}{'-quick' if args.quick else ''}.json"
-        atomic_write_text(out_path, text)
-        if args.json:
-            atomic_write_text(make_dir(args.json.parent) / args.json.name, text)
-        print(format_table(result))
-        print(f"wrote {out_path}" + (f" and {args.json}" if args.json else ""), file=sys.stderr)
-        return 0
-    except UserError as err:
-        return print_error(PROG, err)
+    parser = command.parser(PROG, "What prioritized replay costs against uniform replay.",
+                            "fewer and shorter timings (about 3 minutes)")  # fmt: skip
+    return command.run(PROG, parser, argv, _measure, format_table, prefix="replay-")
 
 
 if __name__ == "__main__":
     t0 = time.perf_counter()
     code = main()
-    print(f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    if code == 0:  # an error is its one line alone
+        print(f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)
     sys.exit(code)
