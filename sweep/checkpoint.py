@@ -1,6 +1,8 @@
-"""Checkpoints: after each chunk, the records so far and the live wave's state, written atomically to
-``<run-dir>/checkpoint/`` (an ``.npz`` archive, then ``latest.json`` naming it), so a killed sweep loses at most
-its current chunk. A checkpoint also records the waves it was cut into: a resume must cut the same ones.
+"""Checkpoints: after each chunk, written atomically to ``<run-dir>/checkpoint/``: the records since the last
+checkpoint as a new part (parts merge 16 at a time), the live wave's state, the parked runs' new files, then
+``latest.json`` naming every file the checkpoint stands on, the schedule's position and the layout; files it no
+longer names are removed after. A killed sweep loses at most its current chunk, and a resume must run on the
+layout it records.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from analysis.errors import UserError, option
-from analysis.io import atomic_write, atomic_write_text, to_json
+from analysis.io import atomic_write, atomic_write_text, make_dir, to_json
 from sweep.parked import Parked
 from sweep.records import Records
 
@@ -55,18 +57,16 @@ def save(
     meta: dict[str, Any],
     records: Records,
     state_leaves: list[np.ndarray] | None,
-    parked: dict[str, list[int]] | None = None,
+    parked: Parked | None = None,
 ) -> None:
     """Writes the records added since the last checkpoint as a new part, merges parts (see ``MERGE``), writes the
     live wave's state (if any), then ``latest.json`` with ``meta`` (JSON-able: the schedule's position, the layout,
     timings, and ``seq``, the checkpoint's number within the sweep, which names its files) and the files it
     stands on; files it no longer names are removed after. A kill at any point leaves the previous
     ``latest.json`` and every file it names. What a checkpoint writes is proportional to the work since the
-    last one (and, amortised over merges, to that times the number of merge levels). ``parked``: the files of
-    parked runs already written in the folder and the runs each holds (``sweep.parked.Parked.record``), which the
-    checkpoint stands on too."""
-    ckpt = run_dir / CHECKPOINT
-    ckpt.mkdir(exist_ok=True)
+    last one (and, amortised over merges, to that times the number of merge levels). ``parked``: the parked runs,
+    whose new files are written here and whose files (and the runs each holds) the checkpoint stands on too."""
+    ckpt = make_dir(run_dir / CHECKPOINT)
     for stray in ckpt.glob(".*.tmp"):  # left by a process killed while writing
         stray.unlink(missing_ok=True)
     seq = int(meta["seq"])
@@ -78,10 +78,13 @@ def save(
     if state_leaves is not None:
         state = f"state-{seq:06d}.npz"
         atomic_write(ckpt / state, lambda f: np.savez(f, **{f"state_{i:03d}": x for i, x in enumerate(state_leaves)}))
-    parked = dict(parked or {})
-    meta = {**meta, "format": FORMAT, "records": parts, "state": state, "parked": parked}
+    held = {}
+    if parked is not None:
+        parked.flush()
+        held = parked.record()
+    meta = {**meta, "format": FORMAT, "records": parts, "state": state, "parked": held}
     atomic_write_text(ckpt / LATEST, to_json(meta))
-    keep = {LATEST, state, *parked, *(part["file"] for part in parts)}
+    keep = {LATEST, state, *held, *(part["file"] for part in parts)}
     for old in ckpt.glob("*.npz"):
         if old.name not in keep:
             old.unlink(missing_ok=True)
@@ -185,9 +188,12 @@ def remove(run_dir: Path) -> None:
     clear_removed(run_dir)
 
 
-def clear_removed(run_dir: Path) -> None:
+def clear_removed(run_dir: Path, finished: bool = False) -> None:
     """Deletes the checkpoints ``remove`` set aside in ``run_dir`` (a kill during the deletion leaves one; the next
-    sweep in the grid's folder, or a resume of the finished folder, clears it)."""
+    sweep in the grid's folder, or a resume of the finished folder, clears it), and, in a ``finished`` folder,
+    a checkpoint a kill left between the DONE marker and its removal."""
+    if finished and (run_dir / CHECKPOINT).exists():
+        os.replace(run_dir / CHECKPOINT, run_dir / f".{CHECKPOINT}-removed-{os.getpid()}")
     for old in run_dir.glob(f".{CHECKPOINT}-removed-*"):
         shutil.rmtree(old, ignore_errors=True)
 

@@ -156,7 +156,7 @@ def _cmd_list(_args) -> int:
         try:
             g = grids.load(name)
         except grids.GridError as err:
-            rows.append((name, f"(invalid: {err})", "", "", ""))
+            rows.append((name, f"(invalid: {err})", "", "", "", ""))
             continue
         s = _size(g, 1, "cpu")
         if g.space:

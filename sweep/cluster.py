@@ -127,6 +127,8 @@ def _label(key: str) -> str:
     if head == "grid" and rest.startswith("points."):
         _, i, field = rest.split(".", 2)
         return f"sample {i}'s {field}"
+    if head == "grid" and rest.startswith("search."):
+        return f"[search] {rest.removeprefix('search.')}"
     if head == "grid" and rest.startswith("space."):
         field, _, part = rest.removeprefix("space.").partition(".")
         return f"the space of {field} ({part})"
@@ -219,7 +221,7 @@ class Stopped(Exception):
 
     def describe(self, prog: str, grid: str) -> str:
         if self.run_dir is None:
-            return f"{self.why}; nothing was written"
+            return f"{self.why} before anything was kept; nothing was written"
         if not self.checkpointed:
             return (
                 f"{self.why} before the first checkpoint; continue with {prog} run {grid} --resume {self.run_dir} "

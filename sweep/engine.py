@@ -78,6 +78,7 @@ def intent(grid: Grid, options: Options) -> dict[str, Any]:
                 "config": grid.config,
                 "axes": grid.axes,
                 "space": grid.space,
+                "search": grid.search,
                 "points": {str(i): point for i, point in enumerate(grid.points)},
             },
             "options": {
@@ -88,6 +89,7 @@ def intent(grid: Grid, options: Options) -> dict[str, Any]:
                 "runs_per_device": options.runs_per_device,
                 "base_seed": options.base_seed,
                 "report": options.report,
+                "large": options.large,
             },
             "code": cluster.code_fingerprint(),
             "versions": {"jax": jax.__version__, "jaxlib": metadata.version("jaxlib")},
@@ -129,9 +131,11 @@ def run_sweep(grid: Grid, options: Options = Options(), *, file_grid: Grid | Non
             )
         on_lead(lambda: new.create(grid, file_grid or grid))
         return _stoppable(new.run_dir, lambda: _Sweep(plan, new.run_dir, options, file_grid, new), resume=False)
-    except Exception:
+    except Exception as err:
         if is_lead():
             new.undo()
+        if isinstance(err, cluster.Stopped) and not new.kept:
+            err.run_dir = None  # the folder held nothing worth resuming and was removed
         raise
 
 
@@ -244,6 +248,8 @@ class _Sweep:
             wave, program = waves[chunk.wave], self.layout.program(chunk.group)
             if live is None or (live.group, live.wave) != (chunk.group, chunk.wave):
                 where = f"group {chunk.group + 1}/{n_groups}, wave {chunk.wave + 1}/{len(waves)}"
+                if isinstance(self.schedule, StretchSchedule):
+                    where = f"{self.schedule.stretch_name()}, {where}"
                 bar.set_postfix_str(f"{where} of {len(wave.runs)} runs")
                 live = _Live(chunk.group, chunk.wave, self._start(program, wave, chunk))
             live.states = self._train(live.states, program, wave, chunk)
@@ -255,7 +261,7 @@ class _Sweep:
                 t0 = time.perf_counter()
                 if self.schedule.keeps_state(chunk.group, chunk.wave):  # its runs may go on after the boundary
                     name = f"parked-{self.seq + 1:06d}.npz"
-                    self.parked.park(name, wave.runs, jax.tree.leaves(final), program.batched_leaves(), is_lead())
+                    self.parked.park(name, wave.runs, jax.tree.leaves(final), program.batched_leaves())
                 if isinstance(self.schedule, StretchSchedule):
                     self.schedule.at_boundary(self.parked)
                 self.host_seconds += time.perf_counter() - t0
@@ -343,13 +349,16 @@ class _Sweep:
             "group_runs_per_device": self.layout.record(),
             **self._timings()._asdict(),
         }
-        meta.update(self.schedule.position())  # also at the top level, for readers of latest.json
+        # Where it stands, also at the top level for readers of latest.json (not a stretch schedule's history).
+        meta.update(
+            {k: v for k, v in self.schedule.position().items() if k in ("stretch", "group", "wave", "steps_done")}
+        )
         leaves = None if host_state is None else jax.tree.leaves(host_state)
 
         def save() -> None:
             had_one = checkpoint.exists(self.run_dir)
             try:
-                checkpoint.save(self.run_dir, meta, self.records, leaves, self.parked.record())
+                checkpoint.save(self.run_dir, meta, self.records, leaves, self.parked)
             except WriteError as err:
                 kept = (
                     f"its previous checkpoint is kept: continue with {option('resume')} {self.run_dir} once it can"
@@ -359,6 +368,7 @@ class _Sweep:
                 raise WriteError(f"{err}; the sweep stopped and {kept}") from None
 
         on_lead(save)
+        self.parked.written()
         if self.new is not None:
             self.new.kept = True
         checkpoint.fault_hook(supervisor.is_worker())

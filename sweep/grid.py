@@ -171,6 +171,11 @@ class Grid:
                 f"eval_every ({eval_every:,}) exceeds {option('total_steps')} {steps:,}: each run is evaluated once, "
                 f"at its end (eval_every = {steps:,})"
             )
+        if self.space and not space and self.search.get("scheduler") == "pbt":
+            raise GridError(
+                f"population-based training explores the fields of [space], and {where} fixes all of them "
+                f"({', '.join(self.space)}); leave at least one to explore"
+            )
         grid = dataclasses.replace(
             self,
             seeds=seeds or self.seeds,
@@ -232,6 +237,8 @@ class Grid:
         what = {"seeds": self.seeds, "config": self.config, "axes": self.axes}
         if self.space:
             what["points"] = list(self.points)
+        if self.search != {"method": "grid"}:  # a scheduler's settings change which runs train how far
+            what["search"] = self.search
         blob = json.dumps(what, sort_keys=True, default=list)
         return hashlib.sha256(blob.encode()).hexdigest()[:8]
 

@@ -55,7 +55,7 @@ def rung_scores(evals: dict[str, np.ndarray], plan: Plan, configs: list[int], st
 class HalvingSchedule(StretchSchedule):
     """The stretches of successive halving (see the module docstring)."""
 
-    kind = "halving"
+    kind = "rung"
 
     def __init__(
         self,

@@ -73,9 +73,6 @@ class Layout:
             self._waves[g] = cut_group(g, self.plan.groups[g], self.program(g).wave_size)
         return self._waves[g]
 
-    def n_waves(self, g: int) -> int:
-        return len(self.waves(g))
-
     def wave_size(self, g: int) -> int | None:
         """Group g's wave size, None where not yet decided."""
         return None if self.per_device[g] is None else self.mesh.size * self.per_device[g]

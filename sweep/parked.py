@@ -1,9 +1,12 @@
-"""Parked runs: the states of runs that stopped at a rung and go on in a later stretch (successive halving), kept
-on the host and in the run's checkpoint folder until their next wave takes them.
+"""Parked runs: the states of runs that stand at a boundary (a rung of successive halving, an interval of
+population-based training) and go on in a later stretch, kept on the host and in the run's checkpoint folder
+until their next wave takes them.
 
-Each parked wave is one ``.npz`` file (its real runs' rows of every batched state leaf, and the shared leaves
-once), written whole when the wave reaches the rung: what a checkpoint adds is proportional to the work since the
-last one. A file is dropped once none of its runs is parked there any more (they went on, or stopped).
+Each parked wave (or each set of states PBT's exploit changed) is one ``.npz`` file: its runs' rows of every
+batched state leaf, and the shared leaves once. Every process keeps them in memory; the next checkpoint writes
+the new ones (``flush``, on process 0, before the ``latest.json`` that names them), so what a checkpoint adds is
+proportional to the work since the last one. A file is dropped once none of its runs is parked there any more
+(they went on, or stopped).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.io import atomic_write
+from analysis.io import atomic_write, make_dir
 
 
 class Parked:
@@ -24,6 +27,7 @@ class Parked:
         self.folder = folder
         self._where: dict[int, tuple[str, int]] = {}  # run -> (file, row in that file)
         self._cache: dict[str, dict[str, np.ndarray]] = {}
+        self._pending: list[str] = []  # parked since the last checkpoint, not written yet
         for name, runs in (record or {}).items():
             rows = {int(r): i for i, r in enumerate(self._load(name)["runs"].tolist())}
             for run in runs:
@@ -35,21 +39,32 @@ class Parked:
                 self._cache[name] = {k: data[k] for k in data.files}
         return self._cache[name]
 
-    def park(
-        self, name: str, runs: list[int], leaves: list[np.ndarray], batched: list[bool], write: bool = True
-    ) -> None:
-        """Keeps the states of ``runs`` (the first ``len(runs)`` rows of each batched leaf) as ``name``, written to
-        the folder when ``write`` (process 0 of a cluster writes; every process keeps them in memory)."""
+    def park(self, name: str, runs: list[int], leaves: list[np.ndarray], batched: list[bool]) -> None:
+        """Keeps the states of ``runs`` (the first ``len(runs)`` rows of each batched leaf) as ``name``; the next
+        ``flush`` writes it."""
         n = len(runs)
         arrays = {"runs": np.asarray(runs, np.int64)}
         for i, (leaf, b) in enumerate(zip(leaves, batched, strict=True)):
             arrays[f"leaf_{i:03d}"] = np.asarray(leaf)[:n] if b else np.asarray(leaf)
-        if write:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.folder / name, lambda f: np.savez(f, **arrays))
         self._cache[name] = arrays
+        self._pending.append(name)
         for i, run in enumerate(runs):
             self._where[int(run)] = (name, i)
+
+    def flush(self) -> None:
+        """Writes the files parked since the last flush that still hold a parked run (process 0, in a checkpoint;
+        WriteError naming the file if one cannot be written)."""
+        live = set(self.files())
+        for name in self._pending:
+            if name in live:
+                make_dir(self.folder)
+                arrays = self._cache[name]
+                atomic_write(self.folder / name, lambda f, arrays=arrays: np.savez(f, **arrays))
+        self._pending = []
+
+    def written(self) -> None:
+        """Told by every process once a checkpoint has written the pending files."""
+        self._pending = []
 
     def take(self, runs: np.ndarray, batched: list[bool]) -> list[np.ndarray]:
         """The leaves of a wave made of ``runs`` (padding given as a repeated real run): batched leaves stacked
@@ -72,15 +87,16 @@ class Parked:
         """Forgets every parked run not in ``runs``."""
         for run in [r for r in self._where if r not in runs]:
             del self._where[run]
-        live = self.files()
-        for name in [n for n in self._cache if n not in live]:
-            del self._cache[name]
+        self._drop_unused()
 
     def forget(self, runs) -> None:
         for run in runs:
             self._where.pop(int(run), None)
-        live = self.files()
-        for name in [n for n in self._cache if n not in live]:
+        self._drop_unused()
+
+    def _drop_unused(self) -> None:
+        live = set(self.files())
+        for name in [n for n in self._cache if n not in live and n not in self._pending]:
             del self._cache[name]
 
     def files(self) -> list[str]:
@@ -93,6 +109,3 @@ class Parked:
         for run, (name, _) in sorted(self._where.items()):
             out.setdefault(name, []).append(run)
         return out
-
-    def nbytes(self) -> int:
-        return sum(sum(a.nbytes for a in data.values()) for data in self._cache.values())

@@ -40,8 +40,7 @@ import pandas as pd
 
 from sweep.parked import Parked
 from sweep.plan import Plan, Wave
-from sweep.search import _value as draw_value
-from sweep.search import snap
+from sweep.search import snap, value_at
 from sweep.stretches import StretchSchedule, run_scores
 
 COPIED = ("params", "target_params", "opt_state", "diverged")  # exploit's copy; "buffer" too with copy_buffer
@@ -60,7 +59,7 @@ def member_scores(evals: dict[str, np.ndarray], plan: Plan, start: int, step: in
 class PBTSchedule(StretchSchedule):
     """The intervals of population-based training (see the module docstring)."""
 
-    kind = "pbt"
+    kind = "interval"
 
     def __init__(
         self,
@@ -72,13 +71,11 @@ class PBTSchedule(StretchSchedule):
         leaf_fields: Callable[[], list[str]],
         chunk_steps: int,
         position: dict[str, Any] | None = None,
-        write: bool = True,
     ):
         """``scores(start, step)``: [members, populations] metric over the interval (``member_scores``);
-        ``leaf_fields()``: the state field of each leaf (``GroupProgram.leaf_fields``); ``write``: this process
-        writes the changed states' files (process 0 of a cluster)."""
+        ``leaf_fields()``: the state field of each leaf (``GroupProgram.leaf_fields``)."""
         self.settings, self.space, self.scores = settings, space, scores
-        self.leaf_fields, self.write = leaf_fields, write
+        self.leaf_fields = leaf_fields
         bounds = interval_steps(settings["interval"], plan.groups[0].static.total_steps)
         super().__init__(plan, bounds, waves_for, chunk_steps, position)
         # Each explored hyperparameter's value per population and member ([population][member]) in the interval
@@ -119,7 +116,7 @@ class PBTSchedule(StretchSchedule):
 
     def _explore(self, name: str, spec: dict[str, Any], value: Any, rng: np.random.Generator) -> Any:
         if rng.random() < self.settings["resample_probability"]:
-            return draw_value(name, spec, float(rng.random()))
+            return value_at(name, spec, float(rng.random()))
         if spec["dist"] == "choice":
             return value
         factor = self.settings["perturb"][int(rng.integers(len(self.settings["perturb"])))]
@@ -154,7 +151,7 @@ class PBTSchedule(StretchSchedule):
             else:
                 leaves.append(own[i])
         name = f"pbt-{self.stretch:06d}.npz"
-        parked.park(name, [m * seeds + p for m, p in children], leaves, batched, write=self.write)
+        parked.park(name, [m * seeds + p for m, p in children], leaves, batched)
 
     def pbt_frame(self) -> pd.DataFrame:
         """One row per member, population and interval: ``population, member, interval, step, score, parent``

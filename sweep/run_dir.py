@@ -118,7 +118,7 @@ class NewFolder:
             top = folder
         check_writable(grid_dir)
         for finished in grid_dir.glob(f"*/{DONE}"):  # removed checkpoints a kill left in finished folders
-            checkpoint.clear_removed(finished.parent)
+            checkpoint.clear_removed(finished.parent, finished=True)
         return {"run_dir": str(run_dir), "existed": run_dir.exists(), "top": None if top is None else str(top)}
 
     @classmethod
@@ -202,7 +202,7 @@ def check_resume(grid: Grid, given: Path) -> dict[str, Any]:
         )
     found = status(given)
     if found == "finished":
-        checkpoint.clear_removed(given)
+        checkpoint.clear_removed(given, finished=True)
         raise RunFolderError(f"{given} has already finished; nothing to resume")
     if found == "checkpoint":
         checkpoint.peek(given)

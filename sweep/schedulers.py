@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sweep.devices import is_lead
 from sweep.halving import HalvingSchedule, rung_scores
 from sweep.layout import Layout
 from sweep.pbt import PBTSchedule, member_scores
@@ -30,9 +29,7 @@ def make_schedule(
     if settings.get("scheduler") == "pbt":
         scores = lambda start, step: member_scores(records.evals(), plan, start, step, settings["metric"])  # noqa: E731
         fields = lambda: layout.program(0).leaf_fields()  # noqa: E731
-        return PBTSchedule(
-            plan, settings, plan.grid.space, waves_for, scores, fields, chunk_steps, position, write=is_lead()
-        )
+        return PBTSchedule(plan, settings, plan.grid.space, waves_for, scores, fields, chunk_steps, position)
     steps = [g.static.total_steps for g in plan.groups]
     runs = [len(g.runs) for g in plan.groups]
     return GridSchedule(steps, runs, layout.waves, chunk_steps, position)

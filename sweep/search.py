@@ -38,6 +38,7 @@ SAMPLING_KEYS = ("method", "samples", "seed")
 HALVING_KEYS = ("min_steps", "eta")
 PBT_KEYS = ("population", "interval", "quantile", "perturb", "resample_probability", "copy_buffer")
 SEARCH_KEYS = (*SAMPLING_KEYS, "scheduler", *HALVING_KEYS, "metric", *PBT_KEYS)
+MAX_SAMPLES = 100_000  # configs a space may draw (the run limit a sweep needs --large beyond)
 
 
 def parse_search(table: Any, where: str, *, sampled: bool) -> dict[str, Any]:
@@ -79,8 +80,10 @@ def parse_search(table: Any, where: str, *, sampled: bool) -> dict[str, Any]:
     if not sampled:
         raise GridError(f"method {method!r} in [search] of {where} samples a [space], and the file has none")
     samples = table.get("samples")
-    if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples < 2**31:
+    if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples:
         raise GridError(f"samples in [search] of {where} must be a positive integer, got {samples!r}")
+    if samples > MAX_SAMPLES:  # refused before drawing: a mistyped count would take minutes to draw and check
+        raise GridError(f"samples in [search] of {where} must be at most {MAX_SAMPLES:,}, got {samples:,}")
     seed = table.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
         raise GridError(f"seed in [search] of {where} must be a non-negative integer, got {seed!r}")
@@ -155,16 +158,22 @@ def check_schedule(search: dict[str, Any], configs: list[dict[str, Any]]) -> Non
     steps = sorted({c["total_steps"] for c in configs})
     if len(steps) > 1:
         raise GridError(f"{what} needs one total_steps for every config, got {', '.join(map(str, steps))}")
+    every = sorted({c["eval_every"] for c in configs})
     if scheduler == "pbt":
         if search["interval"] >= steps[0]:
             raise GridError(f"interval ({search['interval']:,}) must be below total_steps ({steps[0]:,})")
-        eval_every = configs[0]["eval_every"]
-        if search["interval"] % eval_every:
-            raise GridError(
-                f"interval ({search['interval']:,}) must be a multiple of eval_every ({eval_every:,}): members are "
-                "ranked on the evaluations of each interval"
-            )
+        for what_, value in (("interval", search["interval"]), ("total_steps", steps[0])):
+            if any(value % e for e in every):
+                raise GridError(
+                    f"{what_} ({value:,}) must be a multiple of eval_every ({every[0]:,}): members are ranked on "
+                    "the evaluations of each interval, the last one too"
+                )
         return
+    if search["min_steps"] < every[-1]:
+        raise GridError(
+            f"min_steps ({search['min_steps']:,}) must be at least eval_every ({every[-1]:,}): configs are ranked on "
+            "their evaluations at the first rung"
+        )
     if search["min_steps"] >= steps[0]:
         raise GridError(
             f"min_steps ({search['min_steps']:,}) must be below total_steps ({steps[0]:,}): the first rung comes "
@@ -231,6 +240,14 @@ def _spec(name: str, spec: Any, where: str) -> dict[str, Any]:
         raise GridError(f"{name}'s {dist} in {where} holds no integer: [{args[0]}, {args[1]}]")
     for bound in (low, high):
         coerce(name, int(bound) if kind == "int" and bound.is_integer() else bound, where)  # range of the type
+    # Every value between the bounds must be one the field allows (PBT perturbs within them): its rule holds at
+    # both ends of what can be drawn (the rules are ranges).
+    field = FIELDS[name]
+    ends = (math.ceil(low), math.floor(high)) if integer else (low, high)
+    ok = np.all(field.check(np.asarray(ends, np.float64))) if field.traced else all(field.check(int(e)) for e in ends)
+    if not ok:
+        raise GridError(f"{name}'s {dist} in {where} must lie within what {name} allows ({field.allowed}), got "
+                        f"[{args[0]}, {args[1]}]")  # fmt: skip
     return {"dist": dist, "low": low, "high": high, "integer": integer}
 
 
@@ -249,10 +266,11 @@ def draw(space: dict[str, dict[str, Any]], search: dict[str, Any]) -> list[dict[
     """``search["samples"]`` configs from ``space`` (field -> value, snapped to the engine's dtypes)."""
     names = list(space)
     units = unit_draws(search["method"], search["samples"], len(names), search["seed"])
-    return [{name: _value(name, space[name], float(u)) for name, u in zip(names, row, strict=True)} for row in units]
+    return [{name: value_at(name, space[name], float(u)) for name, u in zip(names, row, strict=True)} for row in units]
 
 
-def _value(name: str, spec: dict[str, Any], u: float) -> Any:
+def value_at(name: str, spec: dict[str, Any], u: float) -> Any:
+    """The value of field ``name`` at the point ``u`` in [0, 1) of its distribution ``spec``, snapped."""
     if spec["dist"] == "choice":
         values = spec["values"]
         return values[min(int(u * len(values)), len(values) - 1)]

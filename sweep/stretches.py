@@ -54,7 +54,7 @@ def run_scores(
 class StretchSchedule:
     """Stretches ending at ``bounds`` (the last at ``total_steps``); subclasses decide at each boundary."""
 
-    kind = "stretches"
+    kind = "stretch"  # what a stretch is called in the progress bar
 
     def __init__(
         self,
@@ -79,6 +79,11 @@ class StretchSchedule:
         self._waves: dict[int, list[Wave]] = {}
         self._done: tuple[int, int, bool] | None = None  # the wave the last chunk finished, and whether it goes on
         self._due = False  # a stretch has ended: at_boundary decides
+
+    def stretch_name(self) -> str:
+        """``rung 2/4 (to 15,000 steps)``: the stretch in progress, for the progress bar."""
+        k = min(self.stretch, len(self.bounds) - 1)
+        return f"{self.kind} {k + 1}/{len(self.bounds)} (to {self.bounds[k]:,} steps)"
 
     def _first_group(self, alive: list[int], after: int = -1) -> int:
         groups = sorted({int(self.config_group[c]) for c in alive if self.config_group[c] > after})

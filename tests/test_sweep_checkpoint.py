@@ -108,6 +108,8 @@ def test_parked_states_come_back_as_the_checkpoint_recorded_them(tmp_path):
     parked.park("a.npz", [0, 1], [np.array([10.0, 11.0]), np.array(5)], batched)
     parked.park("b.npz", [1], [np.array([21.0]), np.array(5)], batched)  # run 1 parked again: b holds it now
     assert parked.record() == {"a.npz": [0], "b.npz": [1]}
+    assert not folder.exists()  # kept in memory until a checkpoint writes them
+    parked.flush()
     back = checkpoint.parked_states(tmp_path, parked.record())
     np.testing.assert_array_equal(back.take(np.array([0, 1, 1]), batched)[0], [10.0, 21.0, 21.0])
     (folder / "b.npz").write_bytes(b"not an archive")

@@ -615,5 +615,30 @@ def test_a_checkpoint_left_set_aside_is_cleared_by_the_next_sweep(tmp_path, caps
     assert_one_line_error(code, err, "already finished")
     assert not leftover.exists()
     (leftover / "inner").mkdir(parents=True)
+    (first / checkpoint.CHECKPOINT).mkdir()  # as a kill between the DONE marker and the checkpoint's removal
     assert call(["run", path, "--run-id", "b", *args], capsys)[0] == 0
     assert not leftover.exists() and (first / folders.DONE).is_file()
+    assert not (first / checkpoint.CHECKPOINT).exists()
+
+
+def test_a_stop_before_anything_was_kept_says_so(tmp_path, capsys, monkeypatch):
+    def stop(*_args, **_kwargs):
+        raise KeyboardInterrupt("SIGINT")
+
+    monkeypatch.setattr(engine._Sweep, "_loop", stop)
+    path = write_grid(tmp_path, TINY)
+    code, _, err = call(["run", path, "--out", tmp_path / "results", "--run-id", "r", "--no-progress"], capsys)
+    assert code == 130
+    assert err.strip().splitlines()[-1] == (
+        "python -m sweep: interrupted (SIGINT) before anything was kept; nothing was written"
+    )
+    assert not (tmp_path / "results").exists()
+
+
+def test_list_shows_an_invalid_grid_as_such(tmp_path, capsys, monkeypatch):
+    (tmp_path / "good.toml").write_text(TINY)
+    (tmp_path / "bad.toml").write_text("[grid]\nlrr = [1]\n")
+    monkeypatch.setattr(grids, "GRIDS_DIR", tmp_path)
+    code, out, err = call(["list"], capsys)
+    assert code == 0 and err == ""
+    assert "bad" in out and "(invalid: unknown hyperparameter 'lrr'" in out and "good" in out

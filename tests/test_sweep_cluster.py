@@ -136,6 +136,10 @@ def test_first_difference_names_the_field_and_both_values():
     c = json.loads(json.dumps(a))
     c["grid"]["config"]["gamma"] = 0.5  # fixed on one process only
     assert "gamma is 0.5 on process 1 but not set on process 0" in cluster.first_difference([a, c])
+    e = json.loads(json.dumps(a))
+    a["grid"]["search"], e["grid"]["search"] = {"eta": 3}, {"eta": 2}
+    assert "[search] eta is 2 on process 1 but 3 on process 0" in cluster.first_difference([a, e])
+    del a["grid"]["search"]
     d = json.loads(json.dumps(a))
     d["options"]["chunk_steps"] = 100
     problem = cluster.first_difference([a, d])

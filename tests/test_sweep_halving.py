@@ -2,6 +2,7 @@
 a killed sweep resumed to identical tables, and bad settings in one sentence."""
 
 import json
+import os
 import tomllib
 from pathlib import Path
 
@@ -156,6 +157,7 @@ BAD = [
     ('[search]\nscheduler = "halving"\n', ["min_steps", "positive integer", "None"]),
     ("[search]\nmin_steps = 200\n", ["min_steps", 'scheduler = "halving"']),
     ('[search]\nscheduler = "hyperband"\n', ["scheduler", "'hyperband'"]),
+    ('[search]\nscheduler = "halving"\nmin_steps = 50\n', ["min_steps (50) must be at least eval_every (100)"]),
 ]
 
 
@@ -173,3 +175,35 @@ def test_halving_needs_one_total_steps():
     g = grids.parse(tomllib.loads(GRID + HALVING), name="h")
     with pytest.raises(grids.GridError, match="must be below total_steps"):
         g.with_overrides(steps=200)
+
+
+@pytest.mark.slow
+def test_a_full_disk_while_parking_is_one_line_and_the_sweep_resumes(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from analysis.io import WriteError
+    from sweep import cli, parked
+
+    grid_file = tmp_path / "halving.toml"
+    grid_file.write_text(GRID + HALVING)
+    args = ["--out", tmp_path, "--no-progress", "--no-report", "--chunk-steps", "300"]
+    assert cli.main(["run", str(grid_file), "--run-id", "straight", *map(str, args)]) == 0
+    real, written = parked.atomic_write, []
+
+    def atomic_write(path, write):  # the second parked file finds the disk full
+        written.append(path)
+        if len(written) == 2:
+            raise WriteError(f"cannot write {str(path)!r}: {os.strerror(errno.ENOSPC)}")
+        real(path, write)
+
+    monkeypatch.setattr(parked, "atomic_write", atomic_write)
+    capsys.readouterr()
+    assert cli.main(["run", str(grid_file), "--run-id", "k", *map(str, args)]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "No space left on device" in last and "previous checkpoint is kept" in last and "--resume" in last
+    monkeypatch.undo()
+    run_dir = tmp_path / "halving" / "k"
+    assert cli.main(["run", str(grid_file), "--resume", str(run_dir), *map(str, args[2:])]) == 0
+    a, b = _read(tmp_path / "halving" / "straight"), _read(run_dir)
+    for t in ("episodes", "evals", "runs", "rungs"):
+        pd.testing.assert_frame_equal(a[t], b[t], check_exact=True)

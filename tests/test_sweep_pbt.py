@@ -178,3 +178,12 @@ def test_bad_pbt_settings_are_one_sentence(text, facts):
     with pytest.raises(grids.GridError) as err:
         _grid(GRID + text)
     assert all(f in str(err.value) for f in facts), str(err.value)
+
+
+def test_pbt_needs_a_field_to_explore_and_evaluations_to_rank_by():
+    g = _grid()
+    with pytest.raises(grids.GridError, match="fixes all of them"):
+        g.with_overrides(fixed={"lr": 1e-3, "eps_end": 0.1})
+    assert g.with_overrides(fixed={"lr": 1e-3}).space.keys() == {"eps_end"}
+    with pytest.raises(grids.GridError, match=r"total_steps \(1,150\) must be a multiple of eval_every \(100\)"):
+        g.with_overrides(steps=1150)

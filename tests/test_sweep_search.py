@@ -87,7 +87,7 @@ BAD = [
     ("[space]\ntarget_period = { uniform = [1.2, 1.8] }\n[search]\nsamples = 2", ["holds no integer"]),
     ("[space]\nlrr = { uniform = [0, 1] }\n[search]\nsamples = 2", ["unknown hyperparameter 'lrr'", "'lr'"]),
     ("[space]\nhidden_sizes = { choice = [] }\n[search]\nsamples = 2", ["non-empty list"]),
-    ("[space]\nlr = { uniform = [-1, 1] }\n[search]\nsamples = 8", ["lr must be a positive number", "sample"]),
+    ("[space]\nlr = { uniform = [-1, 1] }\n[search]\nsamples = 8", ["lr's uniform", "within what lr allows"]),
     ("[space]\nlr = { uniform = [1e-4, 1e-2] }\n[search]\nsamples = 2\nbatch = 3", ["unknown key 'batch'"]),
 ]
 
@@ -119,3 +119,18 @@ def test_a_sampled_config_trains_bitwise_like_the_same_values_in_a_grid(tmp_path
             mine = got[t][got[t]["config"] == c].drop(columns="config").reset_index(drop=True)
             theirs = listed[t].drop(columns="config").reset_index(drop=True)
             pd.testing.assert_frame_equal(mine, theirs, check_exact=True)
+
+
+def test_spaces_stay_within_what_each_field_allows_and_samples_are_bounded():
+    with pytest.raises(grids.GridError, match=r"gamma's uniform .* must lie within what gamma allows \(a number in"):
+        _parse(BASE + "[search]\nsamples = 4\n[space]\ngamma = { uniform = [0.9, 1.02] }\n")
+    with pytest.raises(grids.GridError, match="target_period's uniform .* must lie within what target_period allows"):
+        _parse(BASE + "[search]\nsamples = 4\n[space]\ntarget_period = { uniform = [0, 10], integer = true }\n")
+    with pytest.raises(grids.GridError, match="samples in .* must be at most 100,000, got 100,001"):
+        _parse(BASE + "[search]\nsamples = 100_001\n[space]\nlr = { uniform = [1e-4, 1e-2] }\n")
+
+
+def test_a_scheduler_is_part_of_the_grids_identity_and_a_plain_grid_keeps_its_own():
+    assert grids.load("smoke").fingerprint() == "472e2ec1"  # as before schedulers existed: old folders resume
+    text = BASE + '[grid]\nlr = [1e-3, 3e-3]\n[search]\nscheduler = "halving"\nmin_steps = 150\n'
+    assert _parse(text).fingerprint() != _parse(text + "eta = 2\n").fingerprint()
