@@ -158,8 +158,8 @@ class StretchSchedule:
                    for k in range(self.stretch))  # fmt: skip
         if self.group < len(self.plan.groups):
             span = self.bounds[self.stretch] - self._start()
-            groups = {int(self.config_group[c]) for c in self.alive}
-            done += sum(sum(len(w.runs) for w in self.waves(g)) * span for g in range(self.group) if g in groups)
+            # Earlier groups' runs are counted, not cut into waves: that would compile their programs on resume.
+            done += int(sum(self.config_group[c] < self.group for c in self.alive)) * seeds * span
             waves = self.waves(self.group)
             done += sum(len(w.runs) for w in waves[: self.wave]) * span
             if self._steps:

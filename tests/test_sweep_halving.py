@@ -94,6 +94,27 @@ def test_a_restored_position_makes_the_same_chunks_and_decisions():
     assert rest == every[7:] and resumed.history == straight.history
 
 
+def test_a_resumed_position_counts_earlier_groups_without_cutting_their_waves():
+    # Cutting a group's waves builds (compiles) its program: a resume must not do it for groups already trained.
+    text = GRID.replace("batch_size = 16\n", "").replace("[grid]\n", "[grid]\nbatch_size = [16, 32]\n")
+    plan = make_plan(grids.parse(tomllib.loads(text + HALVING), name="h"))
+    assert len(plan.groups) == 2
+    cut = []
+
+    def waves_for(g, runs):
+        cut.append(g)
+        return cut_group(g, Group(plan.groups[g].static, runs), 4)
+
+    scores = lambda configs, step: np.repeat(np.asarray(configs, float)[:, None], 2, axis=1)  # noqa: E731
+    first = HalvingSchedule(plan, plan.grid.search, waves_for, scores, chunk_steps=300)
+    _drain(first, limit=6)  # group 0's 5 waves, then group 1's first: into group 1 of stretch 1
+    assert first.group == 1 and first.stretch == 0
+    cut.clear()
+    resumed = HalvingSchedule(plan, plan.grid.search, waves_for, scores, 300, json.loads(json.dumps(first.position())))
+    assert resumed.steps_done() == first.steps_done() == 18 * 200 + 4 * 200  # group 0, then a wave of 4 runs
+    assert cut == [1]
+
+
 def test_ties_and_missing_scores_rank_by_config():
     flat = lambda configs, step: np.full((len(configs), 2), np.nan)  # noqa: E731
     schedule, _ = _schedule(scores=flat)
