@@ -28,17 +28,14 @@ from sweep import checkpoint, cluster, supervisor
 from sweep import run_dir as folders
 from sweep.devices import fetch, is_lead, make_mesh, on_lead
 from sweep.grid import Grid
-from sweep.halving import HalvingSchedule
 from sweep.layout import Layout
 from sweep.manifest import Timings, make_manifest, runs_frame
 from sweep.parked import Parked
-from sweep.pbt import PBTSchedule
 from sweep.plan import Plan, Wave, hparams_batch, make_plan, run_keys, size, too_large
 from sweep.program import GroupProgram, diverged_runs
 from sweep.records import Records
 from sweep.schedule import Chunk, Schedule
 from sweep.schedulers import make_schedule
-from sweep.stretches import StretchSchedule
 
 
 class OptionError(UserError):
@@ -248,8 +245,8 @@ class _Sweep:
             wave, program = waves[chunk.wave], self.layout.program(chunk.group)
             if live is None or (live.group, live.wave) != (chunk.group, chunk.wave):
                 where = f"group {chunk.group + 1}/{n_groups}, wave {chunk.wave + 1}/{len(waves)}"
-                if isinstance(self.schedule, StretchSchedule):
-                    where = f"{self.schedule.stretch_name()}, {where}"
+                if stage := self.schedule.stage():
+                    where = f"{stage}, {where}"
                 bar.set_postfix_str(f"{where} of {len(wave.runs)} runs")
                 live = _Live(chunk.group, chunk.wave, self._start(program, wave, chunk))
             live.states = self._train(live.states, program, wave, chunk)
@@ -262,8 +259,7 @@ class _Sweep:
                 if self.schedule.keeps_state(chunk.group, chunk.wave):  # its runs may go on after the boundary
                     name = f"parked-{self.seq + 1:06d}.npz"
                     self.parked.park(name, wave.runs, jax.tree.leaves(final), program.batched_leaves())
-                if isinstance(self.schedule, StretchSchedule):
-                    self.schedule.at_boundary(self.parked)
+                self.schedule.at_boundary(self.parked)
                 self.host_seconds += time.perf_counter() - t0
                 live = None
                 if self.schedule.next() is None:
@@ -385,20 +381,13 @@ class _Sweep:
             self.new.kept = True
         wave_sizes = [self.layout.wave_size(g) for g in range(len(self.plan.groups))]
         manifest = make_manifest(self.plan, self.file_grid, self.mesh, wave_sizes, self._timings(), self.run_dir)
-        halving = isinstance(self.schedule, HalvingSchedule)
-        if halving:
-            manifest["halving"] = {
-                "rungs": self.schedule.bounds,
-                "env_steps": self.schedule.planned_steps(),
-                "full_grid_env_steps": sum(len(g.runs) * g.static.total_steps for g in self.plan.groups),
-            }
-            write_parquet(self.run_dir / "rungs.parquet", self.schedule.rungs_frame(), manifest)
-        if isinstance(self.schedule, PBTSchedule):
-            manifest["pbt"] = {"intervals": self.schedule.bounds}
-            write_parquet(self.run_dir / "pbt.parquet", self.schedule.pbt_frame(), manifest)
+        entries, tables = self.schedule.results()  # a search's own tables (rungs, PBT lineage) and their summary
+        manifest.update(entries)
+        for name, frame in tables.items():
+            write_parquet(self.run_dir / name, frame, manifest)
         analysis.write_tables(
             self.run_dir,
-            runs=runs_frame(self.plan, self.records.diverged, self.schedule.stopped_at() if halving else None),
+            runs=runs_frame(self.plan, self.records.diverged, self.schedule.stopped_at()),
             axes=self.plan.grid.axis_names,
             episodes=self.records.episodes(),
             evals=self.records.evals(),

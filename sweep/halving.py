@@ -104,6 +104,11 @@ class HalvingSchedule(StretchSchedule):
                 out[c] = h["step"]
         return out
 
+    def results(self) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+        full = sum(len(g.runs) * g.static.total_steps for g in self.plan.groups)
+        entry = {"rungs": self.bounds, "env_steps": self.planned_steps(), "full_grid_env_steps": full}
+        return {"halving": entry}, {"rungs.parquet": self.rungs_frame()}
+
     def rungs_frame(self) -> pd.DataFrame:
         """One row per run and rung it reached: ``rung, step, config, seed, score`` (the run's metric there),
         ``iqm`` (its config's IQM over seeds, which ranked it) and ``kept`` (the config went on)."""

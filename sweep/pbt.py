@@ -153,6 +153,9 @@ class PBTSchedule(StretchSchedule):
         name = f"pbt-{self.stretch:06d}.npz"
         parked.park(name, [m * seeds + p for m, p in children], leaves, batched)
 
+    def results(self) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+        return {"pbt": {"intervals": self.bounds}}, {"pbt.parquet": self.pbt_frame()}
+
     def pbt_frame(self) -> pd.DataFrame:
         """One row per member, population and interval: ``population, member, interval, step, score, parent``
         and each explored hyperparameter's value during the interval."""

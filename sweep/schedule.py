@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol
 
+import pandas as pd
+
 from sweep.plan import Wave
 
 
@@ -48,8 +50,18 @@ class Schedule(Protocol):
     def planned_steps(self) -> int:
         """Env steps the whole sweep trains, over every real run."""
 
-    def stopped_at(self) -> dict[int, int]:
-        """Configs stopped before their last step: config -> the env step they stopped at."""
+    def stopped_at(self) -> dict[int, int] | None:
+        """Configs stopped before their last step: config -> the env step they stopped at; None for a schedule
+        that never stops one (``runs.parquet`` then has no ``stopped_at`` column)."""
+
+    def stage(self) -> str:
+        """The part of the schedule in progress, for the progress bar (``rung 2/4 (to 15,000 steps)``), or ""."""
+
+    def at_boundary(self, parked) -> None:
+        """Called after each wave's end (its state parked where ``keeps_state``): where a schedule decides."""
+
+    def results(self) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+        """What the run folder gets beside the grid's tables: manifest entries, and tables by file name."""
 
 
 class GridSchedule:
@@ -109,5 +121,14 @@ class GridSchedule:
     def planned_steps(self) -> int:
         return sum(n * s for n, s in zip(self.group_runs, self.group_steps, strict=True))
 
-    def stopped_at(self) -> dict[int, int]:
-        return {}
+    def stopped_at(self) -> dict[int, int] | None:
+        return None
+
+    def stage(self) -> str:
+        return ""
+
+    def at_boundary(self, parked) -> None:
+        pass
+
+    def results(self) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+        return {}, {}

@@ -80,7 +80,7 @@ class StretchSchedule:
         self._done: tuple[int, int, bool] | None = None  # the wave the last chunk finished, and whether it goes on
         self._due = False  # a stretch has ended: at_boundary decides
 
-    def stretch_name(self) -> str:
+    def stage(self) -> str:
         """``rung 2/4 (to 15,000 steps)``: the stretch in progress, for the progress bar."""
         k = min(self.stretch, len(self.bounds) - 1)
         return f"{self.kind} {k + 1}/{len(self.bounds)} (to {self.bounds[k]:,} steps)"
@@ -179,5 +179,8 @@ class StretchSchedule:
         """How many configs stretch k trains (subclasses that stop configs say fewer)."""
         return len(self.plan.configs)
 
-    def stopped_at(self) -> dict[int, int]:
-        return {}
+    def stopped_at(self) -> dict[int, int] | None:
+        return None
+
+    def results(self) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+        return {}, {}

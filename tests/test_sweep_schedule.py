@@ -37,7 +37,8 @@ def test_every_wave_of_every_group_in_order_in_chunks_to_its_last_step():
     ]  # fmt: skip
     assert asked.index(1) == len(asked) - 1  # group 1 is asked for only once group 0 is done
     assert schedule.wave_done(0, 1) and schedule.wave_done(1, 0) and not schedule.keeps_state(1, 0)
-    assert schedule.steps_done() == schedule.planned_steps() and schedule.stopped_at() == {}
+    assert schedule.steps_done() == schedule.planned_steps() and schedule.stopped_at() is None
+    assert schedule.stage() == "" and schedule.results() == ({}, {})  # nothing beyond the grid
 
 
 def test_a_restored_position_goes_on_where_it_stopped():
