@@ -25,8 +25,10 @@ hyperparameters is, with ``resample_probability``, drawn afresh from the space, 
 traced hyperparameters can be explored: they live in each run's state, so a member changes them without a new
 program.
 
-The randomness of each decision comes from ``numpy.random.default_rng([seed, interval, population])`` (``seed``
-the [search] seed): the same sweep makes the same lineage on every process and after any resume.
+The randomness of each decision comes from ``numpy.random.default_rng([seed, interval, population, DECISIONS])``
+(``seed`` the [search] seed): the same sweep makes the same lineage on every process and after any resume. The
+last word tells these streams apart from the sampler's ``default_rng(seed)``: numpy ignores trailing zero words,
+so ``[seed, 0, 0]`` alone would replay the draws of the first interval's members as population 0's first decision.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from sweep.plan import Plan, Wave
 from sweep.search import snap, value_at
 from sweep.stretches import StretchSchedule, run_scores
 
+DECISIONS = 0x50425421  # the last seed word of every decision's random stream (see the module docstring)
 COPIED = ("params", "target_params", "opt_state", "diverged")  # exploit's copy; "buffer" too with copy_buffer
 
 
@@ -54,6 +57,11 @@ def interval_steps(interval: int, total_steps: int) -> list[int]:
 def member_scores(evals: dict[str, np.ndarray], plan: Plan, start: int, step: int, metric: str) -> np.ndarray:
     """[members, populations] each run's metric over the interval ``(start, step]`` (``run_scores``)."""
     return run_scores(evals, plan, list(range(len(plan.configs))), start, step, metric)
+
+
+def decision_rng(seed: int, interval: int, population: int) -> np.random.Generator:
+    """The random stream of one population's decision at the end of ``interval`` (see the module docstring)."""
+    return np.random.default_rng([seed, interval, population, DECISIONS])
 
 
 class PBTSchedule(StretchSchedule):
@@ -93,7 +101,7 @@ class PBTSchedule(StretchSchedule):
         if not last:
             n_q = max(1, math.floor(members * self.settings["quantile"]))
             for p in range(populations):
-                rng = np.random.default_rng([self.settings["seed"], self.stretch, p])
+                rng = decision_rng(self.settings["seed"], self.stretch, p)
                 order = sorted(range(members), key=lambda m: (-np.nan_to_num(scores[m, p], nan=-np.inf), m))
                 top, bottom = order[:n_q], order[members - n_q :]
                 for child in bottom:

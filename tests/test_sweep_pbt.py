@@ -14,8 +14,9 @@ from sweep_runs import run_sweep
 from sweep import checkpoint
 from sweep import grid as grids
 from sweep.parked import Parked
-from sweep.pbt import PBTSchedule, interval_steps
+from sweep.pbt import PBTSchedule, decision_rng, interval_steps
 from sweep.plan import Group, cut_group, make_plan
+from sweep.search import unit_draws
 
 GRID = """
 description = "tiny grid for PBT tests"
@@ -71,6 +72,17 @@ def _schedule(plan, scores, copy_buffer=True):
     settings = {**plan.grid.search, "copy_buffer": copy_buffer}
     waves_for = lambda g, runs: cut_group(g, Group(plan.groups[g].static, runs), 16)  # noqa: E731
     return PBTSchedule(plan, settings, plan.grid.space, waves_for, scores, lambda: FIELDS, chunk_steps=300)
+
+
+def test_decisions_draw_apart_from_the_sampler():
+    # The sampler draws the first members from default_rng(seed); a decision's stream must not repeat those draws
+    # (numpy ignores trailing zero seed words, so [seed, 0, 0] alone would).
+    for seed in (0, 7):
+        members = unit_draws("random", 16, 1, seed)[:, 0]
+        for interval, population in ((0, 0), (0, 1), (3, 0)):
+            draws = decision_rng(seed, interval, population).random(16)
+            assert not np.isin(draws, members).any()
+    assert decision_rng(0, 1, 0).random() != decision_rng(0, 0, 1).random()
 
 
 @pytest.mark.parametrize("copy_buffer", [True, False])
