@@ -149,25 +149,32 @@ def _load(args):
 
 
 def _cmd_list(_args) -> int:
-    from sweep import grid as grids
+    import jax
 
+    from sweep import grid as grids
+    from sweep.devices import use_cpu_cores
+
+    use_cpu_cores()
+    n, platform = jax.device_count(), jax.devices()[0].platform
     rows = []
     for name in grids.available():
         try:
             g = grids.load(name)
         except grids.GridError as err:
-            rows.append((name, f"(invalid: {err})", "", "", "", ""))
+            rows.append((name, f"(invalid: {err})", "", "", "", "", ""))
             continue
-        s = _size(g, 1, "cpu")
+        s = _size(g, n, platform)
         if g.space:
-            axes = f"{g.search['method']} x {len(g.points)}: " + ", ".join(g.space)
+            scheduler = f" ({g.search['scheduler']})" if "scheduler" in g.search else ""
+            axes = f"{g.search['method']} x {len(g.points)}{scheduler}: " + ", ".join(g.space)
         else:
             axes = ", ".join(f"{k}[{len(v)}]" for k, v in g.axes.items()) or "(seeds only)"
-        rows.append((name, axes, f"{s.runs:,}", f"{s.groups:,}", f"{s.env_steps:,}", g.description))
-    header = ("grid", "axes", "runs", "static groups", "env steps", "description")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
+        rows.append((name, axes, f"{s.runs:,}", f"{s.groups:,}", f"{s.waves:,}", f"{s.env_steps:,}", g.description))
+    header = ("grid", "axes", "runs", "static groups", "waves", "env steps", "description")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(6)]
     for row in [header, *rows]:
-        print("  ".join(c.ljust(w) for c, w in zip(row[:5], widths, strict=True)) + "  " + row[5])
+        print("  ".join(c.ljust(w) for c, w in zip(row[:6], widths, strict=True)) + "  " + row[6])
+    print(f"(waves on {n} {platform} device{'s' * (n > 1)}; successive halving: the env steps it trains to its rungs)")
     return 0
 
 

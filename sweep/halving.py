@@ -47,6 +47,18 @@ def survivors(n: int, eta: int) -> int:
     return math.ceil(n / eta)
 
 
+def planned_env_steps(plan: Plan) -> int:
+    """The env steps a halving sweep trains: every config to the first rung, then the survivors of each rung to
+    the next (what ``list``, ``show`` and the size line at the start of ``run`` state)."""
+    settings, seeds = plan.grid.search, plan.grid.seeds
+    bounds = rung_steps(settings["min_steps"], settings["eta"], plan.groups[0].static.total_steps)
+    n, start, total = len(plan.configs), 0, 0
+    for bound in bounds:
+        total += n * seeds * (bound - start)
+        n, start = survivors(n, settings["eta"]), bound
+    return total
+
+
 def rung_scores(evals: dict[str, np.ndarray], plan: Plan, configs: list[int], step: int, metric: str) -> np.ndarray:
     """[len(configs), seeds] each run's metric from its evaluations up to the rung ``step`` (``run_scores``)."""
     return run_scores(evals, plan, configs, 0, step, metric)

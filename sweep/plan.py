@@ -110,8 +110,8 @@ class Size(NamedTuple):
     seeds: int
     runs: int
     groups: int  # static groups: one compiled program each
-    waves: int  # with the platform's default wave size (a GPU may cut more to fit its memory)
-    env_steps: int
+    waves: int  # at the platform's default wave size (a GPU may cut more to fit); halving: its first rung's
+    env_steps: int  # what the sweep trains (successive halving: to its rungs, not the full grid's)
 
     def describe(self, n_devices: int) -> str:
         waves = f"{self.waves:,} wave{'s' if self.waves != 1 else ''} on {n_devices} device{'s' * (n_devices > 1)}"
@@ -130,6 +130,10 @@ def size(plan: Plan, n_devices: int, platform: str, runs_per_device: int | None)
         per_device = runs_per_device or default_runs_per_device(len(group.runs), n_devices, platform)
         waves += math.ceil(len(group.runs) / (n_devices * per_device))
     env_steps = sum(len(g.runs) * g.static.total_steps for g in plan.groups)
+    if plan.grid.search.get("scheduler") == "halving":  # the configs stopped at a rung train no further
+        from sweep.halving import planned_env_steps
+
+        env_steps = planned_env_steps(plan)
     return Size(len(plan.configs), plan.grid.seeds, plan.n_runs, len(plan.groups), waves, env_steps)
 
 

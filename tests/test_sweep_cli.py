@@ -16,6 +16,8 @@ import pytest
 from sweep import checkpoint, cli, engine
 from sweep import grid as grids
 from sweep import run_dir as folders
+from sweep.halving import planned_env_steps
+from sweep.plan import make_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("episodes", "evals", "runs")
@@ -121,13 +123,18 @@ def test_list_shows_every_grid_with_its_run_count(capsys):
     assert code == 0 and err == ""
     lines = out.splitlines()
     assert re.split(r"\s{2,}", lines[0])[:3] == ["grid", "axes", "runs"]
-    rows = {cells[0]: cells for cells in (re.split(r"\s{2,}", line.strip()) for line in lines[1:])}
+    assert lines[-1].startswith("(waves on ")
+    rows = {cells[0]: cells for cells in (re.split(r"\s{2,}", line.strip()) for line in lines[1:-1])}
     assert sorted(rows) == grids.available()
     for name, cells in rows.items():
         grid = grids.load(name)
         assert int(cells[2]) == len(grid.configs()) * grid.seeds, cells
     assert rows["smoke"][1:3] == ["lr[2]", "4"]  # 2 learning rates x 2 seeds
     assert rows["lr_eps"][2] == "128"  # 4 x 4 configs x 8 seeds
+    # A search names its scheduler, and successive halving states the env steps it trains to its rungs.
+    assert rows["halving"][1].startswith("sobol x 81 (halving): ") and rows["pbt"][1].startswith("sobol x 16 (pbt): ")
+    halving = grids.load("halving")
+    assert int(rows["halving"][5].replace(",", "")) == planned_env_steps(make_plan(halving)) < 81 * 4 * 50_000
 
 
 def test_show_prints_the_resolved_config_with_overrides(capsys):

@@ -138,7 +138,8 @@ def test_survivors_rows_are_the_full_grids_and_a_killed_sweep_resumes_to_the_sam
     assert _run(tmp_path / "full.toml", tmp_path, "full").returncode == 0
     done = _run(tmp_path / "halving.toml", tmp_path, "h")
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "halving: 7,200 env steps (33% of the full grid's)" in done.stderr
+    assert "halving: 7,200 env steps (33% of the full grid's 21,600)" in done.stderr
+    assert "18 runs in 1 static group (2 waves on 2 devices), 7,200 env steps" in done.stderr  # the size line too
     full, halving = _read(tmp_path / "full" / "full"), _read(tmp_path / "halving" / "h")
     stopped = halving["runs"].set_index(["config", "seed"])["stopped_at"]
     assert sorted(stopped.unique()) == [200, 600, 1200]
