@@ -3,14 +3,14 @@
 Tensors from the engine -> ``tables.write_tables`` -> Parquet -> ``tables.load`` -> ``summary.summarise`` (per
 config) / ``aggregate`` (per figure) -> ``figures`` (drawn with ``plotting``) -> ``report`` / ``compare``. Point
 statistics are in ``stats``, their confidence intervals in ``intervals`` (chosen by the coverage measured with
-``python -m analysis.coverage``), the seed count a comparison needs in ``seeds``. Axes of a sampled search
-space (``space``: which are continuous, which log-scaled) are drawn config by config (``scatter``), with a
-smoothed trend and its band (``smooth``). Successive halving's rungs and population-based training's
-lineages (``schedules`` reads their tables, ``halving`` and ``pbt`` compute their statistics) get their own
-figures and report sections (``schedule_figures``, ``schedule_report``). Files are written atomically
-and JSON strictly (``io``); user errors share ``errors.UserError``. Statistics follow Agarwal et al., "Deep
-Reinforcement Learning at the Edge of the Statistical Precipice" (NeurIPS 2021). Nothing here imports JAX or
-the engine.
+``python -m analysis.coverage``), the seed count a comparison needs in ``seeds``, each config against the sweep's
+default config in ``baseline``. Axes of a sampled search space (``space``: which are continuous, which log-scaled)
+are drawn config by config (``scatter``), with a smoothed trend and its band (``smooth``). Successive halving's
+rungs and population-based training's lineages (``schedules`` reads their tables, ``halving`` and ``pbt`` compute
+their statistics) get their own figures and report sections (``schedule_figures``, ``schedule_report``). Files are
+written atomically and JSON strictly (``io``); user errors share ``errors.UserError``. Statistics follow Agarwal et
+al., "Deep Reinforcement Learning at the Edge of the Statistical Precipice" (NeurIPS 2021). Nothing here imports
+JAX or the engine.
 """
 
 from .compare import compare

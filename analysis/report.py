@@ -15,8 +15,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from . import aggregate, halving, intervals, pbt, schedule_report, seeds, stats
+from . import aggregate, baseline, halving, intervals, pbt, schedule_report, seeds, stats
 from .aggregate import CURVE_BOOT
 from .io import atomic_write_text
 from .page import FigureFile, ci_text, document, img_html, manifest_html
@@ -85,14 +86,13 @@ def summary_html(t: RunTables, *, max_rows: int = 50) -> str:
 
 
 def verdict(p: float, lo: float, hi: float) -> str:
-    """Plain-words reading of a probability of improvement and its CI."""
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return "one of them has a single seed with a final return, which gives no interval"
-    if lo > 0.5:
-        return "the best config beats the runner-up on these seeds (the whole 95% CI is above 0.5)"
-    if hi < 0.5:
-        return "the runner-up tends to beat the best-ranked config seed for seed (CI below 0.5)"
-    return "the data cannot tell them apart at 95% confidence (the CI contains 0.5)"
+    """Plain-words reading of P(best > runner-up) and its CI (``baseline.verdict_word``'s reading)."""
+    return {
+        "no CI": "one of them has a single seed with a final return, which gives no interval",
+        "better": "the best config beats the runner-up on these seeds (the whole 95% CI is above 0.5)",
+        "worse": "the runner-up tends to beat the best-ranked config seed for seed (CI below 0.5)",
+        "unclear": "the data cannot tell them apart at 95% confidence (the CI contains 0.5)",
+    }[baseline.verdict_word(lo, hi)]
 
 
 def best_html(t: RunTables, labels: Mapping[int, str]) -> str:
@@ -126,6 +126,83 @@ def best_html(t: RunTables, labels: Mapping[int, str]) -> str:
             "optimistic; confirm a choice on fresh seeds.</p>"
         )
     return f'<div class="box">{text}</div>'
+
+
+def _p_text(p: float, lo: float, hi: float) -> str:
+    """``0.94 [0.57, 0.99]``; ``0.50 (no CI)`` without an interval; ``–`` where P is undefined."""
+    if not np.isfinite(p):
+        return "–"
+    return f"{p:.2f} [{lo:.2f}, {hi:.2f}]" if np.isfinite(lo) and np.isfinite(hi) else f"{p:.2f} (no CI)"
+
+
+def _names(names: Sequence[str], most: int = 10) -> str:
+    """``a, b and 3 more``: at most ``most`` names."""
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
+
+
+METRIC_NAMES = {"final": "the final return", "auc": "the AUC"}
+
+
+def _clear_sentence(v: pd.DataFrame, labels: Mapping[int, str]) -> str:
+    """Which configs of ``baseline.versus_default``'s table are clearly better or worse than the defaults."""
+
+    def clearly(word: str, m: str) -> list[str]:
+        return [html.escape(labels[int(c)]) for c in v.loc[v[f"{m}_verdict"] == word, "config"]]
+
+    found = {
+        w: [f"on {METRIC_NAMES[m]}, {_names(clearly(w, m))}" for m in baseline.METRICS if clearly(w, m)]
+        for w in ("better", "worse")
+    }
+    if not any(found.values()):
+        return "No config is clearly better or worse than the defaults on either measure (no interval excludes 0.5)."
+    out = []
+    for word, side in (("better", "above"), ("worse", "below")):
+        if found[word]:
+            out.append(f"<b>Clearly {word}</b> than the defaults (interval {side} 0.5): {'; '.join(found[word])}.")
+        else:
+            out.append(f"None is clearly {word}.")
+    return " ".join(out)
+
+
+def defaults_html(t: RunTables, *, max_rows: int = 50) -> list[str]:
+    """The section "Against the defaults": P(config > default config) on the final return and on the AUC with
+    their CIs and verdicts (``baseline.versus_default``), and which configs are clearly better or worse; each
+    config named by the axes it changes (``baseline.changes``). None without a default config
+    (``baseline.default_config``) or another config to compare with it."""
+    d = baseline.default_config(t)
+    v = baseline.versus_default(t, d) if d is not None else None
+    if v is None or not len(v):
+        return []
+    rank = t.summary.set_index("config")["rank"]
+    labels = baseline.changes(t)
+    head = ["changed from the defaults", "rank", "final: P(it > defaults) [95% CI]", "final"]
+    head += ["AUC: P(it > defaults) [95% CI]", "AUC"]
+    rows = []
+    for r in v.head(max_rows).to_dict("records"):
+        c = int(r["config"])
+        cells = [labels[c], str(rank.get(c, ""))]
+        for m in baseline.METRICS:
+            cells += [_p_text(r[f"{m}_p"], r[f"{m}_ci_low"], r[f"{m}_ci_high"]), r[f"{m}_verdict"]]
+        rows.append("".join(f"<td>{html.escape(x)}</td>" for x in cells))
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    stop = ""
+    if halving.is_halving(t):
+        at = int(t.runs.loc[t.runs["config"] == d, "stopped_at"].max())
+        stop = f" Only the configs that stopped where the defaults did, at env step {at:,}, are compared."
+    more = f" The first {max_rows} of {len(v)} rows." if len(v) > max_rows else ""
+    default = html.escape(aggregate.config_labels(t.summary, t.axes)[d])
+    intro = (
+        f"<p>The default config, <b>{default}</b> (every swept field at its default), against each other "
+        "config: P(it &gt; defaults) is the probability that a run of the config beats a run of the "
+        "defaults (ties count half), on the final return and on the AUC (how fast it gets there), with its "
+        "interval pairing the runs by seed. <i>better</i> / <i>worse</i>: the interval lies above / below 0.5; "
+        "<i>unclear</i>: it contains 0.5. Sorted by the final return's P, then the AUC's. Each interval holds at "
+        f"95% on its own: were no config different from the defaults, up to about {0.05 * 2 * len(v):.1f} of "
+        f"these {2 * len(v)} would still exclude 0.5.{stop}{more}</p>"
+    )
+    table = f"<table><tr>{th}</tr>" + "".join(f"<tr>{r}</tr>" for r in rows) + "</table>"
+    return ["<h2>Against the defaults</h2>", intro, f"<p>{_clear_sentence(v, labels)}</p>", table]
 
 
 def at_least(share: float) -> str:
@@ -217,6 +294,7 @@ def render(t: RunTables, figs: Sequence[FigureFile]) -> str:
         *schedule_report.missing_tables(t),
         *_schedule_sections(t, labels),
         f"<p>{method}</p>",
+        *defaults_html(t),
         "<h2>Members over populations (best first)</h2>" if pbt.is_pbt(t) else "<h2>Summary (best first)</h2>",
         summary_html(t),
         "<h2>Figures</h2>",
