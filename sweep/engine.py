@@ -167,6 +167,7 @@ class _Sweep:
         self.state_leaves: list[np.ndarray] | None = None  # a checkpointed wave's state, until restored
         self.before = Timings(0.0, 0.0, 0)  # what earlier invocations spent (from the checkpoint)
         self.run_seconds, self.host_seconds, self.env_steps, self.seq = 0.0, 0.0, 0, 0
+        self.last_chunk = (0, 0.0)  # the last chunk's env steps and seconds (device and host)
         self.parked = Parked(run_dir / checkpoint.CHECKPOINT)
         self.schedule: Schedule = self._schedule(None)
         self.bar = None
@@ -251,7 +252,8 @@ class _Sweep:
                 live = _Live(chunk.group, chunk.wave, self._start(program, wave, chunk))
             live.states = self._train(live.states, program, wave, chunk)
             bar.update(chunk.n_steps * len(wave.runs))
-            self._estimate(steps_left)
+            if chunk.start >= program.static.learning_starts:  # a chunk that updates at every step, as most do
+                self._estimate(steps_left)
             if self.schedule.wave_done(chunk.group, chunk.wave):
                 final = fetch(live.states)
                 self.records.mark_diverged(wave.runs, diverged_runs(final, wave.size)[: len(wave.runs)])
@@ -276,17 +278,18 @@ class _Sweep:
                 raise cluster.Stopped(f"stopped at the request of process {process} ({signame})", self.run_dir, True)
 
     def _estimate(self, steps_left: int) -> None:
-        """Once, after this invocation's first chunk: the wall time left at that chunk's speed."""
-        if self.estimated or not is_lead() or self.run_seconds <= 0:
+        """Once, after this invocation's first chunk past ``learning_starts`` (the chunks before it do no
+        updates, and are several times faster): the wall time left at that chunk's speed."""
+        if self.estimated or not is_lead() or self.last_chunk[1] <= 0:
             return
         self.estimated = True
-        rate = self.env_steps / (self.run_seconds + self.host_seconds)
+        rate = self.last_chunk[0] / self.last_chunk[1]
         left = max(0, steps_left - self.env_steps)
         if left / rate < 1:
             return
         others = sum(1 for g in range(len(self.plan.groups)) if self.layout.wave_size(g) is None)
         more = f", plus compiling {others} more static group{'s' * (others != 1)}" if others else ""
-        text = f"first chunk: {rate:,.0f} env steps/s; about {_duration(left / rate)} of training left{more}"
+        text = f"training: {rate:,.0f} env steps/s; about {_duration(left / rate)} of training left{more}"
         self.bar.write(text, file=sys.stderr) if not self.bar.disable else print(text, file=sys.stderr)
 
     def _start(self, program: GroupProgram, wave: Wave, chunk: Chunk) -> TrainState:
@@ -322,6 +325,7 @@ class _Sweep:
         self.run_seconds += t1 - t0
         self.host_seconds += time.perf_counter() - t1
         self.env_steps += chunk.n_steps * len(wave.runs)
+        self.last_chunk = (chunk.n_steps * len(wave.runs), time.perf_counter() - t0)  # env steps, seconds
         self.schedule.finished(chunk)
         return states
 

@@ -17,7 +17,7 @@ import pandas as pd
 from jax.sharding import Mesh
 
 from core import STATIC_FIELDS, TRACED_FIELDS
-from sweep.grid import Grid
+from sweep.grid import Grid, defaults
 from sweep.plan import Plan
 
 VERSIONED = ("jax", "jaxlib", "dm-haiku", "optax", "rlax", "numpy", "pandas", "pyarrow")
@@ -72,6 +72,7 @@ def make_manifest(
         "overrides": {k: v for k, v in grid.config.items() if file_grid is None or file_grid.config.get(k) != v},
         "axes": grid.axis_names,
         "axis_values": {k: [table_value(v) for v in vs] for k, vs in grid.axes.items()},
+        "defaults": {k: table_value(v) for k, v in defaults().items()},  # the report compares configs with these
         "search": grid.search,
         # A sampled grid's space: {"dist": "uniform" | "log_uniform", "low", "high", "integer"} or
         # {"dist": "choice", "values"} per field (what the analysis draws continuous axes from).

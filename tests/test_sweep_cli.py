@@ -609,6 +609,9 @@ def test_full_disk_during_the_report_is_one_line_and_resumable(tmp_path, capsys,
     code, _, err = call(["run", path, "--resume", run_dir, "--no-progress"], capsys)
     assert code == 0, err
     assert (run_dir / "report.html").is_file() and (run_dir / folders.DONE).is_file()
+    # lr = 1e-3 is lr's default: the manifest records the defaults, and the report compares 3e-3 with them.
+    assert json.loads((run_dir / "manifest.json").read_text())["defaults"]["lr"] == 1e-3
+    assert "<h2>Against the defaults</h2>" in (run_dir / "report.html").read_text()
 
 
 def test_a_checkpoint_left_set_aside_is_cleared_by_the_next_sweep(tmp_path, capsys):

@@ -97,7 +97,7 @@ def _last_line(err):
     """A stop in the middle of a sweep: its last line, after the sweep's own notes (size, speed, the signal)."""
     lines = [line for line in err.splitlines() if line.strip()]
     assert not any(t in err for t in NATIVE_TRACE), err[-3000:]
-    notes = ("devices: ", "tiny: ", "first chunk: ", "SIGTERM: ", "SIGINT: ")
+    notes = ("devices: ", "tiny: ", "training: ", "SIGTERM: ", "SIGINT: ")
     assert all(line.startswith(notes) for line in lines[:-1]), err[-3000:]
     return lines[-1]
 
