@@ -144,8 +144,8 @@ class Grid:
         value (coerced to the field's type; ``where`` names where the values came from in messages). A fixed
         value replaces an axis of that name.
 
-        A run shortened by ``steps`` below its evaluation period is evaluated once, at its end: ``eval_every``
-        becomes ``steps`` unless it is given in ``fixed`` or is an axis, and ``notes`` says so."""
+        A run shortened by ``steps`` (or a fixed ``total_steps``) below its evaluation period is evaluated once, at
+        its end: ``eval_every`` becomes that unless it is given in ``fixed`` or is an axis, and ``notes`` says so."""
         config, axes, notes = dict(self.config), dict(self.axes), list(self.notes)
         space, points = dict(self.space), [dict(p) for p in self.points]
         if seeds is not None:
@@ -165,11 +165,13 @@ class Grid:
         varied = {*axes, *space}
         eval_every = config.get("eval_every", FIELDS["eval_every"].default)
         given = "eval_every" in (fixed or {}) or "eval_every" in varied
-        if steps is not None and not given and eval_every > steps:
-            config["eval_every"] = steps
+        shortened = "total_steps" in (fixed or {}) or steps is not None  # by --set total_steps=N too
+        short, named = config.get("total_steps"), option("total_steps") if steps is not None else "total_steps ="
+        if shortened and not given and isinstance(short, int) and eval_every > short:
+            config["eval_every"] = short
             notes.append(
-                f"eval_every ({eval_every:,}) exceeds {option('total_steps')} {steps:,}: each run is evaluated once, "
-                f"at its end (eval_every = {steps:,})"
+                f"eval_every ({eval_every:,}) exceeds {named} {short:,}: each run is evaluated once, "
+                f"at its end (eval_every = {short:,})"
             )
         if self.space and not space and self.search.get("scheduler") == "pbt":
             raise GridError(

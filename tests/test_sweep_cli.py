@@ -302,6 +302,9 @@ def test_steps_below_eval_every_evaluate_at_the_end_with_a_note(tmp_path, capsys
     note = "note: eval_every (300) exceeds --steps 200: each run is evaluated once, at its end (eval_every = 200)\n"
     assert err == note
     assert json.loads(out)["fixed"]["eval_every"] == 200
+    code, out, err = call(["show", path, "--set", "total_steps=200"], capsys)  # the same, shortened by --set
+    assert code == 0 and err == note.replace("--steps 200", "total_steps = 200")
+    assert json.loads(out)["fixed"]["eval_every"] == 200
     code, _, err = call(["run", path, "--steps", "200", "--out", tmp_path / "results", "--run-id", "r", "--no-progress",
                          "--no-report"], capsys)  # fmt: skip
     assert code == 0, err
