@@ -145,5 +145,6 @@ LARGE = {"runs": 100_000, "groups": 2_000, "env_steps": 10**9}
 
 def too_large(s: Size) -> str | None:
     """None, or which of ``LARGE``'s limits the sweep passes, in words."""
-    over = [f"{getattr(s, k):,} {k.replace('_', ' ')} (more than {v:,})" for k, v in LARGE.items() if getattr(s, k) > v]
+    names = {"runs": "runs", "groups": "static groups", "env_steps": "env steps"}
+    over = [f"{getattr(s, k):,} {names[k]} (more than {v:,})" for k, v in LARGE.items() if getattr(s, k) > v]
     return " and ".join(over) or None

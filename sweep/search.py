@@ -221,7 +221,8 @@ def _spec(name: str, spec: Any, where: str) -> dict[str, Any]:
             raise GridError(f"{name}'s choice in {where} repeats a value")
         return {"dist": "choice", "values": values}
     if kind not in ("int", "float"):
-        raise GridError(f"{name} in {where} is a {kind} field: give its values as {{ choice = [...] }}")
+        what = {"bool": "a true/false", "str": "a named", "ints": "a list-of-integers"}.get(kind, f"a {kind}")
+        raise GridError(f"{name} in {where} is {what} field: give its values as {{ choice = [...] }}")
     integer = spec.get("integer", kind == "int")
     if not isinstance(integer, bool):
         raise GridError(f"integer for {name} in {where} must be true or false, got {integer!r}")

@@ -3,7 +3,7 @@
 import numpy as np
 
 from sweep import grid as grids
-from sweep.plan import Wave, cut_group, hparams_batch, make_plan, run_keys, size, too_large
+from sweep.plan import Size, Wave, cut_group, hparams_batch, make_plan, run_keys, size, too_large
 
 
 def test_static_axes_make_groups(tmp_path):
@@ -30,6 +30,8 @@ def test_the_size_counts_runs_groups_waves_and_env_steps():
     assert too_large(size(huge, 2, "cpu", None)) == (
         "4,000,000 runs (more than 100,000) and 200,000,000,000 env steps (more than 1,000,000,000)"
     )
+    many = Size(configs=2_001, seeds=1, runs=2_001, groups=2_001, waves=2_001, env_steps=2_001)
+    assert too_large(many) == "2,001 static groups (more than 2,000)"
 
 
 def test_waves_cut_each_group_in_order_and_pad_the_last():
