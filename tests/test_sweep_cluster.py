@@ -260,3 +260,61 @@ def test_two_processes_make_the_same_halving_decisions_as_one(grid_file, tmp_pat
         pd.testing.assert_frame_equal(a, b, check_exact=True)
     rungs = pd.read_parquet(tmp_path / "halving" / "c" / "rungs.parquet")
     assert sorted(rungs["step"].unique()) == [600, 1200, 2400] and not rungs["kept"].all()
+
+
+# Population-based training on two processes. Population 4, 2 seeds: 8 runs (run = member * 2 + population), in
+# waves of 2 runs per device (``--runs-per-device 2``, the same per-device shape on both layouts, so the rows
+# are bitwise those of one process). One process of 2 devices trains them in 2 waves of 4; two processes of 2
+# devices each train them as one wave of 8, device d holding runs 2d and 2d + 1, so process 0 trains members 0
+# and 1 of both populations and process 1 members 2 and 3. Every population thus spans both processes: each
+# decision ranks scores from both, and with quantile 0.5 the bottom two copy from the top two, a parent on the
+# other process at least half the time (the test asserts some copy crossed).
+PBT_GRID = """
+description = "tiny PBT grid for cluster tests"
+seeds = 2
+[config]
+total_steps = 900
+buffer_capacity = 200
+batch_size = 16
+hidden_sizes = [16]
+learning_starts = 100
+eval_every = 150
+eval_episodes = 1
+[search]
+scheduler = "pbt"
+population = 4
+interval = 300
+quantile = 0.5
+seed = 1
+[space]
+lr = { log_uniform = [1e-4, 1e-1] }
+eps_end = { uniform = [0.0, 0.2] }
+"""
+PBT_TABLES = (*TABLES, "pbt")
+
+
+def _process_of(member):
+    """The process that trains ``member`` in the two-process layout above."""
+    return member // 2
+
+
+@pytest.mark.slow
+def test_two_processes_make_the_same_pbt_decisions_as_one(tmp_path):
+    grid_file = tmp_path / "pbt.toml"
+    grid_file.write_text(PBT_GRID)
+    per_device = ("--runs-per-device", "2")
+    cmd = [sys.executable, "-m", "sweep", "run", str(grid_file), "--out", str(tmp_path), "--run-id", "one",
+           "--no-report", "--no-progress", "--chunk-steps", "150", *per_device]  # fmt: skip
+    one = subprocess.run(cmd, env=_env(), cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+    assert one.returncode == 0, one.stderr[-3000:]
+    want = {t: pd.read_parquet(tmp_path / "pbt" / "one" / f"{t}.parquet") for t in PBT_TABLES}
+    lineage = want["pbt"]
+    copied = lineage[(lineage["parent"] >= 0) & (lineage["parent"] != lineage["member"])]
+    assert sorted(lineage["step"].unique()) == [300, 600, 900] and len(copied) == 2 * 2 * 2
+    assert (copied["member"].map(_process_of) != copied["parent"].map(_process_of)).any()
+
+    results = _cluster(grid_file, tmp_path, *per_device)
+    assert [rc for rc, _, _ in results] == [0, 0], [err[-2000:] for _, err, _ in results]
+    got = {t: pd.read_parquet(tmp_path / "pbt" / "c" / f"{t}.parquet") for t in PBT_TABLES}
+    for t in PBT_TABLES:
+        pd.testing.assert_frame_equal(want[t], got[t], check_exact=True)
