@@ -10,8 +10,8 @@ them, for comparison, the percentile bootstrap the package used before and BCa (
 Populations are quantile functions ``Q(u)`` on ``[0, 1]``: a sample is ``Q`` of uniform draws, a true value an
 integral of ``Q`` (the IQM is ``2 * integral of Q over [1/4, 3/4]``). Runs of one seed in different configs are
 correlated through a Gaussian copula with correlation ``rho`` (common random numbers). The AUC columns use the
-same intervals on ``[0, 1]``; the methods scale with the range, so the return rows speak for them, and a
-learning curve's band at each point is the IQM interval of that point's runs.
+same intervals on ``[0, 1]``; the methods scale with the range, and ``auc_check`` measures them on AUC-shaped
+populations too. A learning curve's band at each point is the IQM interval of that point's runs.
 """
 
 from __future__ import annotations
@@ -353,6 +353,49 @@ def seed_count_check(*, draws: int = 20, n: int = 16, reps: int = 200, seed: int
     return "".join(lines)
 
 
+# Shapes of the normalised area under a learning curve (the AUC columns, on [0, 1]): continuous, skewed towards
+# the top, a slow minority, and a share of runs at the best possible curve.
+AUC_POPULATIONS: dict[str, Quantile] = {
+    "Beta(8, 3)": _tabulated(lambda u: sps.beta.ppf(u, 8, 3)),
+    "85% Beta(12, 2), 15% U(0.05, 0.3)": _mix(
+        (0.15, _uniform(0.05, 0.3)), (0.85, _tabulated(lambda u: sps.beta.ppf(u, 12, 2)))
+    ),
+    "60% U(0.7, 0.95), 40% U(0.2, 0.6)": _mix((0.4, _uniform(0.2, 0.6)), (0.6, _uniform(0.7, 0.95))),
+    "30% at 1, 70% U(0.5, 1)": _mix((0.7, _uniform(0.5, 1.0)), (0.3, _at(1.0))),
+}
+
+
+def auc_check(*, reps: int = 300, seed_counts: Sequence[int] = (5, 10, 16), seed: int = 0) -> list[dict]:
+    """Coverage of the AUC intervals (bounds (0, 1), as the summary gives them) on ``AUC_POPULATIONS``: one row
+    per population, seed count and statistic (``population, seeds, statistic, coverage, width``)."""
+    rng, rows = np.random.default_rng([seed, 2]), []
+    for n in seed_counts:
+        for name, q in AUC_POPULATIONS.items():
+            x = draw([q], 0.0, reps, n, rng)[0]
+
+            def ends(sl: slice, x=x) -> dict:
+                mine = intervals.intervals_of(x[sl], ("mean", "median", "iqm"), bounds=(0.0, 1.0), seed=_seed(rng))
+                return {s: v[1:] for s, v in mine.items()}
+
+            for s, (lo, hi) in _chunked(reps, ends).items():
+                rows.append(dict(population=name, seeds=n, statistic=s, **_res(lo, hi, true_value(q, s))))
+    return rows
+
+
+def auc_table(rows: Sequence[dict]) -> str:
+    """``auc_check``'s rows as Markdown: coverage (mean width) per population and statistic, by seed count."""
+    counts = sorted({r["seeds"] for r in rows})
+    out = ["\nAUC intervals on [0, 1], coverage (mean width):\n\n| population | statistic | "
+           + " | ".join(f"{n} seeds" for n in counts) + " |\n|---|---|" + "---:|" * len(counts) + "\n"]  # fmt: skip
+    cell = {(r["population"], r["statistic"], r["seeds"]): r for r in rows}
+    for pop in AUC_POPULATIONS:
+        for s in ("mean", "median", "iqm"):
+            if (pop, s, counts[0]) in cell:
+                vals = [f"{cell[pop, s, n]['coverage']:.3f} ({cell[pop, s, n]['width']:.2f})" for n in counts]
+                out.append(f"| {pop} | {s} | " + " | ".join(vals) + " |\n")
+    return "".join(out)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the study and prints its tables; returns the exit status (2 for bad arguments)."""
     p = argparse.ArgumentParser(prog="python -m analysis.coverage", description=__doc__.splitlines()[0])
@@ -374,6 +417,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = study(reps=args.reps, seed_counts=args.seeds, n_boot=args.boot, seed=args.seed)
     print(tables(rows))
     print(seed_count_check(seed=args.seed))
+    print(auc_table(auc_check(seed=args.seed)))
     print(f"{args.reps} sweeps per cell, {args.boot} replicates per interval, {time.perf_counter() - t0:.0f} s")
     return 0
 

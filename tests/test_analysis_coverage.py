@@ -71,3 +71,12 @@ def test_seed_count_check_reports_guesses_and_the_true_share_at_each_count():
     shares = {int(r.split("|")[1]): float(r.split("|")[2]) for r in rows}
     assert min(shares) == 36 and max(shares) == 172
     assert shares[172] > shares[36]  # P(X > Y) = 0.6: 172 seeds nearly always tell, 36 seldom
+
+
+def test_auc_intervals_cover_auc_shaped_populations_loosely():
+    rows = coverage.auc_check(reps=100, seed_counts=(10,))
+    assert len(rows) == 3 * len(coverage.AUC_POPULATIONS)
+    assert min(r["coverage"] for r in rows) >= 0.88, rows  # nominal 95%; the full check measures 0.96 or more
+    assert all(0 < r["width"] < 1 for r in rows)
+    table = coverage.auc_table(rows)
+    assert "| 30% at 1, 70% U(0.5, 1) | iqm |" in table and "10 seeds" in table
