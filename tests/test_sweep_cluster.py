@@ -233,10 +233,11 @@ def test_stops_and_a_lost_process_keep_the_checkpoint_and_resume_to_the_same_row
 
 
 @pytest.mark.slow
-def test_ctrl_c_on_process_0_stops_both(grid_file, tmp_path):
-    results = _cluster(grid_file, tmp_path, per_process=[{"env": {checkpoint.FAULT_ENV: "1:SIGINT"}}, {}])
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])  # Ctrl-C, and a scheduler's stop, to process 0
+def test_a_stop_on_process_0_stops_both(grid_file, tmp_path, signame):
+    results = _cluster(grid_file, tmp_path, per_process=[{"env": {checkpoint.FAULT_ENV: f"1:{signame}"}}, {}])
     assert [rc for rc, _, _ in results] == [130, 130], [err[-2000:] for _, err, _ in results]
-    assert all("stopped at the request of process 0 (SIGINT)" in _last_line(err) for _, err, _ in results)
+    assert all(f"stopped at the request of process 0 ({signame})" in _last_line(err) for _, err, _ in results)
     assert all(seconds < 60 for _, _, seconds in results)
     assert checkpoint.exists(tmp_path / "tiny" / "c")
 
