@@ -167,7 +167,6 @@ class _Sweep:
         self.state_leaves: list[np.ndarray] | None = None  # a checkpointed wave's state, until restored
         self.before = Timings(0.0, 0.0, 0)  # what earlier invocations spent (from the checkpoint)
         self.run_seconds, self.host_seconds, self.env_steps, self.seq = 0.0, 0.0, 0, 0
-        self.last_chunk = (0, 0.0)  # the last chunk's env steps and seconds (device and host)
         self.parked = Parked(run_dir / checkpoint.CHECKPOINT)
         self.schedule: Schedule = self._schedule(None)
         self.bar = None
@@ -250,10 +249,9 @@ class _Sweep:
                     where = f"{stage}, {where}"
                 bar.set_postfix_str(f"{where} of {len(wave.runs)} runs")
                 live = _Live(chunk.group, chunk.wave, self._start(program, wave, chunk))
+            t_chunk, compiling = time.perf_counter(), self.layout.compile_seconds()
             live.states = self._train(live.states, program, wave, chunk)
             bar.update(chunk.n_steps * len(wave.runs))
-            if chunk.start >= program.static.learning_starts:  # a chunk that updates at every step, as most do
-                self._estimate(steps_left)
             if self.schedule.wave_done(chunk.group, chunk.wave):
                 final = fetch(live.states)
                 self.records.mark_diverged(wave.runs, diverged_runs(final, wave.size)[: len(wave.runs)])
@@ -273,17 +271,22 @@ class _Sweep:
                 t0 = time.perf_counter()
                 self._checkpoint(fetch(live.states))
                 self.host_seconds += time.perf_counter() - t0
+            updating = chunk.start + chunk.n_steps - max(chunk.start, program.static.learning_starts)
+            if 2 * updating >= chunk.n_steps:  # at least half the chunk updates, as most of training does
+                compiling = self.layout.compile_seconds() - compiling  # a chunk length met for the first time
+                self._estimate(steps_left, chunk.n_steps * len(wave.runs), time.perf_counter() - t_chunk - compiling)
             if stop := cluster.stop_requested():  # every process stops after the same checkpoint
                 process, signame = stop
                 raise cluster.Stopped(f"stopped at the request of process {process} ({signame})", self.run_dir, True)
 
-    def _estimate(self, steps_left: int) -> None:
-        """Once, after this invocation's first chunk past ``learning_starts`` (the chunks before it do no
-        updates, and are several times faster): the wall time left at that chunk's speed."""
-        if self.estimated or not is_lead() or self.last_chunk[1] <= 0:
+    def _estimate(self, steps_left: int, steps: int, seconds: float) -> None:
+        """Once, after this invocation's first chunk that updates for at least half its steps (the steps before
+        ``learning_starts`` do no updates, and are several times faster): the wall time left at the speed of
+        that chunk (``steps`` env steps in ``seconds``, its host work and checkpoint included)."""
+        if self.estimated or not is_lead() or seconds <= 0:
             return
         self.estimated = True
-        rate = self.last_chunk[0] / self.last_chunk[1]
+        rate = steps / seconds
         left = max(0, steps_left - self.env_steps)
         if left / rate < 1:
             return
@@ -325,7 +328,6 @@ class _Sweep:
         self.run_seconds += t1 - t0
         self.host_seconds += time.perf_counter() - t1
         self.env_steps += chunk.n_steps * len(wave.runs)
-        self.last_chunk = (chunk.n_steps * len(wave.runs), time.perf_counter() - t0)  # env steps, seconds
         self.schedule.finished(chunk)
         return states
 

@@ -166,7 +166,9 @@ class Grid:
         eval_every = config.get("eval_every", FIELDS["eval_every"].default)
         given = "eval_every" in (fixed or {}) or "eval_every" in varied
         shortened = "total_steps" in (fixed or {}) or steps is not None  # by --set total_steps=N too
-        short, named = config.get("total_steps"), option("total_steps") if steps is not None else "total_steps ="
+        # --set total_steps wins over --steps (it is applied last), and the note names the one that counted.
+        short = config.get("total_steps")
+        named = "total_steps =" if "total_steps" in (fixed or {}) else option("total_steps")
         if shortened and not given and isinstance(short, int) and eval_every > short:
             config["eval_every"] = short
             notes.append(
@@ -235,12 +237,12 @@ class Grid:
 
     def fingerprint(self) -> str:
         """A short hash of everything that determines the sweep's results (for a sampled grid: the drawn values,
-        not how they were drawn)."""
+        not how they were drawn; for a scheduler, its settings)."""
         what = {"seeds": self.seeds, "config": self.config, "axes": self.axes}
         if self.space:
             what["points"] = list(self.points)
-        if self.search != {"method": "grid"}:  # a scheduler's settings change which runs train how far
-            what["search"] = self.search
+        if "scheduler" in self.search:  # its settings change which runs train how far, and how
+            what["search"] = {k: v for k, v in self.search.items() if k not in ("method", "samples", "seed")}
         blob = json.dumps(what, sort_keys=True, default=list)
         return hashlib.sha256(blob.encode()).hexdigest()[:8]
 

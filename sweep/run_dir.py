@@ -194,7 +194,10 @@ def check_resume(grid: Grid, given: Path) -> dict[str, Any]:
     if stored.name != grid.name:
         raise RunFolderError(f"{given} belongs to grid '{stored.name}', not '{grid.name}'")
     if stored.fingerprint() != stored_fingerprints[0]:
-        raise RunFolderError(f"{given}/{SWEEP_FILE} is damaged (its fingerprint does not match)")
+        raise RunFolderError(
+            f"{given}/{SWEEP_FILE} does not match its own fingerprint: it is damaged, or was written by an earlier "
+            "version of the engine that resumes no longer; start a new run"
+        )
     if grid.fingerprint() not in stored_fingerprints:
         raise RunFolderError(
             f"{given} was started with other settings than these (the grid file or its overrides changed); "

@@ -304,6 +304,8 @@ def test_steps_below_eval_every_evaluate_at_the_end_with_a_note(tmp_path, capsys
     assert json.loads(out)["fixed"]["eval_every"] == 200
     code, out, err = call(["show", path, "--set", "total_steps=200"], capsys)  # the same, shortened by --set
     assert code == 0 and err == note.replace("--steps 200", "total_steps = 200")
+    code, out, err = call(["show", path, "--steps", "100", "--set", "total_steps=200"], capsys)  # --set counts
+    assert code == 0 and err == note.replace("--steps 200", "total_steps = 200")
     assert json.loads(out)["fixed"]["eval_every"] == 200
     code, _, err = call(["run", path, "--steps", "200", "--out", tmp_path / "results", "--run-id", "r", "--no-progress",
                          "--no-report"], capsys)  # fmt: skip

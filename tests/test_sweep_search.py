@@ -133,5 +133,6 @@ def test_spaces_stay_within_what_each_field_allows_and_samples_are_bounded():
 
 def test_a_scheduler_is_part_of_the_grids_identity_and_a_plain_grid_keeps_its_own():
     assert grids.load("smoke").fingerprint() == "472e2ec1"  # as before schedulers existed: old folders resume
+    assert grids.load("random_lr_eps").fingerprint() == "ae8e64b1"  # a sampled space without a scheduler, too
     text = BASE + '[grid]\nlr = [1e-3, 3e-3]\n[search]\nscheduler = "halving"\nmin_steps = 150\n'
     assert _parse(text).fingerprint() != _parse(text + "eta = 2\n").fingerprint()
