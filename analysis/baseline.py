@@ -82,6 +82,22 @@ def changes(t: RunTables) -> dict[int, str]:
     return out
 
 
+def fixed_changes(t: RunTables) -> dict[str, Any]:
+    """``{field: value}``: the fields the sweep fixed (not axes) away from their defaults, e.g. a grid's
+    ``[config]`` or a ``--set``: the default config has them too (from the manifest's ``traced_fixed`` and
+    ``static_groups``; a static field that differs between groups is an axis)."""
+    defaults = t.manifest.get(DEFAULTS_KEY)
+    if not isinstance(defaults, Mapping):
+        return {}
+    fixed = dict(t.manifest.get("traced_fixed") or {})
+    groups = t.manifest.get("static_groups") or []
+    for name in defaults:
+        values = {str(g.get(name)) for g in groups}
+        if groups and name in groups[0] and len(values) == 1:
+            fixed.setdefault(name, groups[0][name])
+    return {k: v for k, v in fixed.items() if k in defaults and k not in t.axes and not same_value(v, defaults[k])}
+
+
 def versus_default(t: RunTables, default: int, *, n_boot: int = N_BOOT, seed: int = SEED) -> pd.DataFrame:
     """One row per other config: ``config``, then for ``final`` (the final eval return) and ``auc`` (the
     normalised AUC, ``summary.run_auc``) P(config > default) ``<m>_p`` with its 95% interval ``<m>_ci_low``,

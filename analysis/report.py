@@ -192,14 +192,20 @@ def defaults_html(t: RunTables, *, max_rows: int = 50) -> list[str]:
         stop = f" Only the configs that stopped where the defaults did, at env step {at:,}, are compared."
     more = f" The first {max_rows} of {len(v)} rows." if len(v) > max_rows else ""
     default = html.escape(aggregate.config_labels(t.summary, t.axes)[d])
+    fixed = baseline.fixed_changes(t)
+    also = ""
+    if fixed:  # the sweep's own settings, which every config shares: "the defaults" are the swept fields' only
+        shown = ", ".join(f"{k}={aggregate.format_value(v)}" for k, v in fixed.items())
+        also = f"; like every config of this sweep it has {len(fixed)} other field{'s' * (len(fixed) > 1)} fixed away "
+        also += f"from {'their' if len(fixed) > 1 else 'its'} default: {html.escape(shown)}"
     intro = (
-        f"<p>The default config, <b>{default}</b> (every swept field at its default), against each other "
+        f"<p>The default config, <b>{default}</b> (every swept field at its default{also}), against each other "
         "config: P(it &gt; defaults) is the probability that a run of the config beats a run of the "
         "defaults (ties count half), on the final return and on the AUC (how fast it gets there), with its "
         "interval pairing the runs by seed. <i>better</i> / <i>worse</i>: the interval lies above / below 0.5; "
         "<i>unclear</i>: it contains 0.5. Sorted by the final return's P, then the AUC's. Each interval holds at "
-        f"95% on its own: were no config different from the defaults, up to about {0.05 * 2 * len(v):.1f} of "
-        f"these {2 * len(v)} would still exclude 0.5.{stop}{more}</p>"
+        f"95% on its own: were no config different from the defaults, about {0.05 * 2 * len(v):.1f} of these "
+        f"{2 * len(v)} would exclude 0.5 by chance alone, on average.{stop}{more}</p>"
     )
     table = f"<table><tr>{th}</tr>" + "".join(f"<tr>{r}</tr>" for r in rows) + "</table>"
     return ["<h2>Against the defaults</h2>", intro, f"<p>{_clear_sentence(v, labels)}</p>", table]

@@ -85,6 +85,20 @@ def test_section_numbers_are_improvement_intervals_paired_by_seed(tmp_path):
     assert f"<b>Clearly worse</b> than the defaults (interval below 0.5): on the final return, {labels[3]}" in page
 
 
+def test_fields_the_sweep_fixes_away_from_their_defaults_are_named(tmp_path):
+    # The default config is the swept fields' defaults only: a grid's [config] (or a --set) applies to it too.
+    kw = ablation(defaults={**DEFAULTS, "gamma": 0.99, "n_step": 1, "batch_size": 64, "total_steps": 2000})
+    kw["manifest"]["traced_fixed"] = {"gamma": 0.9, "lr": 1e-3}  # lr is an axis: never named
+    groups = [{"n_step": 3, "batch_size": 64, "total_steps": 2000, "runs": 24}, {"n_step": 3, "batch_size": 32}]
+    kw["manifest"]["static_groups"] = groups  # batch_size differs between groups: not a fixed field
+    analysis.write_tables(tmp_path, **kw)
+    t = analysis.load(tmp_path)
+    assert baseline.fixed_changes(t) == {"gamma": 0.9, "n_step": 3}
+    page = analysis.report(tmp_path).read_text()
+    assert "(every swept field at its default; like every config of this sweep it has 2 other fields fixed" in page
+    assert "fixed away from their default: gamma=0.9, n_step=3)" in page
+
+
 def test_versus_default_table(tmp_path):
     analysis.write_tables(tmp_path, **ablation())
     v = baseline.versus_default(analysis.load(tmp_path), 1)
