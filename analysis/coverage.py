@@ -365,7 +365,9 @@ AUC_POPULATIONS: dict[str, Quantile] = {
 }
 
 
-def auc_check(*, reps: int = 300, seed_counts: Sequence[int] = (5, 10, 16), seed: int = 0) -> list[dict]:
+def auc_check(
+    *, reps: int = 300, seed_counts: Sequence[int] = (5, 10, 16), n_boot: int = intervals.N_BOOT, seed: int = 0
+) -> list[dict]:
     """Coverage of the AUC intervals (bounds (0, 1), as the summary gives them) on ``AUC_POPULATIONS``: one row
     per population, seed count and statistic (``population, seeds, statistic, coverage, width``)."""
     rng, rows = np.random.default_rng([seed, 2]), []
@@ -374,7 +376,9 @@ def auc_check(*, reps: int = 300, seed_counts: Sequence[int] = (5, 10, 16), seed
             x = draw([q], 0.0, reps, n, rng)[0]
 
             def ends(sl: slice, x=x) -> dict:
-                mine = intervals.intervals_of(x[sl], ("mean", "median", "iqm"), bounds=(0.0, 1.0), seed=_seed(rng))
+                mine = intervals.intervals_of(
+                    x[sl], ("mean", "median", "iqm"), bounds=(0.0, 1.0), n_boot=n_boot, seed=_seed(rng)
+                )
                 return {s: v[1:] for s, v in mine.items()}
 
             for s, (lo, hi) in _chunked(reps, ends).items():
@@ -417,7 +421,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = study(reps=args.reps, seed_counts=args.seeds, n_boot=args.boot, seed=args.seed)
     print(tables(rows))
     print(seed_count_check(seed=args.seed))
-    print(auc_table(auc_check(seed=args.seed)))
+    print(auc_table(auc_check(reps=args.reps, seed_counts=args.seeds, n_boot=args.boot, seed=args.seed)))
     print(f"{args.reps} sweeps per cell, {args.boot} replicates per interval, {time.perf_counter() - t0:.0f} s")
     return 0
 
