@@ -193,7 +193,7 @@ class _Sweep:
             hosts = f" on {jax.process_count()} processes" if jax.process_count() > 1 else ""
             print(f"devices: {self.mesh.size} x {kind} ({platform}){hosts}", file=sys.stderr)
             print(f"{self.plan.grid.name}: {cost.describe(self.mesh.size)}", file=sys.stderr)
-            full = sum(len(g.runs) * g.static.total_steps for g in self.plan.groups)
+            full = self.plan.full_env_steps
             if planned != full:
                 share = f"{planned / full:.0%} of the full grid's {full:,}"
                 print(f"{self.plan.grid.search['scheduler']}: {planned:,} env steps ({share})", file=sys.stderr)

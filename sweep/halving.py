@@ -30,7 +30,7 @@ import pandas as pd
 
 from analysis import stats
 from sweep.plan import Plan, Wave
-from sweep.stretches import StretchSchedule, run_scores
+from sweep.stretches import StretchSchedule, run_scores, stretch_env_steps
 
 
 def rung_steps(min_steps: int, eta: int, total_steps: int) -> list[int]:
@@ -47,16 +47,20 @@ def survivors(n: int, eta: int) -> int:
     return math.ceil(n / eta)
 
 
+def configs_at(n: int, eta: int, k: int) -> int:
+    """How many of ``n`` configs train in stretch ``k`` (0: all of them)."""
+    for _ in range(k):
+        n = survivors(n, eta)
+    return n
+
+
 def planned_env_steps(plan: Plan) -> int:
     """The env steps a halving sweep trains: every config to the first rung, then the survivors of each rung to
-    the next (what ``list``, ``show`` and the size line at the start of ``run`` state)."""
-    settings, seeds = plan.grid.search, plan.grid.seeds
+    the next (what ``list``, ``show`` and the size line at the start of ``run`` state; the schedule's own
+    ``planned_steps``)."""
+    settings = plan.grid.search
     bounds = rung_steps(settings["min_steps"], settings["eta"], plan.groups[0].static.total_steps)
-    n, start, total = len(plan.configs), 0, 0
-    for bound in bounds:
-        total += n * seeds * (bound - start)
-        n, start = survivors(n, settings["eta"]), bound
-    return total
+    return stretch_env_steps(bounds, lambda k: configs_at(len(plan.configs), settings["eta"], k), plan.grid.seeds)
 
 
 def rung_scores(evals: dict[str, np.ndarray], plan: Plan, configs: list[int], step: int, metric: str) -> np.ndarray:
@@ -104,10 +108,7 @@ class HalvingSchedule(StretchSchedule):
         parked.keep_only(self.alive_runs())  # the stopped configs' states are no longer needed
 
     def _planned_configs(self, k: int) -> int:
-        n = len(self.plan.configs)
-        for _ in range(k):
-            n = survivors(n, self.eta)
-        return n
+        return configs_at(len(self.plan.configs), self.eta, k)
 
     def stopped_at(self) -> dict[int, int]:
         out = {}
@@ -117,8 +118,8 @@ class HalvingSchedule(StretchSchedule):
         return out
 
     def results(self) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
-        full = sum(len(g.runs) * g.static.total_steps for g in self.plan.groups)
-        entry = {"rungs": self.bounds, "env_steps": self.planned_steps(), "full_grid_env_steps": full}
+        steps = {"env_steps": self.planned_steps(), "full_grid_env_steps": self.plan.full_env_steps}
+        entry = {"rungs": self.bounds, **steps}
         return {"halving": entry}, {"rungs.parquet": self.rungs_frame()}
 
     def rungs_frame(self) -> pd.DataFrame:

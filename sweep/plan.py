@@ -53,6 +53,11 @@ class Plan:
     def n_runs(self) -> int:
         return len(self.configs) * self.grid.seeds
 
+    @property
+    def full_env_steps(self) -> int:
+        """Env steps of every run trained to its ``total_steps`` (what a search that stops runs early saves on)."""
+        return sum(len(g.runs) * g.static.total_steps for g in self.groups)
+
     def config_of(self, run: int | np.ndarray) -> int | np.ndarray:
         return run // self.grid.seeds
 
@@ -129,7 +134,7 @@ def size(plan: Plan, n_devices: int, platform: str, runs_per_device: int | None)
     for group in plan.groups:
         per_device = runs_per_device or default_runs_per_device(len(group.runs), n_devices, platform)
         waves += math.ceil(len(group.runs) / (n_devices * per_device))
-    env_steps = sum(len(g.runs) * g.static.total_steps for g in plan.groups)
+    env_steps = plan.full_env_steps
     if plan.grid.search.get("scheduler") == "halving":  # the configs stopped at a rung train no further
         from sweep.halving import planned_env_steps
 

@@ -51,6 +51,15 @@ def run_scores(
     return np.asarray(values, np.float64).reshape(len(configs), seeds)
 
 
+def stretch_env_steps(bounds: list[int], n_configs: Callable[[int], int], seeds: int) -> int:
+    """Env steps of stretches ending at ``bounds``, stretch k training ``n_configs(k)`` configs of ``seeds`` runs."""
+    done, start = 0, 0
+    for k, bound in enumerate(bounds):
+        done += n_configs(k) * seeds * (bound - start)
+        start = bound
+    return done
+
+
 class StretchSchedule:
     """Stretches ending at ``bounds`` (the last at ``total_steps``); subclasses decide at each boundary."""
 
@@ -169,11 +178,7 @@ class StretchSchedule:
         return done
 
     def planned_steps(self) -> int:
-        seeds, done, start = self.plan.grid.seeds, 0, 0
-        for k, bound in enumerate(self.bounds):
-            done += self._planned_configs(k) * seeds * (bound - start)
-            start = bound
-        return done
+        return stretch_env_steps(self.bounds, self._planned_configs, self.plan.grid.seeds)
 
     def _planned_configs(self, k: int) -> int:
         """How many configs stretch k trains (subclasses that stop configs say fewer)."""

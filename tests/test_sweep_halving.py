@@ -13,7 +13,7 @@ from sweep_runs import run_sweep
 
 from sweep import checkpoint
 from sweep import grid as grids
-from sweep.halving import HalvingSchedule, rung_steps, survivors
+from sweep.halving import HalvingSchedule, planned_env_steps, rung_steps, survivors
 from sweep.plan import Group, cut_group, make_plan
 
 GRID = """
@@ -69,6 +69,7 @@ def _schedule(position=None, scores=None):
 def test_stretches_train_the_survivors_from_each_rung_and_stop_the_rest():
     schedule, plan = _schedule()
     assert schedule.planned_steps() == 18 * 200 + 6 * 400 + 2 * 600  # 9, 3, then 1 config of 2 seeds
+    assert planned_env_steps(plan) == schedule.planned_steps()  # what list, show and run's size line state
     chunks = _drain(schedule)
     # Stretch 1: 18 runs in waves of 4 (5 waves), 200 steps each; stretch 2: configs 6-8 (6 runs, 2 waves), 200
     # -> 600 in chunks of 300 and 100; stretch 3: config 8 (1 wave), 600 -> 1200.
