@@ -193,7 +193,10 @@ def clear_removed(run_dir: Path, finished: bool = False) -> None:
     sweep in the grid's folder, or a resume of the finished folder, clears it), and, in a ``finished`` folder,
     a checkpoint a kill left between the DONE marker and its removal."""
     if finished and (run_dir / CHECKPOINT).exists():
-        os.replace(run_dir / CHECKPOINT, run_dir / f".{CHECKPOINT}-removed-{os.getpid()}")
+        try:
+            os.replace(run_dir / CHECKPOINT, run_dir / f".{CHECKPOINT}-removed-{os.getpid()}")
+        except FileNotFoundError:  # the sweep finishing there removed it first
+            pass
     for old in run_dir.glob(f".{CHECKPOINT}-removed-*"):
         shutil.rmtree(old, ignore_errors=True)
 

@@ -65,6 +65,7 @@ class Parked:
     def written(self) -> None:
         """Told by every process once a checkpoint has written the pending files."""
         self._pending = []
+        self._drop_unused()  # a pending file no parked run is in any more (all taken back) leaves memory too
 
     def take(self, runs: np.ndarray, batched: list[bool]) -> list[np.ndarray]:
         """The leaves of a wave made of ``runs`` (padding given as a repeated real run): batched leaves stacked
