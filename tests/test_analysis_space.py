@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from test_analysis_tables import sweep
+from test_analysis_tables import episodes_of, sweep
 
 import analysis
 from analysis import space
@@ -51,15 +51,7 @@ def sampled_sweep(n_configs=40, n_seeds=4, *, noise=40.0, choices=None, seed=0, 
         "eval_return": (final[:, None] * np.array([0.25, 0.5, 0.75, 1.0])).astype(np.float32).ravel(),
     }
     lengths = np.clip((20 + 0.2 * final[:, None] * np.ones((1, 40))).astype(int), 8, 500)
-    end = np.cumsum(lengths, axis=1)
-    r, e = np.nonzero(end <= steps)
-    episodes = {
-        "run": r,
-        "episode": e,
-        "episode_return": lengths[r, e].astype(np.float32),
-        "episode_length": lengths[r, e],
-        "end_step": end[r, e],
-    }
+    episodes = episodes_of(lengths, steps)
     axes = list(spec)
     manifest = {
         "grid": "random_lr_eps",

@@ -70,17 +70,23 @@ def sweep(axes_values, n_seeds=3, steps=2000, seed=0):
         "eval_return": (500 * skill[:, None] * np.linspace(0.2, 1, 4)).astype(np.float32).ravel(),
     }
     lengths = np.clip((20 + 100 * skill[:, None] * np.ones((1, 40))).astype(int), 8, 500)
+    episodes = episodes_of(lengths, steps)
+    manifest = {"grid": "test", "axes": names, "n_seeds": n_seeds, "total_steps": steps}
+    return {"runs": runs, "axes": names, "episodes": episodes, "evals": evals, "manifest": manifest}
+
+
+def episodes_of(lengths: np.ndarray, steps: int) -> dict[str, np.ndarray]:
+    """The episodes table of runs whose episodes last ``lengths [runs, episodes]`` steps each, with a return equal
+    to their length, keeping those that end within ``steps``."""
     end = np.cumsum(lengths, axis=1)
     r, e = np.nonzero(end <= steps)
-    episodes = {
+    return {
         "run": r,
         "episode": e,
         "episode_return": lengths[r, e].astype(np.float32),
         "episode_length": lengths[r, e],
         "end_step": end[r, e],
     }
-    manifest = {"grid": "test", "axes": names, "n_seeds": n_seeds, "total_steps": steps}
-    return {"runs": runs, "axes": names, "episodes": episodes, "evals": evals, "manifest": manifest}
 
 
 def rewrite(path, change):

@@ -26,17 +26,20 @@ def test_records_number_episodes_per_run():
     np.testing.assert_array_equal(ev["step"], [14, 14, 18])
 
 
+class TwoSteps:
+    """A chunk's outputs for 2 runs over 2 env steps: each run ends an episode and is evaluated once."""
+
+    episode_done = np.array([[1, 0], [0, 1]], bool)
+    episode_return = np.array([[3, 0], [0, 4]], np.float32)
+    episode_length = np.array([[3, 0], [0, 4]], np.int32)
+    eval_done = np.array([[0, 1], [0, 1]], bool)
+    eval_return = np.array([[0, 5], [0, 6]], np.float32)
+
+
 def test_records_round_trip_through_arrays():
     rec = Records(2)
 
-    class Out:
-        episode_done = np.array([[1, 0], [0, 1]], bool)
-        episode_return = np.array([[3, 0], [0, 4]], np.float32)
-        episode_length = np.array([[3, 0], [0, 4]], np.int32)
-        eval_done = np.array([[0, 1], [0, 1]], bool)
-        eval_return = np.array([[0, 5], [0, 6]], np.float32)
-
-    rec.add_chunk(Out, np.array([0, 1]), first_step=0)
+    rec.add_chunk(TwoSteps, np.array([0, 1]), first_step=0)
     rec.mark_diverged(np.array([0, 1]), np.array([False, True]))
     back = Records.from_arrays(rec.to_arrays(), 2)
     for a, b in ((rec.episodes(), back.episodes()), (rec.evals(), back.evals())):
@@ -45,18 +48,11 @@ def test_records_round_trip_through_arrays():
 
 
 def test_new_arrays_hold_only_what_came_since_the_last_call_and_add_up_to_everything():
-    class Out:
-        episode_done = np.array([[1, 0], [0, 1]], bool)
-        episode_return = np.array([[3, 0], [0, 4]], np.float32)
-        episode_length = np.array([[3, 0], [0, 4]], np.int32)
-        eval_done = np.array([[0, 1], [0, 1]], bool)
-        eval_return = np.array([[0, 5], [0, 6]], np.float32)
-
     rec = Records(2)
-    rec.add_chunk(Out, np.array([0, 1]), first_step=0)
+    rec.add_chunk(TwoSteps, np.array([0, 1]), first_step=0)
     first = rec.new_arrays()
     assert len(first["ep_run"]) == 2 and len(first["dv_run"]) == 0
-    rec.add_chunk(Out, np.array([0, 1]), first_step=2)
+    rec.add_chunk(TwoSteps, np.array([0, 1]), first_step=2)
     rec.mark_diverged(np.array([0, 1]), np.array([True, False]))
     second = rec.new_arrays()
     np.testing.assert_array_equal(second["ep_end_step"], [3, 4])  # the second chunk's only
