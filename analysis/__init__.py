@@ -13,6 +13,8 @@ al., "Deep Reinforcement Learning at the Edge of the Statistical Precipice" (Neu
 JAX or the engine.
 """
 
+from common.files import WriteError
+
 from .compare import compare
 from .intervals import (
     Interval,
@@ -24,7 +26,6 @@ from .intervals import (
     profile_interval,
     proportion_interval,
 )
-from .io import WriteError
 from .report import report
 from .seeds import SeedsNeeded, seeds_to_separate
 from .smooth import choose_bandwidth, local_linear, trend_band

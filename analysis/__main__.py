@@ -12,8 +12,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from common.errors import UserError, print_error
+
 from .compare import compare
-from .errors import UserError, print_error
 from .report import report
 
 PROG = "python -m analysis"

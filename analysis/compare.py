@@ -24,8 +24,9 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter
 
+from common.files import atomic_write_text, make_dir
+
 from . import aggregate, halving, intervals, pbt, seeds, stats
-from .io import atomic_write_text, make_dir
 from .page import FigureFile, ci_text, document, img_html
 from .plotting import EVAL_LABEL, STEP_LABEL, curve, figure, iqm_panels, return_axis, save, steps_formatter, style
 from .summary import N_BOOT, SEED, summarise

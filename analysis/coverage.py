@@ -24,9 +24,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import stats as sps
 
+from common.errors import UserError, print_error
+
 from . import intervals, seeds, stats
 from .aggregate import CURVE_BOOT
-from .errors import UserError, print_error
 
 Quantile = Callable[[np.ndarray], np.ndarray]
 SEED_COUNTS = (2, 3, 5, 10, 16, 32)

@@ -11,7 +11,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .io import to_json
+from common.files import to_json
+
 from .space import describe
 
 CSS = """

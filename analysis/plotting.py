@@ -22,8 +22,9 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from common.files import atomic_write
+
 from .aggregate import format_value
-from .io import atomic_write
 from .stats import MAX_RETURN, SOLVED_RETURN
 
 DPI = 110

@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from common.files import atomic_write_text
+
 from . import aggregate, baseline, halving, intervals, pbt, schedule_report, seeds, stats
 from .aggregate import CURVE_BOOT
-from .io import atomic_write_text
 from .page import FigureFile, ci_text, document, img_html, manifest_html
 from .run_figures import make_figures, run_labels, run_title
 from .summary import N_BOOT, SEED, seed_matrix, summarise

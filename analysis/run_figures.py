@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from common.files import make_dir
+
 from . import aggregate, figures, halving, pbt, scatter, schedule_figures, space
-from .io import make_dir
 from .page import FigureFile, manifest_number
 from .plotting import EVAL_LABEL, save, sweep_title
 from .schedules import settings

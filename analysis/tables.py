@@ -20,9 +20,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from common.files import atomic_write, atomic_write_text, to_json
+
 from . import schedules
 from .checks import RunDirError, check_columns, read_table
-from .io import atomic_write, atomic_write_text, to_json
 from .space import AxisScale, axis_scales
 from .summary import SUMMARY_FORMAT, summarise, summary_columns
 

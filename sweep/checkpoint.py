@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from analysis.errors import UserError, option
-from analysis.io import atomic_write, atomic_write_text, make_dir, to_json
+from common.errors import UserError, option
+from common.files import atomic_write, atomic_write_text, make_dir, to_json
 from sweep.parked import Parked
 from sweep.records import Records
 

@@ -14,13 +14,13 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from analysis.errors import UserError, print_error
-from analysis.io import to_json
+from common.errors import UserError, print_error
+from common.files import to_json
 from sweep import cluster, supervisor
 from sweep.cluster import DEFAULT_TIMEOUT_SECONDS
 
 PROG = "python -m sweep"
-# The flag of each option the engine's messages may name (see analysis.errors.option).
+# The flag of each option the engine's messages may name (see common.errors.option).
 FLAGS = {
     "seeds": "--seeds",
     "total_steps": "--steps",

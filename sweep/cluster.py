@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from analysis.errors import UserError, option
+from common.errors import UserError, option
 from sweep.supervisor import report_status, resume_hint
 
 DEFAULT_TIMEOUT_SECONDS = 60  # --cluster-timeout: joining the cluster, and a process that stops answering

@@ -16,7 +16,7 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding
 
-from analysis.errors import UserError
+from common.errors import UserError
 
 AXIS = "runs"  # the mesh's one axis: runs are sharded along it
 

@@ -20,9 +20,9 @@ from typing import Any
 import jax
 import numpy as np
 
-from analysis.errors import UserError, option
-from analysis.io import WriteError, jsonable
 from analysis.tables import write_parquet
+from common.errors import UserError, option
+from common.files import WriteError, jsonable
 from core import HParams, TrainState, is_positive_int
 from sweep import checkpoint, cluster, supervisor
 from sweep import run_dir as folders

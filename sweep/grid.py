@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.errors import UserError, option
+from common.errors import UserError, option
 from core import FIELDS, STATIC_FIELDS, TRACED_FIELDS, HParams, StaticConfig, is_positive_int, validate_hparams
 
 GRIDS_DIR = Path(__file__).parent / "grids"

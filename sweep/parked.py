@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.io import atomic_write, make_dir
+from common.files import atomic_write, make_dir
 
 
 class Parked:

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-from analysis.errors import UserError, option
-from analysis.io import atomic_write_text, to_json
+from common.errors import UserError, option
+from common.files import atomic_write_text, to_json
 from sweep import checkpoint
 from sweep.grid import Grid
 

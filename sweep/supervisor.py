@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from analysis.errors import EXIT_USER_ERROR
+from common.errors import EXIT_USER_ERROR
 
 WORKER_ENV = "SWEEP_CLUSTER_WORKER"  # set in a supervised worker: "<native log path>:<status fd>"
 STOP_GRACE_SECONDS = 60.0  # a worker still running this long after a stop signal is killed

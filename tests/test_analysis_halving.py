@@ -16,8 +16,8 @@ from test_analysis_tables import sweep
 
 import analysis
 from analysis import halving, intervals, tables
-from analysis.errors import UserError
 from analysis.summary import AUC_RANGE
+from common.errors import UserError
 
 PNG = b"\x89PNG\r\n\x1a\n"
 LR = {"dist": "log_uniform", "low": 1e-4, "high": 1e-2, "integer": False}

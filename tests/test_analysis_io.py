@@ -1,4 +1,4 @@
-"""``analysis.io`` as the analysis uses it: atomic, durable writes of its tables and text files (no JAX)."""
+"""``common.files`` as the analysis uses it: atomic, durable writes of its tables and text files (no JAX)."""
 
 import errno
 import os
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis import tables
-from analysis.io import WriteError, atomic_write, atomic_write_text
+from common.files import WriteError, atomic_write, atomic_write_text
 
 
 def test_atomic_write_fsyncs_before_rename(tmp_path, monkeypatch):

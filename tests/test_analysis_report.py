@@ -11,8 +11,8 @@ from test_analysis_tables import sweep, tiny_sweep
 import analysis
 from analysis import aggregate
 from analysis.intervals import MEASURED_MIN_COVERAGE
-from analysis.io import WriteError
 from analysis.report import caveats
+from common.files import WriteError
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

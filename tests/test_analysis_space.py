@@ -13,7 +13,7 @@ from test_analysis_tables import episodes_of, sweep
 
 import analysis
 from analysis import space
-from analysis.errors import UserError
+from common.errors import UserError
 
 LR = {"dist": "log_uniform", "low": 1e-4, "high": 1e-2, "integer": False}
 EPS = {"dist": "uniform", "low": 0.0, "high": 0.2, "integer": False}

@@ -14,7 +14,7 @@ import pytest
 
 import analysis
 from analysis import tables
-from analysis.errors import UserError
+from common.errors import UserError
 
 
 def tiny_sweep():

@@ -78,7 +78,7 @@ cfg = bench.BenchConfig(
 )
 result = bench.run_bench(cfg)
 print(bench.format_table(result), file=sys.stderr)
-from analysis.io import to_json
+from common.files import to_json
 print(to_json(result))
 """
 

@@ -108,7 +108,7 @@ def test_fingerprint_changes_with_every_setting():
 
 
 def test_record_round_trips_through_strict_json(tmp_path):
-    from analysis.io import to_json
+    from common.files import to_json
 
     path = write_grid(tmp_path, "seeds = 2\n[config]\nmax_grad_norm = inf\n[grid]\nhidden_sizes = [[8], [16, 16]]\n")
     grid = grids.load(str(path))

@@ -204,7 +204,7 @@ def test_halving_needs_one_total_steps():
 def test_a_full_disk_while_parking_is_one_line_and_the_sweep_resumes(tmp_path, capsys, monkeypatch):
     import errno
 
-    from analysis.io import WriteError
+    from common.files import WriteError
     from sweep import cli, parked
 
     grid_file = tmp_path / "halving.toml"

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from analysis.errors import UserError
+from common.errors import UserError
 from core import HParams, Learner, StaticConfig, Transition, cartpole, epsilon, hparams_as_arrays, make_train
 from sweep.bench.measure import mesh_for
 from sweep.plan import hparams_batch, run_keys

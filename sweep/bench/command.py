@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from analysis.errors import UserError, print_error
-from analysis.io import atomic_write_text, make_dir, to_json
+from common.errors import UserError, print_error
+from common.files import atomic_write_text, make_dir, to_json
 
 
 class Parser(argparse.ArgumentParser):

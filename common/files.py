@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from .errors import UserError
+from common.errors import UserError
 
 
 class WriteError(UserError):
