@@ -16,8 +16,9 @@ from typing import Any
 
 from common.errors import UserError, print_error
 from common.files import to_json
-from sweep import cluster, supervisor
-from sweep.cluster import DEFAULT_TIMEOUT_SECONDS
+from sweep import cluster
+from sweep.cluster import supervisor
+from sweep.cluster.runtime import DEFAULT_TIMEOUT_SECONDS
 
 PROG = "python -m sweep"
 # The flag of each option the engine's messages may name (see common.errors.option).
@@ -51,7 +52,7 @@ def _positive_int(text: str) -> int:
 
 
 def _run_id(text: str) -> str:
-    from sweep.run_dir import RunFolderError, check_run_id
+    from sweep.store.run_folder import RunFolderError, check_run_id
 
     try:
         check_run_id(text)
@@ -138,9 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load(args):
-    from sweep import grid as grids
+    from sweep.schedules import load_grid
 
-    file_grid = grids.load(args.grid)
+    file_grid = load_grid(args.grid)
     fixed = dict(parse_set(item) for item in args.set)
     grid = file_grid.with_overrides(seeds=args.seeds, steps=args.steps, fixed=fixed, where="--set")
     for note in grid.notes:
@@ -151,22 +152,23 @@ def _load(args):
 def _cmd_list(_args) -> int:
     import jax
 
-    from sweep import grid as grids
-    from sweep.devices import use_cpu_cores
+    from sweep.compute.devices import use_cpu_cores
+    from sweep.schedules import load_grid
+    from sweep.spec import grid as grids
 
     use_cpu_cores()
     n, platform = jax.device_count(), jax.devices()[0].platform
     rows = []
     for name in grids.available():
         try:
-            g = grids.load(name)
+            g = load_grid(name)
         except grids.GridError as err:
             rows.append((name, f"(invalid: {err})", "", "", "", "", ""))
             continue
         s = _size(g, n, platform)
         if g.space:
-            scheduler = f" ({g.search['scheduler']})" if "scheduler" in g.search else ""
-            axes = f"{g.search['method']} x {len(g.points)}{scheduler}: " + ", ".join(g.space)
+            scheduler = f" ({g.search.scheduler.name})" if g.search.scheduler is not None else ""
+            axes = f"{g.search.method} x {len(g.points)}{scheduler}: " + ", ".join(g.space)
         else:
             axes = ", ".join(f"{k}[{len(v)}]" for k, v in g.axes.items()) or "(seeds only)"
         rows.append((name, axes, f"{s.runs:,}", f"{s.groups:,}", f"{s.waves:,}", f"{s.env_steps:,}", g.description))
@@ -187,7 +189,7 @@ def _size(grid, n_devices: int, platform: str):
 def _cmd_show(args) -> int:
     import jax
 
-    from sweep.devices import use_cpu_cores
+    from sweep.compute.devices import use_cpu_cores
 
     _, grid = _load(args)
     use_cpu_cores()
@@ -214,7 +216,7 @@ def _cluster_flags(args) -> bool:
 
 def _cmd_run(args) -> int:
     from sweep import engine
-    from sweep.devices import memory_cap_bytes, use_cpu_cores
+    from sweep.compute.devices import memory_cap_bytes, use_cpu_cores
 
     file_grid, grid = _load(args)  # validate everything before touching devices or files
     memory_cap_bytes()

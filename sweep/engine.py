@@ -24,18 +24,20 @@ from analysis.tables import write_parquet
 from common.errors import UserError, option
 from common.files import WriteError, jsonable
 from core import HParams, TrainState, is_positive_int
-from sweep import checkpoint, cluster, supervisor
-from sweep import run_dir as folders
-from sweep.devices import fetch, is_lead, make_mesh, on_lead
-from sweep.grid import Grid
-from sweep.layout import Layout
-from sweep.manifest import Timings, make_manifest, runs_frame
-from sweep.parked import Parked
+from sweep import cluster
+from sweep.cluster import supervisor
+from sweep.compute.devices import fetch, is_lead, make_mesh, on_lead
+from sweep.compute.layout import Layout
+from sweep.compute.program import GroupProgram, diverged_runs
 from sweep.plan import Plan, Wave, hparams_batch, make_plan, run_keys, size, too_large
-from sweep.program import GroupProgram, diverged_runs
-from sweep.records import Records
-from sweep.schedule import Chunk, Schedule
-from sweep.schedulers import make_schedule
+from sweep.schedules import SCHEDULERS, make_schedule
+from sweep.schedules.base import Chunk, Schedule
+from sweep.spec.grid import Grid
+from sweep.store import checkpoint
+from sweep.store import run_folder as folders
+from sweep.store.manifest import Timings, make_manifest, runs_frame
+from sweep.store.parked import Parked
+from sweep.store.records import Records
 
 
 class OptionError(UserError):
@@ -75,7 +77,7 @@ def intent(grid: Grid, options: Options) -> dict[str, Any]:
                 "config": grid.config,
                 "axes": grid.axes,
                 "space": grid.space,
-                "search": grid.search,
+                "search": grid.search.record(),
                 "points": {str(i): point for i, point in enumerate(grid.points)},
             },
             "options": {
@@ -98,15 +100,16 @@ def intent(grid: Grid, options: Options) -> dict[str, Any]:
 def run_sweep(grid: Grid, options: Options = Options(), *, file_grid: Grid | None = None) -> Path:
     """Trains every run of ``grid``; returns the run folder with its tables (and report).
 
-    On several processes, they first check that they all run the same sweep (``sweep.cluster.agree``). A new
+    On several processes, they first check that they all run the same sweep (``sweep.cluster.runtime.agree``). A new
     run folder that fails before its first checkpoint (or its tables) is removed again, with the parents this
     call made; a folder being resumed is never removed. A sweep stopped by a signal raises
-    ``sweep.cluster.Stopped``, which names its run folder.
+    ``sweep.cluster.runtime.Stopped``, which names its run folder.
     """
     options.check()
     cluster.agree(intent(grid, options))
     if options.resume is not None:
-        found = folders.resume_from_check(on_lead(lambda: folders.check_resume(grid, Path(options.resume))))
+        check = lambda: folders.check_resume(grid, Path(options.resume), SCHEDULERS)  # noqa: E731
+        found = folders.resume_from_check(on_lead(check), SCHEDULERS)
         if is_lead() and found.status == "tables":
             print(
                 f"note: {options.resume} has tables but no {folders.DONE} marker and no checkpoint (it was stopped "
@@ -196,7 +199,7 @@ class _Sweep:
             full = self.plan.full_env_steps
             if planned != full:
                 share = f"{planned / full:.0%} of the full grid's {full:,}"
-                print(f"{self.plan.grid.search['scheduler']}: {planned:,} env steps ({share})", file=sys.stderr)
+                print(f"{self.plan.grid.search.scheduler.name}: {planned:,} env steps ({share})", file=sys.stderr)
         done = self.schedule.steps_done()
         self.bar = tqdm(
             total=planned,

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from core import TRACED_FIELDS, HParams, StaticConfig, hparams_as_arrays
-from sweep.grid import Grid, split_config
+from sweep.spec.grid import Grid, split_config
 
 # Runs per CPU device in every wave: see ``default_runs_per_device``.
 CPU_RUNS_PER_DEVICE = 8
@@ -43,6 +43,12 @@ class Wave(NamedTuple):
         return out
 
 
+def run_number(config, seed, seeds: int):
+    """Run ``(config, seed)``'s number among ``seeds`` seeds a config: ``config * seeds + seed`` (the one place
+    this is written; ``Plan.run_of``, ``config_of`` and ``seed_of`` use it)."""
+    return config * seeds + seed
+
+
 @dataclasses.dataclass(frozen=True)
 class Plan:
     grid: Grid
@@ -58,6 +64,15 @@ class Plan:
         """Env steps of every run trained to its ``total_steps`` (what a search that stops runs early saves on)."""
         return sum(len(g.runs) * g.static.total_steps for g in self.groups)
 
+    def run_of(self, config: int | np.ndarray, seed: int | np.ndarray) -> int | np.ndarray:
+        """The run number of ``(config, seed)`` (``run_number``)."""
+        return run_number(config, seed, self.grid.seeds)
+
+    def runs_of(self, configs) -> np.ndarray:
+        """[len(configs) * seeds] the runs of ``configs``, config by config, seeds in order."""
+        c = np.asarray(configs, np.int64)
+        return self.run_of(c[:, None], np.arange(self.grid.seeds)[None, :]).ravel()
+
     def config_of(self, run: int | np.ndarray) -> int | np.ndarray:
         return run // self.grid.seeds
 
@@ -70,7 +85,7 @@ def make_plan(grid: Grid) -> Plan:
     groups: dict[StaticConfig, list[int]] = {}
     for c, cfg in enumerate(configs):
         static, _ = split_config(cfg)
-        groups.setdefault(static, []).extend(range(c * grid.seeds, (c + 1) * grid.seeds))
+        groups.setdefault(static, []).extend(run_number(c, s, grid.seeds) for s in range(grid.seeds))
     return Plan(grid, configs, [Group(static, runs) for static, runs in groups.items()])
 
 
@@ -93,7 +108,7 @@ def default_runs_per_device(n_runs: int, n_devices: int, platform: str) -> int:
     On CPU, always ``CPU_RUNS_PER_DEVICE``: XLA's CPU code for a reduction or a fused multiply-add depends on
     the batch's shape (a sum over a run's 64 samples differs in its last bit between 4 and 32 vmapped runs),
     so only a per-device shape that never changes keeps a run's outputs bitwise the same in every sweep,
-    beside any neighbours, at any position, on 2, 4 or more devices (see ``sweep.devices.use_cpu_cores``). 8
+    beside any neighbours, at any position, on 2, 4 or more devices (see ``sweep.compute.devices.use_cpu_cores``). 8
     is also near where 2 cores reached their best env steps/s (``python -m sweep.bench``). Elsewhere (GPU),
     every run of the group at once, shrunk to fit in memory by the engine.
     """
@@ -134,11 +149,8 @@ def size(plan: Plan, n_devices: int, platform: str, runs_per_device: int | None)
     for group in plan.groups:
         per_device = runs_per_device or default_runs_per_device(len(group.runs), n_devices, platform)
         waves += math.ceil(len(group.runs) / (n_devices * per_device))
-    env_steps = plan.full_env_steps
-    if plan.grid.search.get("scheduler") == "halving":  # the configs stopped at a rung train no further
-        from sweep.halving import planned_env_steps
-
-        env_steps = planned_env_steps(plan)
+    scheduler = plan.grid.search.scheduler  # one that stops configs early trains fewer steps than the full grid
+    env_steps = plan.full_env_steps if scheduler is None else scheduler.planned_env_steps(plan)
     return Size(len(plan.configs), plan.grid.seeds, plan.n_runs, len(plan.groups), waves, env_steps)
 
 

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from sweep import checkpoint, cli
-from sweep.records import Records
+from sweep import cli
+from sweep.store import checkpoint
+from sweep.store.records import Records
 
 
 def _layout(*args):
@@ -100,7 +101,7 @@ def test_unreadable_archive_is_one_sentence(tmp_path):
 
 
 def test_parked_states_come_back_as_the_checkpoint_recorded_them(tmp_path):
-    from sweep.parked import Parked
+    from sweep.store.parked import Parked
 
     folder = tmp_path / checkpoint.CHECKPOINT
     parked = Parked(folder)

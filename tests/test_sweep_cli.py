@@ -13,11 +13,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sweep import checkpoint, cli, engine
-from sweep import grid as grids
-from sweep import run_dir as folders
-from sweep.halving import planned_env_steps
+from sweep import cli, engine
 from sweep.plan import make_plan
+from sweep.schedules import SCHEDULERS, load_grid
+from sweep.spec import grid as grids
+from sweep.spec.fields import ALL_FIELDS
+from sweep.store import checkpoint
+from sweep.store import run_folder as folders
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("episodes", "evals", "runs")
@@ -105,7 +107,7 @@ def write_grid(folder: Path, text: str, name: str = "g") -> Path:
 # ---------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", grids.available())
 def test_every_shipped_grid_parses_and_shows_as_strict_json(name, capsys):
-    grid = grids.load(name)
+    grid = load_grid(name)
     assert grid.name == name and grid.seeds > 0 and grid.description
     assert grid.configs()  # validated, and at least one point
     code, out, err = call(["show", name], capsys)
@@ -127,14 +129,15 @@ def test_list_shows_every_grid_with_its_run_count(capsys):
     rows = {cells[0]: cells for cells in (re.split(r"\s{2,}", line.strip()) for line in lines[1:-1])}
     assert sorted(rows) == grids.available()
     for name, cells in rows.items():
-        grid = grids.load(name)
+        grid = load_grid(name)
         assert int(cells[2]) == len(grid.configs()) * grid.seeds, cells
     assert rows["smoke"][1:3] == ["lr[2]", "4"]  # 2 learning rates x 2 seeds
     assert rows["lr_eps"][2] == "128"  # 4 x 4 configs x 8 seeds
     # A search names its scheduler, and successive halving states the env steps it trains to its rungs.
     assert rows["halving"][1].startswith("sobol x 81 (halving): ") and rows["pbt"][1].startswith("sobol x 16 (pbt): ")
-    halving = grids.load("halving")
-    assert int(rows["halving"][5].replace(",", "")) == planned_env_steps(make_plan(halving)) < 81 * 4 * 50_000
+    halving = load_grid("halving")
+    planned = halving.search.scheduler.planned_env_steps(make_plan(halving))
+    assert int(rows["halving"][5].replace(",", "")) == planned < 81 * 4 * 50_000
 
 
 def test_show_prints_the_resolved_config_with_overrides(capsys):
@@ -147,7 +150,7 @@ def test_show_prints_the_resolved_config_with_overrides(capsys):
     assert "lr" not in fixed
     assert fixed["total_steps"] == 3000 and fixed["loss"] == "huber" and fixed["hidden_sizes"] == [32, 32]
     assert fixed["gamma"] == grids.defaults()["gamma"]  # defaults are shown too
-    assert set(fixed) == set(grids.ALL_FIELDS) - {"lr"}
+    assert set(fixed) == set(ALL_FIELDS) - {"lr"}
 
 
 def test_show_writes_infinity_as_strict_json(tmp_path, capsys):
@@ -341,7 +344,7 @@ def test_output_folder_under_a_file_is_one_line(tmp_path, capsys, no_training):
 def started(tmp_path):
     """A run folder of grid ``a`` (TINY) as the engine leaves it before its first checkpoint."""
     path_a = write_grid(tmp_path, TINY, "a")
-    grid_a = grids.load(str(path_a))
+    grid_a = load_grid(str(path_a))
     run_dir = tmp_path / "results" / "a" / "r1"
     run_dir.mkdir(parents=True)
     folders.write_sweep_info(run_dir, grid_a, grid_a)
@@ -441,12 +444,12 @@ def test_resume_with_out_or_run_id_is_refused(extra, started, tmp_path, capsys, 
 def test_resume_path_is_resolved(started, tmp_path, monkeypatch):
     # `--resume .` and a symbolic link name the real folder, so that `latest` points at its real name.
     path_a, run_dir = started
-    grid = grids.load(str(path_a))
+    grid = load_grid(str(path_a))
     link = tmp_path / "link"
     link.symlink_to(run_dir)
     monkeypatch.chdir(run_dir)
     for given in (Path("."), link):
-        found = folders.check_resume(grid, given)
+        found = folders.check_resume(grid, given, SCHEDULERS)
         assert found["run_dir"] == str(run_dir.resolve()) and found["status"] == "fresh"
 
 
@@ -473,7 +476,7 @@ def test_failure_before_the_first_checkpoint_removes_the_new_folder(started, tmp
         raise RuntimeError("no devices")
 
     monkeypatch.setattr(engine, "make_mesh", broken)
-    grid = grids.load(str(path_a))
+    grid = load_grid(str(path_a))
     before = snapshot(tmp_path)
     for out, run_id in ((tmp_path / "results", "r2"), (tmp_path / "new" / "root", None)):
         with pytest.raises(RuntimeError, match="no devices"):

@@ -15,8 +15,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sweep import checkpoint, cli, cluster, supervisor
-from sweep import run_dir as folders
+from sweep import cli, cluster
+from sweep.cluster import supervisor
+from sweep.store import checkpoint
+from sweep.store import run_folder as folders
 
 ROOT = Path(__file__).resolve().parent.parent
 # 20 chunks of 150 steps: long enough for a stop to land mid-sweep.

@@ -9,7 +9,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _devices_after_use_cpu_cores(arg, xla_flags=None):
-    code = f"import jax; from sweep.devices import use_cpu_cores; use_cpu_cores({arg}); print(len(jax.devices()))"
+    code = "import jax; from sweep.compute.devices import use_cpu_cores; "
+    code += f"use_cpu_cores({arg}); print(len(jax.devices()))"
     env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT))
     env.pop("XLA_FLAGS", None)
     env.pop("JAX_NUM_CPU_DEVICES", None)

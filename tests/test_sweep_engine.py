@@ -13,9 +13,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sweep import checkpoint, cluster, engine
-from sweep import grid as grids
-from sweep import run_dir as folders
+from sweep import cluster, engine
+from sweep.schedules import load_grid
+from sweep.store import checkpoint
+from sweep.store import run_folder as folders
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = """
@@ -75,7 +76,7 @@ def grid_file(tmp_path_factory):
 def reference(grid_file, tmp_path_factory):
     """One device, one chunk per run, in this process."""
     out = tmp_path_factory.mktemp("ref")
-    g = grids.load(str(grid_file))
+    g = load_grid(str(grid_file))
     run_dir = engine.run_sweep(g, engine.Options(out=out, run_id="ref", chunk_steps=600, progress=False, report=False))
     return _tables(run_dir)
 
@@ -112,7 +113,7 @@ def test_four_devices_waves_and_chunks_give_identical_rows(reference, grid_file,
 
 def test_rows_do_not_depend_on_batch_neighbours(reference, grid_file, tmp_path):
     # Run config lr=3e-3 alone (and with fewer seeds): its rows equal those it had beside lr=1e-3.
-    g = grids.load(str(grid_file)).with_overrides(seeds=2, fixed={"lr": 3e-3})
+    g = load_grid(str(grid_file)).with_overrides(seeds=2, fixed={"lr": 3e-3})
     run_dir = engine.run_sweep(g, engine.Options(out=tmp_path, run_id="alone", progress=False, report=False))
     alone = _tables(run_dir)
     for t in ("episodes", "evals"):
@@ -200,7 +201,7 @@ def test_two_process_cluster_refuses_an_existing_folder_on_every_process(grid_fi
 def test_stopped_before_its_marker_resumes_and_cleanup_kill_leaves_a_finished_folder(
     reference, grid_file, tmp_path, monkeypatch
 ):
-    g = grids.load(str(grid_file))
+    g = load_grid(str(grid_file))
 
     def stop(*_args, **_kwargs):
         raise KeyboardInterrupt("stopped")

@@ -6,8 +6,9 @@ import re
 import pytest
 
 from sweep import cli
-from sweep import grid as grids
 from sweep.plan import make_plan
+from sweep.schedules import grid_from_record, load_grid
+from sweep.spec import grid as grids
 
 
 def write_grid(folder, text, name="g"):
@@ -25,7 +26,7 @@ def test_configs_are_the_cartesian_product_in_file_order(tmp_path):
         tmp_path,
         "seeds = 2\n[config]\ngamma = 0.9\n[grid]\nlr = [1e-3, 1e-2]\neps_end = [0.01, 0.1, 0.2]\n",
     )
-    grid = grids.load(str(path))
+    grid = load_grid(str(path))
     assert grid.name == "g" and list(grid.axes) == ["lr", "eps_end"]
     configs = grid.configs()
     assert [(c["lr"], c["eps_end"]) for c in configs] == [
@@ -42,19 +43,19 @@ def test_configs_are_the_cartesian_product_in_file_order(tmp_path):
 
 
 def test_traced_only_grid_is_one_group():
-    plan = make_plan(grids.load("gamma_target"))
+    plan = make_plan(load_grid("gamma_target"))
     assert len(plan.groups) == 1
     assert plan.groups[0][1] == list(range(9 * 8))
 
 
 def test_static_axes_split_into_groups(tmp_path):
     path = write_grid(tmp_path, "seeds = 2\n[grid]\nlr = [1e-3, 1e-2]\nbatch_size = [8, 16]\n")
-    plan = make_plan(grids.load(str(path)))
+    plan = make_plan(load_grid(str(path)))
     # configs: (1e-3, 8), (1e-3, 16), (1e-2, 8), (1e-2, 16); runs are config * seeds + seed
     assert [(static.batch_size, runs) for static, runs in plan.groups] == [(8, [0, 1, 4, 5]), (16, [2, 3, 6, 7])]
-    assert len(make_plan(grids.load("net_batch")).groups) == 9
+    assert len(make_plan(load_grid("net_batch")).groups) == 9
     hidden = write_grid(tmp_path, "seeds = 1\n[grid]\nhidden_sizes = [[8], [8, 8], '16x16']\n", "h")
-    plan = make_plan(grids.load(str(hidden)))
+    plan = make_plan(load_grid(str(hidden)))
     assert [static.hidden_sizes for static, _ in plan.groups] == [(8,), (8, 8), (16, 16)]
 
 
@@ -78,12 +79,12 @@ def test_static_axes_split_into_groups(tmp_path):
 def test_set_values_are_read_as_toml_and_coerced_to_the_field(item, key, value):
     got_key, raw = cli.parse_set(item)
     assert got_key == key
-    got = grids.load("smoke").with_overrides(fixed={got_key: raw}, where="--set").config[key]
+    got = load_grid("smoke").with_overrides(fixed={got_key: raw}, where="--set").config[key]
     assert got == value and type(got) is type(value)
 
 
 def test_overrides_fix_values_and_replace_axes():
-    grid = grids.load("smoke")
+    grid = load_grid("smoke")
     over = grid.with_overrides(seeds=3, steps=4_000, fixed={"lr": 3e-4, "hidden_sizes": "16x16"})
     assert over.seeds == 3 and "lr" not in over.axes
     assert over.config["total_steps"] == 4_000 and over.config["lr"] == 3e-4
@@ -93,8 +94,8 @@ def test_overrides_fix_values_and_replace_axes():
 
 
 def test_fingerprint_changes_with_every_setting():
-    grid = grids.load("smoke")
-    assert grids.load("smoke").fingerprint() == grid.fingerprint() == grid.with_overrides().fingerprint()
+    grid = load_grid("smoke")
+    assert load_grid("smoke").fingerprint() == grid.fingerprint() == grid.with_overrides().fingerprint()
     prints = {
         grid.fingerprint(),
         grid.with_overrides(seeds=3).fingerprint(),
@@ -111,9 +112,9 @@ def test_record_round_trips_through_strict_json(tmp_path):
     from common.files import to_json
 
     path = write_grid(tmp_path, "seeds = 2\n[config]\nmax_grad_norm = inf\n[grid]\nhidden_sizes = [[8], [16, 16]]\n")
-    grid = grids.load(str(path))
+    grid = load_grid(str(path))
     text = to_json(grid.to_record())
     assert '"max_grad_norm": "inf"' in text
-    back = grids.Grid.from_record(json.loads(text, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}")))
+    back = grid_from_record(json.loads(text, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}")))
     assert back == grid and back.fingerprint() == grid.fingerprint()
     assert back.axes["hidden_sizes"] == [(8,), (16, 16)]

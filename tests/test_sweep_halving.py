@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 from sweep_runs import run_sweep
 
-from sweep import checkpoint
-from sweep import grid as grids
-from sweep.halving import HalvingSchedule, planned_env_steps, rung_steps, survivors
 from sweep.plan import Group, cut_group, make_plan
+from sweep.schedules import parse_grid
+from sweep.schedules.halving import HalvingSchedule, rung_steps, survivors
+from sweep.spec import grid as grids
+from sweep.store import checkpoint
 
 GRID = """
 description = "tiny grid for halving tests"
@@ -58,8 +59,8 @@ def _drain(schedule, limit=None):
 
 
 def _schedule(position=None, scores=None):
-    plan = make_plan(grids.parse(tomllib.loads(GRID + HALVING), name="h"))
-    settings = plan.grid.search
+    plan = make_plan(parse_grid(tomllib.loads(GRID + HALVING), name="h"))
+    settings = plan.grid.search.scheduler
     waves_for = lambda g, runs: cut_group(g, Group(plan.groups[g].static, runs), 4)  # noqa: E731
     # Fake scores: config c's seeds score c at every rung, so the highest configs go on.
     scores = scores or (lambda configs, step: np.repeat(np.asarray(configs, float)[:, None], 2, axis=1))
@@ -69,7 +70,8 @@ def _schedule(position=None, scores=None):
 def test_stretches_train_the_survivors_from_each_rung_and_stop_the_rest():
     schedule, plan = _schedule()
     assert schedule.planned_steps() == 18 * 200 + 6 * 400 + 2 * 600  # 9, 3, then 1 config of 2 seeds
-    assert planned_env_steps(plan) == schedule.planned_steps()  # what list, show and run's size line state
+    # What list, show and run's size line state:
+    assert plan.grid.search.scheduler.planned_env_steps(plan) == schedule.planned_steps()
     chunks = _drain(schedule)
     # Stretch 1: 18 runs in waves of 4 (5 waves), 200 steps each; stretch 2: configs 6-8 (6 runs, 2 waves), 200
     # -> 600 in chunks of 300 and 100; stretch 3: config 8 (1 wave), 600 -> 1200.
@@ -98,7 +100,7 @@ def test_a_restored_position_makes_the_same_chunks_and_decisions():
 def test_a_resumed_position_counts_earlier_groups_without_cutting_their_waves():
     # Cutting a group's waves builds (compiles) its program: a resume must not do it for groups already trained.
     text = GRID.replace("batch_size = 16\n", "").replace("[grid]\n", "[grid]\nbatch_size = [16, 32]\n")
-    plan = make_plan(grids.parse(tomllib.loads(text + HALVING), name="h"))
+    plan = make_plan(parse_grid(tomllib.loads(text + HALVING), name="h"))
     assert len(plan.groups) == 2
     cut = []
 
@@ -107,11 +109,12 @@ def test_a_resumed_position_counts_earlier_groups_without_cutting_their_waves():
         return cut_group(g, Group(plan.groups[g].static, runs), 4)
 
     scores = lambda configs, step: np.repeat(np.asarray(configs, float)[:, None], 2, axis=1)  # noqa: E731
-    first = HalvingSchedule(plan, plan.grid.search, waves_for, scores, chunk_steps=300)
+    first = HalvingSchedule(plan, plan.grid.search.scheduler, waves_for, scores, chunk_steps=300)
     _drain(first, limit=6)  # group 0's 5 waves, then group 1's first: into group 1 of stretch 1
     assert first.group == 1 and first.stretch == 0
     cut.clear()
-    resumed = HalvingSchedule(plan, plan.grid.search, waves_for, scores, 300, json.loads(json.dumps(first.position())))
+    position = json.loads(json.dumps(first.position()))
+    resumed = HalvingSchedule(plan, plan.grid.search.scheduler, waves_for, scores, 300, position)
     assert resumed.steps_done() == first.steps_done() == 18 * 200 + 4 * 200  # group 0, then a wave of 4 runs
     assert cut == [1]
 
@@ -187,15 +190,15 @@ BAD = [
 @pytest.mark.parametrize(("text", "facts"), BAD, ids=[f[0] for _, f in BAD])
 def test_bad_halving_settings_are_one_sentence(text, facts):
     with pytest.raises(grids.GridError) as err:
-        grids.parse(tomllib.loads(GRID + text), name="h")
+        parse_grid(tomllib.loads(GRID + text), name="h")
     assert all(f in str(err.value) for f in facts), str(err.value)
 
 
 def test_halving_needs_one_total_steps():
     text = GRID.replace("total_steps = 1200\n", "") + "total_steps = [1200, 2400]\n" + HALVING
     with pytest.raises(grids.GridError, match="one total_steps for every config"):
-        grids.parse(tomllib.loads(text), name="h")
-    g = grids.parse(tomllib.loads(GRID + HALVING), name="h")
+        parse_grid(tomllib.loads(text), name="h")
+    g = parse_grid(tomllib.loads(GRID + HALVING), name="h")
     with pytest.raises(grids.GridError, match="must be below total_steps"):
         g.with_overrides(steps=200)
 
@@ -205,7 +208,8 @@ def test_a_full_disk_while_parking_is_one_line_and_the_sweep_resumes(tmp_path, c
     import errno
 
     from common.files import WriteError
-    from sweep import cli, parked
+    from sweep import cli
+    from sweep.store import parked
 
     grid_file = tmp_path / "halving.toml"
     grid_file.write_text(GRID + HALVING)

@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 from sweep_runs import run_sweep
 
-from sweep import checkpoint
-from sweep import grid as grids
-from sweep.devices import MEMORY_ENV, make_mesh
-from sweep.layout import Layout
+from sweep.compute.devices import MEMORY_ENV, make_mesh
+from sweep.compute.layout import Layout
+from sweep.compute.program import bytes_per_run
 from sweep.plan import make_plan
-from sweep.program import bytes_per_run
+from sweep.schedules import parse_grid
+from sweep.store import checkpoint
 
 TINY = {
     "seeds": 4,
@@ -25,7 +25,7 @@ TINY = {
 
 @pytest.fixture(scope="module")
 def plan():
-    return make_plan(grids.parse(TINY, name="tiny"))  # two static groups of 8 runs
+    return make_plan(parse_grid(TINY, name="tiny"))  # two static groups of 8 runs
 
 
 def _need(plan, per_device):

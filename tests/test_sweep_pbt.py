@@ -2,21 +2,24 @@
 stays in the space, the lineage is consistent and deterministic, a killed sweep resumes to the identical lineage
 and rows, and bad settings are one sentence."""
 
+import dataclasses
 import json
 import tomllib
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 from sweep_runs import run_sweep
 
-from sweep import checkpoint
-from sweep import grid as grids
-from sweep.parked import Parked
-from sweep.pbt import PBTSchedule, decision_rng, interval_steps
 from sweep.plan import Group, cut_group, make_plan
-from sweep.search import unit_draws
+from sweep.schedules import parse_grid
+from sweep.schedules.pbt import PBTSchedule, decision_rng, interval_steps
+from sweep.spec import grid as grids
+from sweep.spec.space import unit_draws
+from sweep.store import checkpoint
+from sweep.store.parked import Parked
 
 GRID = """
 description = "tiny grid for PBT tests"
@@ -44,7 +47,7 @@ eps_end = { uniform = [0.0, 0.2] }
 
 
 def _grid(text=GRID + PBT):
-    return grids.parse(tomllib.loads(text), name="pbt")
+    return parse_grid(tomllib.loads(text), name="pbt")
 
 
 def test_intervals():
@@ -69,9 +72,10 @@ def _parked_population(tmp_path, plan):
 
 
 def _schedule(plan, scores, copy_buffer=True):
-    settings = {**plan.grid.search, "copy_buffer": copy_buffer}
+    settings = dataclasses.replace(plan.grid.search.scheduler, copy_buffer=copy_buffer)
     waves_for = lambda g, runs: cut_group(g, Group(plan.groups[g].static, runs), 16)  # noqa: E731
-    return PBTSchedule(plan, settings, plan.grid.space, waves_for, scores, lambda: FIELDS, chunk_steps=300)
+    program = SimpleNamespace(leaf_fields=lambda: FIELDS, batched_leaves=lambda: [f != "step" for f in FIELDS])
+    return PBTSchedule(plan, settings, waves_for, scores, lambda: program, chunk_steps=300)
 
 
 def test_decisions_draw_apart_from_the_sampler():

@@ -2,13 +2,13 @@
 
 import numpy as np
 
-from sweep import grid as grids
 from sweep.plan import Size, Wave, cut_group, hparams_batch, make_plan, run_keys, size, too_large
+from sweep.schedules import load_grid, parse_grid
 
 
 def test_static_axes_make_groups(tmp_path):
     config = {"total_steps": 300, "eval_every": 300, "learning_starts": 100}
-    g = grids.parse({"seeds": 2, "config": config, "grid": {"lr": [1e-3, 3e-3], "batch_size": [8, 16]}}, name="groups")
+    g = parse_grid({"seeds": 2, "config": config, "grid": {"lr": [1e-3, 3e-3], "batch_size": [8, 16]}}, name="groups")
     plan = make_plan(g)
     assert len(plan.groups) == 2
     assert [runs for _, runs in plan.groups] == [[0, 1, 4, 5], [2, 3, 6, 7]]
@@ -16,7 +16,7 @@ def test_static_axes_make_groups(tmp_path):
 
 
 def test_the_size_counts_runs_groups_waves_and_env_steps():
-    g = grids.parse({"seeds": 3, "grid": {"lr": [1e-3, 3e-3], "batch_size": [8, 16]}}, name="w")
+    g = parse_grid({"seeds": 3, "grid": {"lr": [1e-3, 3e-3], "batch_size": [8, 16]}}, name="w")
     plan = make_plan(g)
     cpu = size(plan, 2, "cpu", None)  # 6 runs a group, 8 per device on 2 devices: one wave of 16 each
     assert cpu == (4, 3, 12, 2, 2, 12 * 50_000)
@@ -35,7 +35,7 @@ def test_the_size_counts_runs_groups_waves_and_env_steps():
 
 
 def test_waves_cut_each_group_in_order_and_pad_the_last():
-    plan = make_plan(grids.parse({"seeds": 3, "grid": {"lr": [1e-3, 3e-3], "batch_size": [8, 16]}}, name="w"))
+    plan = make_plan(parse_grid({"seeds": 3, "grid": {"lr": [1e-3, 3e-3], "batch_size": [8, 16]}}, name="w"))
     waves = cut_group(0, plan.groups[0], 4) + cut_group(1, plan.groups[1], 8)
     assert waves == [Wave(0, [0, 1, 2, 6], 4), Wave(0, [7, 8], 4), Wave(1, [3, 4, 5, 9, 10, 11], 8)]
     np.testing.assert_array_equal(waves[1].padded_runs(), [7, 8, -1, -1])
@@ -46,5 +46,5 @@ def test_keys_depend_on_the_seed_alone_and_hparams_take_their_fields_dtypes():
     assert keys.shape == (3, 2) and keys.dtype == np.uint32
     np.testing.assert_array_equal(keys[0], keys[2])
     assert not np.array_equal(keys[0], keys[1])
-    hp = hparams_batch(make_plan(grids.load("gamma_target")).configs)
+    hp = hparams_batch(make_plan(load_grid("gamma_target")).configs)
     assert hp.target_period.dtype == np.int32 and hp.gamma.dtype == np.float32 and hp.lr.shape == (9,)

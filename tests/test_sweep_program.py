@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-from sweep.program import bytes_per_run
+from sweep.compute.program import bytes_per_run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,9 +37,9 @@ jax.config.update("jax_num_cpu_devices", 4)
 import numpy as np
 from jax.sharding import Mesh
 from core import HParams, StaticConfig
-from sweep.devices import AXIS
+from sweep.compute.devices import AXIS
 from sweep.plan import CPU_RUNS_PER_DEVICE, hparams_batch, run_keys
-from sweep.program import GroupProgram
+from sweep.compute.program import GroupProgram
 
 # The default network and batch sizes, where XLA's CPU code for a reduction depends on the batch's shape.
 static = StaticConfig(total_steps=300, learning_starts=50, eval_every=300, eval_episodes=1)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from sweep.records import Records
+from sweep.store.records import Records
 
 
 def test_records_number_episodes_per_run():

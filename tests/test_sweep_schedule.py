@@ -3,7 +3,8 @@ checkpoint; a group's waves are asked for only once the group has started."""
 
 from core import StaticConfig
 from sweep.plan import Group, cut_group
-from sweep.schedule import Chunk, GridSchedule
+from sweep.schedules.base import Chunk
+from sweep.schedules.grid import GridSchedule
 
 STATIC = StaticConfig(total_steps=300, eval_every=100, learning_starts=10)
 GROUPS = [Group(STATIC, list(range(8))), Group(STATIC, [8, 9])]

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from sweep import engine
-from sweep import grid as grids
 from sweep.plan import make_plan
+from sweep.schedules import grid_from_record, load_grid, parse_grid
+from sweep.spec import grid as grids
 
 BASE = """
 description = "tiny sampled grid (hidden_sizes sampled or fixed below)"
@@ -41,7 +42,7 @@ def _parse(text, name="s"):
 
     if "hidden_sizes" not in text:
         text = text.replace("learning_starts = 50", "learning_starts = 50\nhidden_sizes = [8]")
-    return grids.parse(tomllib.loads(text), name=name, source=text)
+    return parse_grid(tomllib.loads(text), name=name, source=text)
 
 
 def test_draws_are_reproducible_in_bounds_and_snapped_to_the_engines_dtypes():
@@ -58,7 +59,7 @@ def test_draws_are_reproducible_in_bounds_and_snapped_to_the_engines_dtypes():
     assert all(isinstance(t, int) and 10 <= t <= 1000 for t in tp)
     assert {p["hidden_sizes"] for p in g.points} == {(8,), (16,)}
     assert len(make_plan(g).groups) == 2  # a sampled static field makes compiled groups
-    back = grids.Grid.from_record(g.to_record())
+    back = grid_from_record(g.to_record())
     assert back.points == g.points and back.fingerprint() == g.fingerprint()
 
 
@@ -132,7 +133,7 @@ def test_spaces_stay_within_what_each_field_allows_and_samples_are_bounded():
 
 
 def test_a_scheduler_is_part_of_the_grids_identity_and_a_plain_grid_keeps_its_own():
-    assert grids.load("smoke").fingerprint() == "472e2ec1"  # as before schedulers existed: old folders resume
-    assert grids.load("random_lr_eps").fingerprint() == "ae8e64b1"  # a sampled space without a scheduler, too
+    assert load_grid("smoke").fingerprint() == "472e2ec1"  # as before schedulers existed: old folders resume
+    assert load_grid("random_lr_eps").fingerprint() == "ae8e64b1"  # a sampled space without a scheduler, too
     text = BASE + '[grid]\nlr = [1e-3, 3e-3]\n[search]\nscheduler = "halving"\nmin_steps = 150\n'
     assert _parse(text).fingerprint() != _parse(text + "eta = 2\n").fingerprint()

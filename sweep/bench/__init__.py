@@ -4,8 +4,9 @@
 prints a table and writes every figure to ``results/bench/<UTC time>.json`` (and to ``--json PATH``):
 
 * the engine's aggregate env steps/s and gradient updates/s for N concurrent runs (the scaling curve), measured
-  the way a sweep runs them: a ``sweep.program.GroupProgram`` (vmapped ``Trainer.run``, sharded, state donated), a
-  warm-up past ``learning_starts``, then steady-state chunks of K env steps, each timed to ``block_until_ready``;
+  the way a sweep runs them: a ``sweep.compute.program.GroupProgram`` (vmapped ``Trainer.run``, sharded, state
+  donated), a warm-up past ``learning_starts``, then steady-state chunks of K env steps, each timed to
+  ``block_until_ready``;
 * FLOPs per env step from XLA's cost analysis of one gradient update plus one acting forward pass (checked
   against a hand count), hence the achieved FLOP/s, and the roofline fraction against this machine's fp32
   matmul peak, measured in the same process;

@@ -33,7 +33,7 @@ def _run_counts(text: str) -> tuple[int, ...]:
 
 def _measure(args) -> dict:
     from sweep.bench import FULL, QUICK, HostLoopBench, run_bench
-    from sweep.devices import use_cpu_cores
+    from sweep.compute.devices import use_cpu_cores
 
     HostLoopBench.check_installed()  # before minutes of measurements, not after
     use_cpu_cores()  # as the sweep command does: one CPU device per core

@@ -30,9 +30,10 @@ def measure_article(grid_name: str, *, chunk_steps: int, host_steps: int, repeat
     interleaved (medians of ``repeats`` rounds)."""
     from sweep.bench.baselines import EngineBench, HostLoopBench, SequentialBench
     from sweep.bench.measure import median
-    from sweep.grid import load, split_config
+    from sweep.schedules import load_grid
+    from sweep.spec.grid import split_config
 
-    static, _ = split_config(load(grid_name).configs()[0])
+    static, _ = split_config(load_grid(grid_name).configs()[0])
     host = HostLoopBench(static)
     host.warm_up()
     one = SequentialBench(static, 1, chunk_steps)
@@ -73,7 +74,7 @@ def format_table(r: dict[str, Any]) -> str:
 def _measure(args) -> dict[str, Any]:
     from sweep.bench.baselines import HostLoopBench
     from sweep.bench.measure import machine_info
-    from sweep.devices import use_cpu_cores
+    from sweep.compute.devices import use_cpu_cores
 
     HostLoopBench.check_installed()
     use_cpu_cores()  # as the sweep command does: one CPU device per core

@@ -12,8 +12,8 @@ import numpy as np
 from common.errors import UserError
 from core import HParams, Learner, StaticConfig, Transition, cartpole, epsilon, hparams_as_arrays, make_train
 from sweep.bench.measure import mesh_for
+from sweep.compute.program import GroupProgram
 from sweep.plan import hparams_batch, run_keys
-from sweep.program import GroupProgram
 
 
 class MissingExtra(UserError):

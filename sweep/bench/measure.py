@@ -19,7 +19,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from core import HParams, Learner, Transition, buffer, cartpole
-from sweep.devices import AXIS, make_mesh
+from sweep.compute.devices import AXIS, make_mesh
 
 
 def mlp_forward_flops(sizes: tuple[int, ...]) -> int:

@@ -9,7 +9,7 @@ machine's load):
   and with 2, and, as the alternative not taken, a flat priority array sampled with a cumulative sum and a
   binary search (O(N) per draw: ``cumsum_sample`` below);
 * **training**: env steps/s of whole DQN runs compiled and sharded as a sweep runs them (a
-  ``sweep.program.GroupProgram``, 8 runs per device), after ``learning_starts`` so that every step holds an
+  ``sweep.compute.program.GroupProgram``, 8 runs per device), after ``learning_starts`` so that every step holds an
   update: uniform replay against prioritized replay at each capacity, and at the first capacity also 3-step
   returns, dueling heads and all options together.
 
@@ -234,7 +234,7 @@ def format_table(r: dict[str, Any]) -> str:
 
 
 def _measure(args) -> dict[str, Any]:
-    from sweep.devices import use_cpu_cores
+    from sweep.compute.devices import use_cpu_cores
 
     use_cpu_cores()  # as the sweep command does: one CPU device per core
     return run_replay_bench(quick=args.quick)

@@ -21,7 +21,7 @@ from sweep.bench.measure import (
     needed_bytes_per_run,
     peak_rss_mb,
 )
-from sweep.program import bytes_per_run
+from sweep.compute.program import bytes_per_run
 
 REQUIRED_KEYS = (
     "agg_steps_per_s",

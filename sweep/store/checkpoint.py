@@ -19,8 +19,8 @@ import numpy as np
 
 from common.errors import UserError, option
 from common.files import atomic_write, atomic_write_text, make_dir, to_json
-from sweep.parked import Parked
-from sweep.records import Records
+from sweep.store.parked import Parked
+from sweep.store.records import Records
 
 CHECKPOINT = "checkpoint"
 LATEST = "latest.json"

@@ -1,8 +1,8 @@
 """Schedules in stretches: every run still going trains to the next boundary (group by group, wave by wave), its
-state parked (``sweep.parked``), then the schedule decides what happens next from the records (and, for
+state parked (``sweep.store.parked``), then the schedule decides what happens next from the records (and, for
 population-based training, changes the parked states), then the next stretch. Successive halving
-(``sweep.halving``) stops the worse configs at each boundary; population-based training (``sweep.pbt``) copies
-and perturbs members.
+(``sweep.schedules.halving``) stops the worse configs at each boundary; population-based training
+(``sweep.schedules.pbt``) copies and perturbs members.
 
 Every decision is a pure function of the records and the parked states, which every process of a cluster holds
 whole, with its randomness seeded by the sweep's settings: every process makes the same one, and a resumed sweep
@@ -11,17 +11,34 @@ makes the same one again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analysis.summary import run_auc
-from sweep.plan import Plan, Wave
-from sweep.schedule import Chunk
+from sweep.plan import Group, Plan, Wave, cut_group
+from sweep.schedules.base import Chunk
+from sweep.spec.fields import GridError
 
 METRICS = ("auc", "final")  # what ranks configs at a boundary (see run_scores)
+
+
+def parse_metric(table: Mapping[str, Any], where: str) -> str:
+    """``metric`` of ``[search]`` (default "auc"), or GridError."""
+    metric = table.get("metric", "auc")
+    if metric not in METRICS:
+        raise GridError(f"metric in [search] of {where} must be one of {', '.join(METRICS)}, got {metric!r}")
+    return metric
+
+
+def one_total_steps(configs: list[dict[str, Any]], title: str) -> int:
+    """The ``total_steps`` every config shares (a stretch schedule's last boundary), or GridError."""
+    steps = sorted({c["total_steps"] for c in configs})
+    if len(steps) > 1:
+        raise GridError(f"{title} needs one total_steps for every config, got {', '.join(map(str, steps))}")
+    return steps[0]
 
 
 def run_scores(
@@ -31,24 +48,29 @@ def run_scores(
     ``Records.evals`` gives them): its last one's return ("final"), or its normalised area under the evaluation
     curve over that span ("auc", as ``analysis.summary.run_auc`` with the span's steps counted from ``start``).
     NaN for a run without an evaluation there."""
-    seeds = plan.grid.seeds
-    runs = (np.asarray(configs, np.int64)[:, None] * seeds + np.arange(seeds)[None, :]).ravel()
+    runs = plan.runs_of(configs)
     keep = (evals["step"] > start) & (evals["step"] <= step) & np.isin(evals["run"], runs)
     ev = pd.DataFrame(
         {
-            "config": evals["run"][keep] // seeds,
-            "seed": evals["run"][keep] % seeds,
+            "config": plan.config_of(evals["run"][keep]),
+            "seed": plan.seed_of(evals["run"][keep]),
             "step": evals["step"][keep] - start,
             "eval_return": evals["eval_return"][keep],
         }
     )
-    table = pd.DataFrame({"config": runs // seeds, "seed": runs % seeds})
+    table = pd.DataFrame({"config": plan.config_of(runs), "seed": plan.seed_of(runs)})
     if metric == "auc":
         values = run_auc(table, ev)
     else:
         last = ev.sort_values(["config", "seed", "step"]).groupby(["config", "seed"])["eval_return"].last()
         values = last.reindex(pd.MultiIndex.from_frame(table)).to_numpy(np.float64)
-    return np.asarray(values, np.float64).reshape(len(configs), seeds)
+    return np.asarray(values, np.float64).reshape(len(configs), plan.grid.seeds)
+
+
+def waves_for(plan: Plan, layout) -> Callable[[int, list[int]], list[Wave]]:
+    """``waves_for(g, runs)``: group g's given runs cut into waves of the group's wave size (``layout``, a
+    ``sweep.compute.layout.Layout``, decides it when the group is first reached)."""
+    return lambda g, runs: cut_group(g, Group(plan.groups[g].static, runs), layout.program(g).wave_size)
 
 
 def stretch_env_steps(bounds: list[int], n_configs: Callable[[int], int], seeds: int) -> int:
@@ -77,7 +99,7 @@ class StretchSchedule:
         self.plan, self.bounds, self.waves_for, self.chunk_steps = plan, list(bounds), waves_for, chunk_steps
         self.config_group = np.empty(len(plan.configs), np.int64)
         for g, group in enumerate(plan.groups):
-            self.config_group[np.asarray(group.runs) // plan.grid.seeds] = g
+            self.config_group[plan.config_of(np.asarray(group.runs))] = g
         if position is None:
             alive = list(range(len(plan.configs)))
             position = {"stretch": 0, "alive": alive, "group": self._first_group(alive), "wave": 0, "steps_done": 0}
@@ -156,8 +178,7 @@ class StretchSchedule:
                 "steps_done": self._steps, "history": self.history}  # fmt: skip
 
     def alive_runs(self) -> set[int]:
-        seeds = self.plan.grid.seeds
-        return {c * seeds + s for c in self.alive for s in range(seeds)}
+        return {int(r) for r in self.plan.runs_of(self.alive)}
 
     def steps_done(self) -> int:
         seeds = self.plan.grid.seeds

@@ -15,9 +15,9 @@ from typing import Any
 
 from jax.sharding import Mesh
 
-from sweep.devices import wave_budget_bytes
+from sweep.compute.devices import wave_budget_bytes
+from sweep.compute.program import GroupProgram, bytes_per_run
 from sweep.plan import Plan, Wave, cut_group, default_runs_per_device
-from sweep.program import GroupProgram, bytes_per_run
 
 
 class Layout:

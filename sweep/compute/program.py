@@ -14,7 +14,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from core import FIELDS, TRACED_FIELDS, HParams, StaticConfig, TrainState, make_train
-from sweep.devices import AXIS, put
+from sweep.compute.devices import AXIS, put
 
 
 class GroupProgram:

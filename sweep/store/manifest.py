@@ -17,8 +17,8 @@ import pandas as pd
 from jax.sharding import Mesh
 
 from core import STATIC_FIELDS, TRACED_FIELDS
-from sweep.grid import Grid, defaults
 from sweep.plan import Plan
+from sweep.spec.grid import Grid, defaults
 
 VERSIONED = ("jax", "jaxlib", "dm-haiku", "optax", "rlax", "numpy", "pandas", "pyarrow")
 
@@ -73,7 +73,7 @@ def make_manifest(
         "axes": grid.axis_names,
         "axis_values": {k: [table_value(v) for v in vs] for k, vs in grid.axes.items()},
         "defaults": {k: table_value(v) for k, v in defaults().items()},  # the report compares configs with these
-        "search": grid.search,
+        "search": grid.search.record(),
         # A sampled grid's space: {"dist": "uniform" | "log_uniform", "low", "high", "integer"} or
         # {"dist": "choice", "values"} per field (what the analysis draws continuous axes from).
         "space": {
@@ -126,7 +126,7 @@ def versions() -> dict[str, str]:
 def git_commit() -> str | None:
     """The project checkout's commit, or None outside a git checkout."""
     try:
-        root = Path(__file__).resolve().parent.parent
+        root = Path(__file__).resolve().parents[2]
         out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):

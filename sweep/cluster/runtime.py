@@ -4,7 +4,7 @@ failing in one sentence.
 JAX's multi-controller runtime (``jax.distributed``) does the distributed work; this module keeps its failure
 modes from reaching the user as hangs and C++ stack traces:
 
-* **Supervision** (``sweep.supervisor``). On the command line, a multi-process sweep runs as a worker child of a
+* **Supervision** (``sweep.cluster.supervisor``). On the command line, a multi-process sweep runs as a worker child of a
   small supervising process that does not import JAX and turns the worker's native failures into one sentence.
 * **Agreement.** Before anything is written or trained, every process states what it is about to do (the grid
   as resolved, its seeds and steps, the options, the code and versions, its devices); any difference is the
@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import UserError, option
-from sweep.supervisor import report_status, resume_hint
+from sweep.cluster.supervisor import report_status, resume_hint
 
 DEFAULT_TIMEOUT_SECONDS = 60  # --cluster-timeout: joining the cluster, and a process that stops answering
-_PROJECT_DIRS = ("core", "sweep", "analysis")
+_PROJECT_DIRS = ("common", "core", "sweep", "analysis")
 
 
 class ClusterError(UserError):
@@ -84,7 +84,7 @@ def initialize(coordinator: str | None, num_processes: int | None, process_id: i
 # ---------------------------------------------------------------------------------------------------------
 def code_fingerprint() -> str:
     """A short hash of the project's Python sources, so that processes running other code are caught."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     h = hashlib.sha256()
     for folder in _PROJECT_DIRS:
         for path in sorted((root / folder).rglob("*.py")):

@@ -21,16 +21,82 @@ config number, so every process makes the same one.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from analysis import stats
 from sweep.plan import Plan, Wave
-from sweep.stretches import StretchSchedule, run_scores, stretch_env_steps
+from sweep.schedules.stretches import (
+    StretchSchedule,
+    one_total_steps,
+    parse_metric,
+    run_scores,
+    stretch_env_steps,
+    waves_for,
+)
+from sweep.spec.fields import GridError, integer
+
+
+@dataclasses.dataclass(frozen=True)
+class HalvingSettings:
+    """``[search]`` of successive halving, checked (``sweep.spec.search.SchedulerSettings``)."""
+
+    name: ClassVar[str] = "halving"
+    title: ClassVar[str] = "successive halving"
+    keys: ClassVar[tuple[str, ...]] = ("min_steps", "eta", "metric")
+
+    min_steps: int
+    eta: int = 3
+    metric: str = "auc"
+
+    @classmethod
+    def parse(cls, table: Mapping[str, Any], where: str, *, sampled: bool) -> HalvingSettings:
+        here = f"[search] of {where}"
+        return cls(integer(table, "min_steps", here), integer(table, "eta", here, default=3, low=2),
+                   parse_metric(table, where))  # fmt: skip
+
+    @property
+    def samples(self) -> None:
+        return None
+
+    def record(self) -> dict[str, Any]:
+        return {"min_steps": self.min_steps, "eta": self.eta, "metric": self.metric}
+
+    def check_space(self, space: Mapping[str, Any], where: str, fixed: tuple[str, ...] = ()) -> None:
+        pass  # any field, static or traced, may vary between the configs it compares
+
+    def check(self, configs: list[dict[str, Any]]) -> None:
+        if len(configs) < 2:
+            raise GridError(
+                f"{self.title} compares configs, and this sweep has one; give [grid] axes or a [space] to search"
+            )
+        steps = one_total_steps(configs, self.title)
+        every = max(c["eval_every"] for c in configs)
+        if self.min_steps < every:
+            raise GridError(
+                f"min_steps ({self.min_steps:,}) must be at least eval_every ({every:,}): configs are ranked on "
+                "their evaluations at the first rung"
+            )
+        if self.min_steps >= steps:
+            raise GridError(
+                f"min_steps ({self.min_steps:,}) must be below total_steps ({steps:,}): the first rung comes "
+                "before the end"
+            )
+
+    def planned_env_steps(self, plan: Plan) -> int:
+        """Every config to the first rung, then the survivors of each rung to the next (what ``list``, ``show``
+        and the size line at the start of ``run`` state; the schedule's own ``planned_steps``)."""
+        bounds = rung_steps(self.min_steps, self.eta, plan.groups[0].static.total_steps)
+        return stretch_env_steps(bounds, lambda k: configs_at(len(plan.configs), self.eta, k), plan.grid.seeds)
+
+    def schedule(self, plan: Plan, layout, records, chunk_steps: int, position) -> HalvingSchedule:
+        scores = lambda configs, step: rung_scores(records.evals(), plan, configs, step, self.metric)  # noqa: E731
+        return HalvingSchedule(plan, self, waves_for(plan, layout), scores, chunk_steps, position)
 
 
 def rung_steps(min_steps: int, eta: int, total_steps: int) -> list[int]:
@@ -54,15 +120,6 @@ def configs_at(n: int, eta: int, k: int) -> int:
     return n
 
 
-def planned_env_steps(plan: Plan) -> int:
-    """The env steps a halving sweep trains: every config to the first rung, then the survivors of each rung to
-    the next (what ``list``, ``show`` and the size line at the start of ``run`` state; the schedule's own
-    ``planned_steps``)."""
-    settings = plan.grid.search
-    bounds = rung_steps(settings["min_steps"], settings["eta"], plan.groups[0].static.total_steps)
-    return stretch_env_steps(bounds, lambda k: configs_at(len(plan.configs), settings["eta"], k), plan.grid.seeds)
-
-
 def rung_scores(evals: dict[str, np.ndarray], plan: Plan, configs: list[int], step: int, metric: str) -> np.ndarray:
     """[len(configs), seeds] each run's metric from its evaluations up to the rung ``step`` (``run_scores``)."""
     return run_scores(evals, plan, configs, 0, step, metric)
@@ -76,15 +133,15 @@ class HalvingSchedule(StretchSchedule):
     def __init__(
         self,
         plan: Plan,
-        settings: dict[str, Any],
+        settings: HalvingSettings,
         waves_for: Callable[[int, list[int]], list[Wave]],
         scores: Callable[[list[int], int], np.ndarray],
         chunk_steps: int,
         position: dict[str, Any] | None = None,
     ):
         """``scores(configs, step)``: the configs' [configs, seeds] metric at ``step`` (``rung_scores``)."""
-        self.eta, self.scores = settings["eta"], scores
-        bounds = rung_steps(settings["min_steps"], self.eta, plan.groups[0].static.total_steps)
+        self.eta, self.scores = settings.eta, scores
+        bounds = rung_steps(settings.min_steps, self.eta, plan.groups[0].static.total_steps)
         super().__init__(plan, bounds, waves_for, chunk_steps, position)
 
     def decide(self, step: int, parked, last: bool = False) -> None:

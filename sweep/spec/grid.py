@@ -17,7 +17,6 @@ static ones (``core.StaticConfig``) split the sweep into groups, each compiled o
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import itertools
 import json
@@ -27,87 +26,33 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from common.errors import option
+from core import FIELDS, STATIC_FIELDS, TRACED_FIELDS, HParams, StaticConfig, validate_hparams
+from sweep.spec import space as spaces
+from sweep.spec.fields import (
+    FLOAT32_MAX,
+    FLOAT32_TINY,
+    INT_LIMIT,
+    GridError,
+    check_key,
+    coerce,
+    defaults,
+    integer,
+    is_int,
+    suggest,
+)
+from sweep.spec.search import Schedulers, Search, parse_search
 
-from common.errors import UserError, option
-from core import FIELDS, STATIC_FIELDS, TRACED_FIELDS, HParams, StaticConfig, is_positive_int, validate_hparams
-
-GRIDS_DIR = Path(__file__).parent / "grids"
+GRIDS_DIR = Path(__file__).parent.parent / "grids"
 TOP_LEVEL_KEYS = ("description", "seeds", "config", "grid", "search", "space")
-ALL_FIELDS = tuple(FIELDS)
-# The engine computes in int32 and float32: integers must stay below 2**31, and traced numbers must neither
-# overflow to inf nor round to zero (or lose their normal precision) when cast to float32.
-INT_LIMIT = 2**31
-FLOAT32_MAX = float(np.finfo(np.float32).max)
-FLOAT32_TINY = float(np.finfo(np.float32).tiny)
-
-
-class GridError(UserError):
-    """A user-caused problem with a grid or its overrides; the message is one sentence."""
-
-
-def defaults() -> dict[str, Any]:
-    """Every hyperparameter's default, static and traced."""
-    return {name: field.default for name, field in FIELDS.items()}
-
-
-def _suggest(name: str, options) -> str:
-    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.5)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def check_key(name: str, where: str) -> None:
-    if name not in ALL_FIELDS:
-        raise GridError(f"unknown hyperparameter '{name}' in {where}{_suggest(name, ALL_FIELDS)}")
-
-
-def coerce(name: str, value: Any, where: str) -> Any:
-    """``value`` as the type of hyperparameter ``name``, or GridError naming both."""
-    given = value
-
-    def bad(expected: str) -> GridError:
-        return GridError(f"{name} in {where} must be {expected}, got {given!r}")
-
-    kind = FIELDS[name].kind
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise bad("true or false")
-        return value
-    if kind == "str":
-        if not isinstance(value, str):
-            raise bad("a string")
-        return value
-    if kind == "ints":
-        if isinstance(value, str):  # "64x64" or "64,64"
-            parts = value.replace("x", ",").split(",")
-            try:
-                value = [int(p) for p in parts]
-            except ValueError:
-                raise bad("a list of integers such as [64, 64]") from None
-        if not isinstance(value, list | tuple) or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value
-        ):
-            raise bad("a list of integers such as [64, 64]")
-        if any(abs(v) >= INT_LIMIT for v in value):
-            raise bad(f"a list of integers below 2**31 = {INT_LIMIT}")
-        return tuple(value)
-    if kind == "int":
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad("an integer")
-        if abs(value) >= INT_LIMIT:
-            raise bad(f"an integer below 2**31 = {INT_LIMIT}")
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise bad("a number")
-    return float(value)
+# A description is copied into every table's metadata and the report: a few paragraphs at most.
+MAX_DESCRIPTION = 4_000
 
 
 @dataclasses.dataclass(frozen=True)
 class Grid:
     """A parsed grid: fixed overrides, axes (name -> values, in file order) and the seed count. A sampled grid
-    (``[space]``, see ``sweep.search``) has no axes but its ``space``, its ``search`` settings and the ``points``
+    (``[space]``, see ``sweep.spec.space``) has no axes but its ``space``, its ``search`` settings and the ``points``
     drawn from them (one dict of sampled values per config, in draw order)."""
 
     name: str
@@ -120,7 +65,7 @@ class Grid:
     # the grid's identity.
     notes: tuple[str, ...] = dataclasses.field(default=(), compare=False)
     space: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
-    search: dict[str, Any] = dataclasses.field(default_factory=lambda: {"method": "grid"})
+    search: Search = Search()
     points: tuple[dict[str, Any], ...] = ()
 
     @property
@@ -175,11 +120,8 @@ class Grid:
                 f"eval_every ({eval_every:,}) exceeds {named} {short:,}: each run is evaluated once, "
                 f"at its end (eval_every = {short:,})"
             )
-        if self.space and not space and self.search.get("scheduler") == "pbt":
-            raise GridError(
-                f"population-based training explores the fields of [space], and {where} fixes all of them "
-                f"({', '.join(self.space)}); leave at least one to explore"
-            )
+        if self.space and self.search.scheduler is not None:
+            self.search.scheduler.check_space(space, where, fixed=tuple(k for k in self.space if k not in space))
         grid = dataclasses.replace(
             self,
             seeds=seeds or self.seeds,
@@ -188,9 +130,7 @@ class Grid:
             notes=tuple(notes),
             space=space,
             points=tuple(points) if space else (),
-            search=self.search
-            if space
-            else {k: v for k, v in self.search.items() if k not in ("samples", "seed")} | {"method": "grid"},
+            search=self.search if space else self.search.as_grid(),
         )
         grid.configs()  # validates the combination now
         return grid
@@ -205,14 +145,14 @@ class Grid:
             "axes": self.axes,
             "source": self.source,
             "space": self.space,
-            "search": self.search,
+            "search": self.search.record(),
             "points": list(self.points),
         }
 
     @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> Grid:
+    def from_record(cls, record: Mapping[str, Any], *, schedulers: Schedulers) -> Grid:
         """The grid of a record written by ``to_record`` and stored as strict JSON (lists for tuples, "inf" for
-        an infinite number)."""
+        an infinite number); ``schedulers`` as for ``parse``."""
 
         def value(name: str, v: Any) -> Any:
             if FIELDS[name].kind == "float" and v in ("inf", "-inf"):
@@ -231,7 +171,7 @@ class Grid:
             axes={k: [value(k, x) for x in v] for k, v in record["axes"].items()},
             source=record["source"],
             space=space,
-            search=dict(record.get("search", {"method": "grid"})),
+            search=_search_of(record.get("search", {"method": "grid"}), schedulers),
             points=tuple({k: value(k, v) for k, v in p.items()} for p in record.get("points", [])),
         )
 
@@ -241,8 +181,8 @@ class Grid:
         what = {"seeds": self.seeds, "config": self.config, "axes": self.axes}
         if self.space:
             what["points"] = list(self.points)
-        if "scheduler" in self.search:  # its settings change which runs train how far, and how
-            what["search"] = {k: v for k, v in self.search.items() if k not in ("method", "samples", "seed")}
+        if self.search.scheduler is not None:  # its settings change which runs train how far, and how
+            what["search"] = self.search.scheduler_record()
         blob = json.dumps(what, sort_keys=True, default=list)
         return hashlib.sha256(blob.encode()).hexdigest()[:8]
 
@@ -260,9 +200,8 @@ class Grid:
         label = "sample" if self.space else "grid point"
         for i, cfg in enumerate(out):
             _validate_config(cfg, f"{label} {i} ({describe(cfg, names)})" if names else "the grid")
-        from sweep.search import check_schedule
-
-        check_schedule(self.search, out)
+        if self.search.scheduler is not None:
+            self.search.scheduler.check(out)
         return out
 
     def resolved(self) -> dict[str, Any]:
@@ -270,7 +209,12 @@ class Grid:
         fixed = {**defaults(), **self.config}
         for name in self.axis_names:
             fixed.pop(name)
-        shown = {"name": self.name, "description": self.description, "seeds": self.seeds, "search": self.search}
+        shown = {
+            "name": self.name,
+            "description": self.description,
+            "seeds": self.seeds,
+            "search": self.search.record(),
+        }
         shown.update({"space": self.space, "samples": list(self.points)} if self.space else {"axes": self.axes})
         return {**shown, "fixed": fixed, "configs": self.n_configs, "runs": self.seeds * self.n_configs}
 
@@ -280,10 +224,17 @@ def describe(cfg: dict[str, Any], names) -> str:
 
 
 def _check_count(name: str, value: Any) -> None:
-    if not is_positive_int(value):
+    """An override given on the command line (``--seeds``, ``--steps``): a positive integer below 2**31."""
+    if not is_int(value) or value < 1:
         raise GridError(f"{option(name)} must be a positive integer, got {value!r}")
     if value >= INT_LIMIT:
         raise GridError(f"{option(name)} must be an integer below 2**31 = {INT_LIMIT}, got {value!r}")
+
+
+def _search_of(record: Mapping[str, Any], schedulers: Schedulers) -> Search:
+    """The ``Search`` of a stored ``Search.record()``."""
+    sampled = record.get("method", "grid") != "grid"
+    return parse_search(dict(record), "the sweep record", sampled=sampled, schedulers=schedulers)
 
 
 def split_config(cfg: dict[str, Any]) -> tuple[StaticConfig, HParams]:
@@ -293,7 +244,7 @@ def split_config(cfg: dict[str, Any]) -> tuple[StaticConfig, HParams]:
 
 def _validate_config(cfg: dict[str, Any], where: str) -> None:
     total, eval_every = cfg["total_steps"], cfg["eval_every"]
-    if is_positive_int(total) and is_positive_int(eval_every) and eval_every > total:
+    if total > 0 and eval_every > 0 and eval_every > total:  # coerced integers; their signs are checked below
         raise GridError(
             f"eval_every ({eval_every}) must not exceed total_steps ({total}) in {where}; "
             "lower eval_every or raise total_steps"
@@ -339,9 +290,7 @@ def find(name_or_path: str) -> Path:
     candidate = GRIDS_DIR / f"{name_or_path}.toml"
     if not candidate.is_file():
         known = available()
-        raise GridError(
-            f"unknown grid '{name_or_path}'{_suggest(name_or_path, known)}; known grids: {', '.join(known)}"
-        )
+        raise GridError(f"unknown grid '{name_or_path}'{suggest(name_or_path, known)}; known grids: {', '.join(known)}")
     return candidate
 
 
@@ -349,7 +298,7 @@ def available() -> list[str]:
     return sorted(p.stem for p in GRIDS_DIR.glob("*.toml"))
 
 
-def load(name_or_path: str) -> Grid:
+def load(name_or_path: str, *, schedulers: Schedulers) -> Grid:
     """Parses and validates a grid file; GridError (one sentence) on any problem."""
     path = find(name_or_path)
     try:
@@ -362,22 +311,29 @@ def load(name_or_path: str) -> Grid:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise GridError(f"{path}: TOML syntax error: {err}") from None
-    return parse(data, name=path.stem, source=text, where=str(path))
+    return parse(data, name=path.stem, source=text, where=str(path), schedulers=schedulers)
 
 
-def parse(data: dict[str, Any], *, name: str, source: str = "", where: str = "the grid") -> Grid:
+def parse(
+    data: dict[str, Any], *, name: str, source: str = "", where: str = "the grid", schedulers: Schedulers
+) -> Grid:
+    """A grid from a parsed TOML file; ``schedulers`` maps each scheduler name ``[search]`` may give to its
+    settings class (``sweep.schedules.SCHEDULERS``: the spec imports no scheduler)."""
     for key in data:
         if key not in TOP_LEVEL_KEYS:
             raise GridError(
-                f"unknown top-level key '{key}' in {where}{_suggest(key, TOP_LEVEL_KEYS)}; "
+                f"unknown top-level key '{key}' in {where}{suggest(key, TOP_LEVEL_KEYS)}; "
                 f"allowed: {', '.join(TOP_LEVEL_KEYS)}"
             )
     description = data.get("description", "")
     if not isinstance(description, str):
         raise GridError(f"description in {where} must be a string")
-    seeds = data.get("seeds", 8)
-    if not is_positive_int(seeds) or seeds >= INT_LIMIT:
-        raise GridError(f"seeds in {where} must be a positive integer below 2**31, got {seeds!r}")
+    if len(description) > MAX_DESCRIPTION:
+        raise GridError(
+            f"description in {where} must be at most {MAX_DESCRIPTION:,} characters (it is copied into every "
+            f"table), got {len(description):,}"
+        )
+    seeds = integer(data, "seeds", where, default=8)
     config, axes = {}, {}
     for table in ("config", "grid", "search", "space"):
         if not isinstance(data.get(table, {}), dict):
@@ -402,19 +358,12 @@ def parse(data: dict[str, Any], *, name: str, source: str = "", where: str = "th
         if len(set(coerced)) != len(coerced):
             raise GridError(f"axis {key} in [grid] of {where} repeats a value")
         axes[key] = coerced
-    from sweep import search
-
     sampled = "space" in data
-    settings = search.parse_search(data.get("search", {}), where, sampled=sampled)
-    space = search.parse_space(data["space"], where, config) if sampled else {}
-    if settings.get("scheduler") == "pbt":
-        static = next((name for name in space if name not in TRACED_FIELDS), None)
-        if static is not None:
-            raise GridError(
-                f"{static} in [space] of {where} is a static hyperparameter: population-based training explores "
-                f"traced ones only ({', '.join(TRACED_FIELDS)})"
-            )
-    points = tuple(search.draw(space, settings)) if sampled else ()
+    search = parse_search(data.get("search", {}), where, sampled=sampled, schedulers=schedulers)
+    space = spaces.parse_space(data["space"], where, config) if sampled else {}
+    if search.scheduler is not None and sampled:
+        search.scheduler.check_space(space, where)
+    points = tuple(spaces.draw(space, search.method, search.samples, search.seed)) if sampled else ()
     grid = Grid(
         name=name,
         description=description,
@@ -423,7 +372,7 @@ def parse(data: dict[str, Any], *, name: str, source: str = "", where: str = "th
         axes=axes,
         source=source,
         space=space,
-        search=settings,
+        search=search,
         points=points,
     )
     grid.configs()

@@ -1,7 +1,7 @@
 """The run folder, ``<out>/<grid>/<run-id>/``: made new or found for a resume, its sweep record
 (``sweep.json``), the ``latest`` link and the ``DONE`` marker written last.
 
-Process 0 alone checks and creates the folder (``sweep.devices.on_lead``); every process then gets its answer,
+Process 0 alone checks and creates the folder (``sweep.compute.devices.on_lead``); every process then gets its answer,
 so all raise the same error or all go on together.
 """
 
@@ -18,8 +18,9 @@ from typing import Any, Literal, NamedTuple
 
 from common.errors import UserError, option
 from common.files import atomic_write_text, to_json
-from sweep import checkpoint
-from sweep.grid import Grid
+from sweep.spec.grid import Grid
+from sweep.spec.search import Schedulers
+from sweep.store import checkpoint
 
 # Written last, after the tables, the report and the ``latest`` link: a folder is finished when it has one.
 DONE = "DONE"
@@ -179,15 +180,15 @@ class ResumeFolder(NamedTuple):
     status: Status
 
 
-def check_resume(grid: Grid, given: Path) -> dict[str, Any]:
+def check_resume(grid: Grid, given: Path, schedulers: Schedulers) -> dict[str, Any]:
     """Process 0: the folder to resume, its sweep record and status (JSON-able, for ``resume_from_check``), or
-    RunFolderError."""
+    RunFolderError. ``schedulers``: the known schedulers (``sweep.schedules.SCHEDULERS``), to read the record."""
     info_path = given / SWEEP_FILE
     if not info_path.is_file():
         raise RunFolderError(f"{given} is not a sweep run folder (no {SWEEP_FILE})")
     try:
         info = json.loads(info_path.read_text())
-        stored = Grid.from_record(info)
+        stored = Grid.from_record(info, schedulers=schedulers)
         stored_fingerprints = (info["fingerprint"], info["grid_file_fingerprint"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         raise RunFolderError(f"{info_path} is damaged or not a sweep record; start a new run") from None
@@ -213,8 +214,9 @@ def check_resume(grid: Grid, given: Path) -> dict[str, Any]:
     return {"run_dir": str(given.resolve()), "info": info, "status": found}
 
 
-def resume_from_check(found: dict[str, Any]) -> ResumeFolder:
-    return ResumeFolder(Path(found["run_dir"]), Grid.from_record(found["info"]), found["status"])
+def resume_from_check(found: dict[str, Any], schedulers: Schedulers) -> ResumeFolder:
+    grid = Grid.from_record(found["info"], schedulers=schedulers)
+    return ResumeFolder(Path(found["run_dir"]), grid, found["status"])
 
 
 # ---------------------------------------------------------------------------------------------------------
