@@ -1,22 +1,27 @@
 """Analysis of a sweep: Parquet tables, statistics over seeds, figures and an HTML report.
 
-Tensors from the engine -> ``tables.write_tables`` -> Parquet -> ``tables.load`` -> ``summary.summarise`` (per
-config) / ``aggregate`` (per figure) -> ``figures`` (drawn with ``plotting``) -> ``report`` / ``compare``. Point
-statistics are in ``stats``, their confidence intervals in ``intervals`` (chosen by the coverage measured with
-``python -m analysis.coverage``), the seed count a comparison needs in ``seeds``, each config against the sweep's
-default config in ``baseline``. Axes of a sampled search space (``space``: which are continuous, which log-scaled)
-are drawn config by config (``scatter``), with a smoothed trend and its band (``smooth``). Successive halving's
-rungs and population-based training's lineages (``schedules`` reads their tables, ``halving`` and ``pbt`` compute
-their statistics) get their own figures and report sections (``schedule_figures``, ``schedule_report``). Files are
-written atomically and JSON strictly (``io``); user errors share ``errors.UserError``. Statistics follow Agarwal et
-al., "Deep Reinforcement Learning at the Edge of the Statistical Precipice" (NeurIPS 2021). Nothing here imports
-JAX or the engine.
+Subpackages, lowest first (a module imports only from its own layer or lower ones; ``tests/test_layers.py``
+holds it), as the data flows:
+
+1. ``stats``: pure statistics over seeds: point statistics (``point``), their confidence intervals
+   (``intervals``, chosen by the coverage and power measured in ``coverage``), the seeds a comparison needs
+   (``seeds``), smoothed trends (``smooth``), and each config's statistics as a table (``summary``).
+2. ``tables``: a run folder's Parquet tables and manifest, written and read back checked (``run``, ``read``,
+   ``search`` for successive halving's and PBT's own tables), how a sampled axis was drawn (``axes``), and
+   values formatted for people (``format``).
+3. ``summaries``: tidy frames computed once from the tables: per figure (``aggregate``), each config against the
+   defaults (``baseline``), successive halving's rungs (``halving``) and PBT's lineages (``pbt``).
+4. ``figures``: draw those frames and compute nothing (``style``, ``runs``, ``scatter``, ``search``, and
+   ``sweep``: every figure of a run folder).
+5. ``pages``: HTML pages (``markup``, ``report``, ``search``), several sweeps side by side (``compare``), and the
+   analysis timed on a synthetic sweep (``bench``).
+
+Statistics follow Agarwal et al., "Deep Reinforcement Learning at the Edge of the Statistical Precipice" (NeurIPS
+2021). Nothing here imports JAX or the engine. ``import analysis`` and the tables and statistics import no
+plotting library: ``report`` and ``compare`` (which draw) are imported when first used.
 """
 
-from common.files import WriteError
-
-from .compare import compare
-from .intervals import (
+from analysis.stats.intervals import (
     Interval,
     curve_interval,
     improvement_interval,
@@ -26,11 +31,7 @@ from .intervals import (
     profile_interval,
     proportion_interval,
 )
-from .report import report
-from .seeds import SeedsNeeded, seeds_to_separate
-from .smooth import choose_bandwidth, local_linear, trend_band
-from .space import AxisScale, axis_scales
-from .stats import (
+from analysis.stats.point import (
     fraction_above,
     iqm,
     mean,
@@ -39,8 +40,26 @@ from .stats import (
     probability_of_improvement,
     shortfall,
 )
-from .summary import summarise
-from .tables import RunDirError, RunTables, load, write_tables
+from analysis.stats.seeds import SeedsNeeded, seeds_to_separate
+from analysis.stats.smooth import choose_bandwidth, local_linear, trend_band
+from analysis.stats.summary import summarise
+from analysis.tables.axes import AxisScale, axis_scales
+from analysis.tables.read import RunDirError
+from analysis.tables.run import RunTables, load, write_tables
+from common.files import WriteError
+
+_DRAWING = {"report": "analysis.pages.report", "compare": "analysis.pages.compare"}
+
+
+def __getattr__(name: str):
+    """``analysis.report`` and ``analysis.compare``, imported on first use: they import matplotlib and seaborn,
+    which a sweep that only writes tables (or ``python -m sweep list``) need not load."""
+    if name in _DRAWING:
+        import importlib
+
+        return getattr(importlib.import_module(_DRAWING[name]), name)
+    raise AttributeError(f"module 'analysis' has no attribute {name!r}")
+
 
 __all__ = [
     "AxisScale",
@@ -48,6 +67,7 @@ __all__ = [
     "RunDirError",
     "RunTables",
     "SeedsNeeded",
+    "WriteError",
     "axis_scales",
     "choose_bandwidth",
     "compare",
@@ -71,6 +91,5 @@ __all__ = [
     "shortfall",
     "summarise",
     "trend_band",
-    "WriteError",
     "write_tables",
 ]

@@ -1,4 +1,7 @@
-"""CLI: ``python -m analysis report RUN_DIR``, ``python -m analysis compare RUN_DIR ... [--out DIR]``.
+"""CLI: ``python -m analysis report RUN_DIR``, ``python -m analysis compare RUN_DIR ... [--out DIR]``, and two
+studies of the package itself: ``python -m analysis coverage [...]`` (the intervals on simulated sweeps,
+``analysis.stats.coverage``) and ``python -m analysis bench [...]`` (the analysis of a synthetic sweep, timed,
+``analysis.pages.bench``).
 
 Bad input (a wrong argument, a missing folder, a folder that is not a run folder, an unreadable or malformed
 table, an output that cannot be written) prints one line ``python -m analysis: error: ...`` on stderr and exits
@@ -13,9 +16,6 @@ import sys
 from collections.abc import Sequence
 
 from common.errors import UserError, print_error
-
-from .compare import compare
-from .report import report
 
 PROG = "python -m analysis"
 
@@ -40,11 +40,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     c = sub.add_parser("compare", help="compare the best configs of several sweeps")
     c.add_argument("run_dirs", nargs="+", help="run folders to compare")
     c.add_argument("--out", default=None, help="output folder (default: results/compare/<UTC time>-<hash>)")
+    studies = {
+        "coverage": "coverage and power of the intervals on simulated sweeps (see python -m analysis coverage -h)",
+        "bench": "time the analysis of a synthetic sweep (see python -m analysis bench -h)",
+    }
+    for name, text in studies.items():
+        study = sub.add_parser(name, help=text, add_help=False)
+        study.add_argument("args", nargs=argparse.REMAINDER)
     try:
         args = p.parse_args(argv)
+        if args.command in studies:  # their own command lines, with their own options and errors
+            return _study(args.command, args.args)
         if args.command == "report":
+            from analysis.pages.report import report
+
             out = report(args.run_dir)
         else:
+            from analysis.pages.compare import compare
+
             out = compare(args.run_dirs, out_dir=args.out)
     except UserError as e:  # a usage error, an unusable run folder, an output that cannot be written
         return print_error(PROG, e)
@@ -53,6 +66,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return print_error(PROG, f"{e.strerror or e}{where}")
     print(out)
     return 0
+
+
+def _study(name: str, argv: list[str]) -> int:
+    if name == "coverage":
+        from analysis.stats import coverage
+
+        return coverage.main(argv)
+    from analysis.pages import bench
+
+    return bench.main(argv) or 0
 
 
 if __name__ == "__main__":

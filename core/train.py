@@ -59,6 +59,9 @@ class TrainState(NamedTuple):
     step: jax.Array  # [] int32, env steps done; shared by every run of a batch (see state_axes)
 
 
+SHARED_FIELDS = ("step",)  # TrainState fields that every run of a batch shares (not vmapped: Trainer.state_axes)
+
+
 # A transition is stored as one row of 11 float32 (obs 4, action, reward, terminated, next_obs 4): a sampled
 # transition is then one gather from one place in memory instead of five (+4-5% env steps/s at 32-128 runs on
 # one device, once the buffers of many runs outgrow the caches). The action (0 or 1) is exact as a float.
@@ -173,9 +176,10 @@ class Trainer:
 
     @staticmethod
     def state_axes() -> TrainState:
-        """``in_axes``/``out_axes`` for vmapping a batch of states: every field batched on axis 0 except the
-        shared step counter."""
-        return TrainState(*([0] * (len(TrainState._fields) - 1)), step=None)
+        """``in_axes``/``out_axes`` for vmapping a batch of states: every field batched on axis 0 except those in
+        ``SHARED_FIELDS`` (the step counter), which all runs of a batch share. The one place this is decided:
+        the engine's shardings and parked states read it from here."""
+        return TrainState(*(None if f in SHARED_FIELDS else 0 for f in TrainState._fields))
 
     # -- one env step --------------------------------------------------------------------------------------
     def _env_step(self, state: TrainState) -> tuple[TrainState, StepOutputs]:

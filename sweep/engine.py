@@ -20,7 +20,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from analysis.tables import write_parquet
+from analysis.tables.run import write_parquet, write_tables
 from common.errors import UserError, option
 from common.files import WriteError, jsonable
 from core import HParams, TrainState, is_positive_int
@@ -382,8 +382,6 @@ class _Sweep:
         """Process 0 writes the tables, the report, the ``latest`` link and the DONE marker, then removes the
         checkpoint. The order makes a kill at any point recoverable: the checkpoint stays until the marker is
         written, so a folder without the marker is resumed (or trained again) to the same tables."""
-        import analysis
-
         if not is_lead():
             return
         if self.new is not None:
@@ -394,7 +392,7 @@ class _Sweep:
         manifest.update(entries)
         for name, frame in tables.items():
             write_parquet(self.run_dir / name, frame, manifest)
-        analysis.write_tables(
+        write_tables(
             self.run_dir,
             runs=runs_frame(self.plan, self.records.diverged, self.schedule.stopped_at()),
             axes=self.plan.grid.axis_names,
@@ -403,8 +401,10 @@ class _Sweep:
             manifest=manifest,
         )
         if self.options.report:
+            from analysis.pages.report import report  # imports the plotting libraries, which tables need not
+
             try:
-                analysis.report(self.run_dir)
+                report(self.run_dir)
             except WriteError as err:
                 raise WriteError(
                     f"{err}; the tables are written but not the report: continue with {option('resume')} "

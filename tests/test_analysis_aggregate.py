@@ -1,10 +1,11 @@
-"""``analysis.aggregate``: the tidy frames the figures draw, on hand-checked data (no JAX)."""
+"""``analysis.summaries.aggregate``: the tidy frames the figures draw, on hand-checked data (no JAX)."""
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analysis import aggregate, intervals
+from analysis.stats import intervals
+from analysis.summaries import aggregate
 
 
 def test_train_curves_stop_at_each_runs_total_steps():

@@ -1,4 +1,5 @@
-"""``analysis.baseline`` and the report's "Against the defaults" section: each config against the default config."""
+"""``analysis.summaries.baseline`` and the report's "Against the defaults" section: each config against the
+default config."""
 
 import re
 
@@ -7,8 +8,10 @@ import pandas as pd
 import pytest
 
 import analysis
-from analysis import baseline, intervals, stats
-from analysis.summary import AUC_RANGE, N_BOOT, SEED, run_auc, seed_matrix
+from analysis.stats import intervals
+from analysis.stats import point as stats
+from analysis.stats.summary import AUC_RANGE, N_BOOT, SEED, run_auc, seed_matrix
+from analysis.summaries import baseline
 
 N_SEEDS = 12
 DEFAULTS = {"lr": 1e-3, "double_q": False, "hidden_sizes": "64x64", "max_grad_norm": "inf"}

@@ -1,9 +1,9 @@
-"""``python -m analysis.bench``: its synthetic sweep and one short run of the script (no JAX)."""
+"""``python -m analysis bench``: its synthetic sweep and one short run of the script (no JAX)."""
 
 import pytest
 
-from analysis import bench
-from analysis.bench import synthetic_sweep
+from analysis.pages import bench
+from analysis.pages.bench import synthetic_sweep
 
 
 def test_synthetic_bench_data_is_the_advertised_size():

@@ -1,4 +1,4 @@
-"""``analysis.compare``: the best config of several sweeps side by side (no JAX)."""
+"""``analysis.pages.compare``: the best config of several sweeps side by side (no JAX)."""
 
 from pathlib import Path
 
@@ -8,7 +8,8 @@ import pytest
 from test_analysis_tables import sweep, tiny_sweep
 
 import analysis
-from analysis import intervals, tables
+from analysis.stats import intervals
+from analysis.tables import run as tables
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -1,9 +1,9 @@
-"""``python -m analysis.coverage``: its true values by hand, and a small run of the study with loose bounds."""
+"""``python -m analysis coverage``: its true values by hand, and a small run of the study with loose bounds."""
 
 import numpy as np
 import pytest
 
-from analysis import coverage, intervals
+from analysis.stats import coverage, intervals
 
 P = coverage.POPULATIONS
 
@@ -59,7 +59,7 @@ def test_small_study_meets_the_target_loosely_where_the_percentile_bootstrap_doe
 def test_command_line_rejects_bad_arguments_in_one_line(capsys):
     assert coverage.main(["--reps", "0"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("python -m analysis.coverage: error: --reps") and err.count("\n") == 1
+    assert err.startswith("python -m analysis coverage: error: --reps") and err.count("\n") == 1
     assert coverage.main(["--seeds", "1", "5"]) == 2
     assert "seed counts of 2 or more" in capsys.readouterr().err
 

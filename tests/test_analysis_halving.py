@@ -1,5 +1,5 @@
 """Successive halving's analysis: ``rungs.parquet`` and ``stopped_at`` read by ``load``, the summary's statistics
-step and ranking of stopped configs, each config's metric with its CI at each rung (``analysis.halving``), the
+step and ranking of stopped configs, each config's metric with its CI at each rung (``analysis.summaries.halving``), the
 env steps against the full grid's, and the report and compare of a halving folder, on synthetic folders written
 to the spec (no JAX).
 
@@ -15,8 +15,10 @@ from scipy import stats as sps
 from test_analysis_tables import sweep
 
 import analysis
-from analysis import halving, intervals, tables
-from analysis.summary import AUC_RANGE
+from analysis.stats import intervals
+from analysis.stats.summary import AUC_RANGE
+from analysis.summaries import halving
+from analysis.tables import run as tables
 from common.errors import UserError
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -164,8 +166,8 @@ def test_stopped_configs_rank_after_every_config_that_trained_further(folder):
             "auc_iqm": [0.5, 0.5, 0.9],
         }
     )
-    assert analysis.summary.rank(hand).tolist() == [2, 1, 3]
-    assert analysis.summary.rank(hand.drop(columns="stopped_at")).tolist() == [3, 2, 1]
+    assert analysis.stats.summary.rank(hand).tolist() == [2, 1, 3]
+    assert analysis.stats.summary.rank(hand.drop(columns="stopped_at")).tolist() == [3, 2, 1]
 
 
 def test_each_configs_metric_at_each_rung_with_its_interval(folder):
@@ -227,8 +229,9 @@ def test_report_of_a_halving_sweep(folder, tmp_path, monkeypatch):
         if f.is_file():
             (run_dir / f.name).write_bytes(f.read_bytes())
     drawn = {}
-    real = analysis.scatter.response
-    monkeypatch.setattr(analysis.scatter, "response", lambda *a, **kw: drawn.update(a=a, kw=kw) or real(*a, **kw))
+    real = analysis.figures.scatter.response
+    spy = lambda *a, **kw: drawn.update(a=a, kw=kw) or real(*a, **kw)  # noqa: E731
+    monkeypatch.setattr(analysis.figures.scatter, "response", spy)
     html = analysis.report(run_dir).read_text()
     figs = {p.stem for p in (run_dir / "figures").iterdir()}
     assert {"halving_rungs", "sampled_response", "sampled_pairs", "ranking"} <= figs

@@ -1,4 +1,5 @@
-"""``analysis.intervals``: hand-computed ends, the all-at-500 and one-seed cases, NaN, ties and seed pairing (no JAX).
+"""``analysis.stats.intervals``: hand-computed ends, the all-at-500 and one-seed cases, NaN, ties and seed pairing
+(no JAX).
 
 With every seed at 500 the replicates are ``500 * (1 - W0)`` for the mean, where the atom's weight ``W0`` is
 Beta(1, n): the lower end is ``500 * 0.025 ** (1 / n)``. Ends are Monte Carlo quantiles, so hand-computed values
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from analysis import intervals
+from analysis.stats import intervals
 
 nan = np.nan
 MANY = 20_000  # replicates for the hand-computed ends: a Beta quantile's Monte Carlo error is then ~1.5 returns

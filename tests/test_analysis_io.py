@@ -6,7 +6,7 @@ import os
 import pandas as pd
 import pytest
 
-from analysis import tables
+from analysis.tables import run as tables
 from common.files import WriteError, atomic_write, atomic_write_text
 
 

@@ -1,6 +1,6 @@
-"""Population-based training's analysis: ``analysis.pbt`` (best member, lineage, stitched curves, the populations'
-final returns), ``pbt.parquet`` read by ``load``, the report's figures and section, and ``compare`` of a PBT
-folder with a grid, on synthetic folders written to the spec (no JAX).
+"""Population-based training's analysis: ``analysis.summaries.pbt`` (best member, lineage, stitched curves, the
+populations' final returns), ``pbt.parquet`` read by ``load``, the report's figures and section, and ``compare``
+of a PBT folder with a grid, on synthetic folders written to the spec (no JAX).
 
 Also home of the synthetic PBT sweep ``pbt_sweep``.
 """
@@ -12,8 +12,10 @@ from scipy import stats as sps
 from test_analysis_tables import sweep
 
 import analysis
-from analysis import intervals, pbt, tables
-from analysis.run_figures import run_labels
+from analysis.figures.sweep import run_labels
+from analysis.stats import intervals
+from analysis.summaries import pbt
+from analysis.tables import run as tables
 from common.errors import UserError
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -1,4 +1,4 @@
-"""``analysis.report``: the summary, figures and HTML page ``report`` writes into a run folder (no JAX)."""
+"""``analysis.pages.report``: the summary, figures and HTML page ``report`` writes into a run folder (no JAX)."""
 
 import math
 
@@ -9,9 +9,9 @@ import pytest
 from test_analysis_tables import sweep, tiny_sweep
 
 import analysis
-from analysis import aggregate
-from analysis.intervals import MEASURED_MIN_COVERAGE
-from analysis.report import caveats
+from analysis.pages.report import caveats
+from analysis.stats.intervals import MEASURED_MIN_COVERAGE
+from analysis.summaries import aggregate
 from common.files import WriteError
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -77,7 +77,7 @@ def test_report_without_evals_or_episodes(tmp_path, missing):
 @pytest.mark.parametrize("n_seeds, measured_at", [(2, 2), (6, 5), (9, 5), (10, None)])
 def test_few_seeds_caveat_quotes_the_coverage_measured_at_that_seed_count(tmp_path, n_seeds, measured_at):
     # Below 10 seeds the caveat quotes the study's lowest coverage at the largest seed count it measured that is
-    # not above the sweep's (python -m analysis.coverage).
+    # not above the sweep's (python -m analysis coverage).
     analysis.write_tables(tmp_path, **sweep({"lr": [1e-4, 1e-3]}, n_seeds=n_seeds))
     text = " ".join(caveats(analysis.load(tmp_path)))
     assert ("Few seeds" in text) == (measured_at is not None)

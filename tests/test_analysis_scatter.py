@@ -8,9 +8,11 @@ from test_analysis_space import sampled_sweep, trend
 from test_analysis_tables import sweep
 
 import analysis
-from analysis import aggregate, scatter, smooth
-from analysis.plotting import save
-from analysis.run_figures import run_title
+from analysis.figures import scatter
+from analysis.figures.style import save
+from analysis.figures.sweep import run_title
+from analysis.stats import smooth
+from analysis.summaries import aggregate
 
 PNG = b"\x89PNG\r\n\x1a\n"
 ALWAYS = {"learning_curves_eval", "learning_curves_train", "ranking", "probability_of_improvement"}
@@ -149,7 +151,7 @@ def test_a_mix_of_continuous_and_discrete_axes(tmp_path):
     points, trends = _trends(t)
     assert set(points["group"]) == {"64x64", "128x128"}
     assert trends.groupby("axis")["group"].nunique().to_dict() == {"lr": 2, "eps_end": 2}
-    layout = analysis.figures.curve_layout(t.summary, t.axes, continuous=True)
+    layout = analysis.figures.runs.curve_layout(t.summary, t.axes, continuous=True)
     assert layout.hue == "label" and len(layout.configs) == 8
 
 

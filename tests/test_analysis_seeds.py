@@ -1,9 +1,10 @@
-"""``analysis.seeds``: how many seeds would make two configs' difference clear, on hand-reasoned cases (no JAX)."""
+"""``analysis.stats.seeds``: how many seeds would make two configs' difference clear, on hand-reasoned cases (no
+JAX)."""
 
 import numpy as np
 import pytest
 
-from analysis import seeds
+from analysis.stats import seeds
 
 nan = np.nan
 

@@ -1,11 +1,11 @@
-"""``analysis.smooth``: the local-linear trend, its bandwidth and its bootstrap band, on hand-checked data."""
+"""``analysis.stats.smooth``: the local-linear trend, its bandwidth and its bootstrap band, on hand-checked data."""
 
 import math
 
 import numpy as np
 import pytest
 
-from analysis import smooth
+from analysis.stats import smooth
 
 
 def test_bandwidth_is_silvermans_rule():

@@ -1,4 +1,4 @@
-"""``analysis.space``: how a sampled sweep's manifest says which axes are continuous, and ``load``'s checks of it.
+"""``analysis.tables.axes``: how a sampled sweep's manifest says which axes are continuous, and ``load``'s checks of it.
 
 Also home of the synthetic sampled sweep ``test_analysis_scatter`` draws.
 """
@@ -12,7 +12,7 @@ import pytest
 from test_analysis_tables import episodes_of, sweep
 
 import analysis
-from analysis import space
+from analysis.tables import axes as space
 from common.errors import UserError
 
 LR = {"dist": "log_uniform", "low": 1e-4, "high": 1e-2, "integer": False}

@@ -1,10 +1,11 @@
-"""Point statistics of ``analysis.stats`` on tiny hand-checked arrays (their intervals: test_analysis_intervals)."""
+"""Point statistics of ``analysis.stats.point`` on tiny hand-checked arrays (their intervals:
+test_analysis_intervals)."""
 
 import numpy as np
 import pytest
 from scipy import stats as sps
 
-from analysis import stats
+from analysis.stats import point as stats
 
 nan = np.nan
 

@@ -1,4 +1,4 @@
-"""``analysis.summary``: per-config statistics over seeds, on tiny hand-computed sweeps (no JAX)."""
+"""``analysis.stats.summary``: per-config statistics over seeds, on tiny hand-computed sweeps (no JAX)."""
 
 import numpy as np
 import pandas as pd
@@ -7,7 +7,7 @@ from scipy import stats as sps
 from test_analysis_tables import tiny_sweep
 
 import analysis
-from analysis import summary
+from analysis.stats import summary
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""``analysis.tables``: the Parquet tables ``write_tables`` writes and ``load`` reads back and checks (no JAX).
+"""``analysis.tables.run``: the Parquet tables ``write_tables`` writes and ``load`` reads back and checks (no JAX).
 
 Also home of the small synthetic sweeps the other ``test_analysis_*`` modules import.
 """
@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import analysis
-from analysis import tables
+from analysis.tables import run as tables
 from common.errors import UserError
 
 

@@ -28,8 +28,8 @@ class GroupProgram:
         axes = self.trainer.state_axes()
         batched, replicated = NamedSharding(mesh, P(AXIS)), NamedSharding(mesh, P())
         self.batched = batched
-        # Every field sharded over the runs but the step counter, which all runs share.
-        self.state_shardings = TrainState(*([batched] * (len(TrainState._fields) - 1)), step=replicated)
+        # Every field sharded over the runs but those the runs share (the step counter: Trainer.state_axes).
+        self.state_shardings = TrainState(*(replicated if a is None else batched for a in axes))
         self._init = jax.jit(
             jax.vmap(self.trainer.init, out_axes=axes),
             in_shardings=(batched, batched),
@@ -72,8 +72,8 @@ class GroupProgram:
 
     def batched_leaves(self) -> list[bool]:
         """For each leaf of a wave's state (in ``jax.tree.leaves`` order): does it hold one row per run? (All
-        but the step counter, which the runs share.)"""
-        flags = TrainState(*([True] * (len(TrainState._fields) - 1)), step=False)
+        but the step counter, which the runs share: ``Trainer.state_axes``.)"""
+        flags = TrainState(*(a is not None for a in self.trainer.state_axes()))
         return jax.tree.leaves(_expand(flags, self.state_shapes()))
 
     def compiled(self, n_steps: int):

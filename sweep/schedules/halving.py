@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from analysis import stats
+from analysis.stats import point as stats
 from sweep.plan import Plan, Wave
 from sweep.schedules.stretches import (
     StretchSchedule,

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.summary import run_auc
+from analysis.stats.summary import run_auc
 from sweep.plan import Group, Plan, Wave, cut_group
 from sweep.schedules.base import Chunk
 from sweep.spec.fields import GridError
@@ -46,7 +46,7 @@ def run_scores(
 ) -> np.ndarray:
     """[len(configs), seeds] each run's metric from its evaluations in ``(start, step]`` (``evals`` as
     ``Records.evals`` gives them): its last one's return ("final"), or its normalised area under the evaluation
-    curve over that span ("auc", as ``analysis.summary.run_auc`` with the span's steps counted from ``start``).
+    curve over that span ("auc", as ``analysis.stats.summary.run_auc`` with the span's steps counted from ``start``).
     NaN for a run without an evaluation there."""
     runs = plan.runs_of(configs)
     keep = (evals["step"] > start) & (evals["step"] <= step) & np.isin(evals["run"], runs)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .intervals import Interval
+from analysis.stats.intervals import Interval
 
 N_BOOT = 1000  # replicates for a trend band (as for learning-curve bands)
 MIN_POINTS = 3  # distinct x values a trend needs

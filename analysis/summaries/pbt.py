@@ -21,10 +21,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from . import intervals, stats
-from .schedules import PBT_COLUMNS
-from .summary import N_BOOT, SEED
-from .tables import RunTables
+from analysis.stats import intervals
+from analysis.stats import point as stats
+from analysis.stats.summary import N_BOOT, SEED
+from analysis.tables.run import RunTables
+from analysis.tables.search import PBT_COLUMNS
 
 TABLE_COLUMNS = tuple(PBT_COLUMNS)  # the columns of pbt.parquet that are not explored hyperparameters
 

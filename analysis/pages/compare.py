@@ -24,13 +24,25 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter
 
+from analysis.figures.style import (
+    EVAL_LABEL,
+    STEP_LABEL,
+    FigureFile,
+    curve,
+    figure,
+    iqm_panels,
+    return_axis,
+    save,
+    style,
+)
+from analysis.pages.markup import ci_text, document, img_html
+from analysis.stats import intervals, seeds
+from analysis.stats import point as stats
+from analysis.stats.summary import N_BOOT, SEED, summarise
+from analysis.summaries import aggregate, halving, pbt
+from analysis.tables.format import steps_formatter
+from analysis.tables.run import RunTables, load, write_parquet
 from common.files import atomic_write_text, make_dir
-
-from . import aggregate, halving, intervals, pbt, seeds, stats
-from .page import FigureFile, ci_text, document, img_html
-from .plotting import EVAL_LABEL, STEP_LABEL, curve, figure, iqm_panels, return_axis, save, steps_formatter, style
-from .summary import N_BOOT, SEED, summarise
-from .tables import RunTables, load, write_parquet
 
 
 def _labels(tables: Sequence[RunTables]) -> list[str]:

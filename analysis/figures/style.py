@@ -13,7 +13,8 @@ import os
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import matplotlib as mpl
 import numpy as np
@@ -22,10 +23,9 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from analysis.stats.point import MAX_RETURN, SOLVED_RETURN
+from analysis.tables.format import format_value
 from common.files import atomic_write
-
-from .aggregate import format_value
-from .stats import MAX_RETURN, SOLVED_RETURN
 
 DPI = 110
 
@@ -59,6 +59,13 @@ IQM_PANELS = (
     ("final_iqm", MAX_RETURN, "final greedy eval return (IQM, 95% CI)"),
     ("auc_iqm", 1.0, "normalised area under eval curve (IQM, 95% CI)"),
 )
+
+
+class FigureFile(NamedTuple):
+    """A figure written to disk, with what it shows."""
+
+    path: Path
+    caption: str
 
 
 def label(name: str) -> str:
@@ -111,15 +118,6 @@ def palette(values: Sequence[Any]) -> dict[Any, Any]:
         colours = sns.color_palette("colorblind", max(len(values), 1))
         colours = [colours[i % len(colours)] for i in range(len(values))]
     return dict(zip(values, colours, strict=True))
-
-
-def steps_formatter(x: float, _pos: Any = None) -> str:
-    """A step count as a tick label: ``50k``, ``1.5M``."""
-    if abs(x) >= 1e6:
-        return f"{x / 1e6:g}M"
-    if abs(x) >= 1e3:
-        return f"{x / 1e3:g}k"
-    return f"{x:g}"
 
 
 def tick(v: Any) -> str:

@@ -13,9 +13,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import stats
-from .intervals import _check, _check_bounds, _improvement
-from .stats import RETURN_RANGE
+from analysis.stats import point as stats
+from analysis.stats.intervals import _check, _check_bounds, _improvement
+from analysis.stats.point import RETURN_RANGE
 
 POWER = 0.8  # "clear" in this share of the simulated sweeps
 MAX_SEEDS = 1024  # the largest seed count tried

@@ -15,14 +15,17 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from analysis.figures import runs as figures
+from analysis.figures import scatter
+from analysis.figures import search as schedule_figures
+from analysis.figures.style import EVAL_LABEL, FigureFile, save, sweep_title
+from analysis.stats.summary import stopped_steps
+from analysis.summaries import aggregate, halving, pbt
+from analysis.tables import axes as space
+from analysis.tables.format import manifest_number
+from analysis.tables.run import RunTables
+from analysis.tables.search import settings
 from common.files import make_dir
-
-from . import aggregate, figures, halving, pbt, scatter, schedule_figures, space
-from .page import FigureFile, manifest_number
-from .plotting import EVAL_LABEL, save, sweep_title
-from .schedules import settings
-from .summary import stopped_steps
-from .tables import RunTables
 
 
 def sweep_facts(t: RunTables) -> dict[str, Any]:

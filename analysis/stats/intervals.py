@@ -1,4 +1,4 @@
-"""Confidence intervals over seeds for bounded scores, chosen by measured coverage (``python -m analysis.coverage``).
+"""Confidence intervals over seeds for bounded scores, chosen by measured coverage (``python -m analysis coverage``).
 
 **Method.** Each interval end is a quantile of the statistic over Bayesian-bootstrap replicates (Rubin, 1981)
 that carry one extra *worst-case atom*: every replicate weighs the ``k`` observed seeds and one pseudo-seed
@@ -29,13 +29,14 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats as sps
 
-from . import stats
-from .stats import RETURN_RANGE, SOLVED_RETURN
+from analysis.stats import point as stats
+from analysis.stats.point import RETURN_RANGE, SOLVED_RETURN
 
 N_BOOT = 2000  # replicates per interval by default
+CURVE_BOOT = 1000  # replicates for curve bands: many points, and bands need less precision than the ranking
 MIN_SEEDS = 2  # fewer valid seeds than this: no interval
 # The lowest coverage of any nominal 95% interval the report prints, over every population of the coverage study,
-# at each seed count (``python -m analysis.coverage``: 1,000 simulated sweeps per cell, 2,000 replicates;
+# at each seed count (``python -m analysis coverage``: 1,000 simulated sweeps per cell, 2,000 replicates;
 # BENCHMARKS.md has the table). The report quotes it; test_analysis_coverage checks a small rerun against it.
 MEASURED_MIN_COVERAGE = {2: 0.985, 3: 0.979, 5: 0.975, 10: 0.965, 16: 0.964, 32: 0.960}
 STATISTICS = ("mean", "median", "iqm", "shortfall")

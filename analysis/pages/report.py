@@ -17,14 +17,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.figures.style import FigureFile
+from analysis.figures.sweep import make_figures, run_labels, run_title
+from analysis.pages import search as schedule_report
+from analysis.pages.markup import ci_text, document, img_html, manifest_html
+from analysis.stats import intervals, seeds
+from analysis.stats import point as stats
+from analysis.stats.intervals import CURVE_BOOT
+from analysis.stats.summary import N_BOOT, SEED, seed_matrix, summarise
+from analysis.summaries import aggregate, baseline, halving, pbt
+from analysis.tables.format import format_value
+from analysis.tables.run import RunTables, load, write_parquet, write_summary
 from common.files import atomic_write_text
-
-from . import aggregate, baseline, halving, intervals, pbt, schedule_report, seeds, stats
-from .aggregate import CURVE_BOOT
-from .page import FigureFile, ci_text, document, img_html, manifest_html
-from .run_figures import make_figures, run_labels, run_title
-from .summary import N_BOOT, SEED, seed_matrix, summarise
-from .tables import RunTables, load, write_parquet, write_summary
 
 # Below this many seeds the report quotes the coverage measured at that seed count (see ``caveats``).
 FEW_SEEDS = 10
@@ -72,7 +76,7 @@ def summary_html(t: RunTables, *, max_rows: int = 50) -> str:
     end = int(s["stopped_at"].max()) if stopped and len(s) else 0
     rows = []
     for r in shown.to_dict("records"):
-        cells = [str(r["rank"]), *(aggregate.format_value(r[a]) for a in t.axes), str(r["n_seeds"])]
+        cells = [str(r["rank"]), *(format_value(r[a]) for a in t.axes), str(r["n_seeds"])]
         if stopped:
             cells.append(f"{r['stopped_at']:,}" + (" (stopped)" if r["stopped_at"] < end else ""))
         cells += [ci_text(r, "final_iqm"), ci_text(r, "final_mean"), ci_text(r, "final_seed_median")]
@@ -196,7 +200,7 @@ def defaults_html(t: RunTables, *, max_rows: int = 50) -> list[str]:
     fixed = baseline.fixed_changes(t)
     also = ""
     if fixed:  # the sweep's own settings, which every config shares: "the defaults" are the swept fields' only
-        shown = ", ".join(f"{k}={aggregate.format_value(v)}" for k, v in fixed.items())
+        shown = ", ".join(f"{k}={format_value(v)}" for k, v in fixed.items())
         also = f"; like every config of this sweep it has {len(fixed)} other field{'s' * (len(fixed) > 1)} fixed away "
         also += f"from {'their' if len(fixed) > 1 else 'its'} default: {html.escape(shown)}"
     intro = (
@@ -235,7 +239,7 @@ def caveats(t: RunTables) -> list[str]:
             m, cov = measured
             few += (
                 f"On simulated CartPole-like returns, every kind of interval in this report covered the true value "
-                f"at least {at_least(cov)} of the time at {m} seeds (<code>python -m analysis.coverage</code>, "
+                f"at least {at_least(cov)} of the time at {m} seeds (<code>python -m analysis coverage</code>, "
                 "BENCHMARKS.md), but intervals from so few seeds are wide, and few differences will be clear. "
             )
         if n_seeds == 1:
@@ -279,7 +283,7 @@ def render(t: RunTables, figs: Sequence[FigureFile]) -> str:
         "Clopper-Pearson interval. Configs share their seeds' random numbers, so every interval weighs a seed "
         "the same in every config it compares or pools. In simulation of CartPole-like returns these intervals "
         f"covered the true value at least {at_least(intervals.MEASURED_MIN_COVERAGE[10])} of the time at 10 seeds "
-        "(<code>python -m analysis.coverage</code>, BENCHMARKS.md), where percentile bootstraps fell far short. "
+        "(<code>python -m analysis coverage</code>, BENCHMARKS.md), where percentile bootstraps fell far short. "
         f"Fixed seed; {N_BOOT:,} replicates for the summary, ranking, heatmaps, sensitivity and probability of "
         f"improvement, {CURVE_BOOT:,} for learning-curve bands; one seed gives no interval. "
         "<i>Final</i> is the greedy evaluation return at each run's last evaluation; <i>AUC</i> is the area "

@@ -20,12 +20,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from analysis.stats.summary import SUMMARY_FORMAT, summarise, summary_columns
+from analysis.tables import search as schedules
+from analysis.tables.axes import AxisScale, axis_scales
+from analysis.tables.read import RunDirError, check_columns, read_table
 from common.files import atomic_write, atomic_write_text, to_json
-
-from . import schedules
-from .checks import RunDirError, check_columns, read_table
-from .space import AxisScale, axis_scales
-from .summary import SUMMARY_FORMAT, summarise, summary_columns
 
 EPISODE_COLUMNS = ("episode", "episode_return", "episode_length", "end_step")
 EVAL_COLUMNS = ("step", "eval_return")

@@ -16,10 +16,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from .aggregate import format_value
-from .plotting import figure, label, palette, return_axis, sorted_values, steps_formatter, style
-from .space import AxisScale
-from .stats import MAX_RETURN
+from analysis.figures.style import figure, label, palette, return_axis, sorted_values, style
+from analysis.stats.point import MAX_RETURN
+from analysis.tables.axes import AxisScale
+from analysis.tables.format import format_value, steps_formatter
 
 MAX_GROUPS = 6  # values of a discrete axis the response figure colours its points and trends by
 MAX_PAIR_AXES = 6  # continuous axes in the pair plot (the first, in space order): 15 panels

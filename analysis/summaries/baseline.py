@@ -16,11 +16,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import halving, intervals, pbt, stats
-from .aggregate import format_value
-from .page import manifest_number
-from .summary import AUC_RANGE, N_BOOT, SEED, run_auc, seed_matrix
-from .tables import RunTables
+from analysis.stats import intervals
+from analysis.stats import point as stats
+from analysis.stats.summary import AUC_RANGE, N_BOOT, SEED, run_auc, seed_matrix
+from analysis.summaries import halving, pbt
+from analysis.tables.format import format_value, manifest_number
+from analysis.tables.run import RunTables
 
 DEFAULTS_KEY = "defaults"  # the manifest's {field: default}
 # A float default as it reads back from a float32 column differs from it in the 8th digit; a value drawn from a

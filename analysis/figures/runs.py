@@ -15,8 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from .aggregate import format_value
-from .plotting import (
+from analysis.figures.style import (
     STEP_LABEL,
     curve,
     figure,
@@ -28,13 +27,13 @@ from .plotting import (
     return_axis,
     solved_line,
     sorted_values,
-    steps_formatter,
     style,
     tick,
     title_width,
     use_log,
 )
-from .stats import MAX_RETURN
+from analysis.stats.point import MAX_RETURN
+from analysis.tables.format import format_value, steps_formatter
 
 MAX_HUE = 10  # distinct colours on one learning-curve panel
 MAX_PANELS = 12  # facets on one learning-curve figure

@@ -1,4 +1,4 @@
-"""Times the analysis of a synthetic sweep: ``python -m analysis.bench [--runs 1024] [--steps 50000]``.
+"""Times the analysis of a synthetic sweep: ``python -m analysis bench [--runs 1024] [--steps 50000]``.
 
 Synthesises what the engine hands over for a sweep of ``runs`` runs (8 x 8 configs over ``lr`` x ``eps_end``,
 seeds = runs / 64) of ``steps`` env steps each: about 500 training episodes per run at 50,000 steps and an
@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .report import report
-from .tables import write_tables
+from analysis.pages.report import report
+from analysis.tables.run import write_tables
 
 
 def synthetic_sweep(
@@ -103,7 +103,7 @@ def synthetic_sweep(
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Writes the tables and the report of a synthetic sweep and prints how long each took."""
-    p = argparse.ArgumentParser(prog="python -m analysis.bench", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m analysis bench", description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=1024, help="runs in the sweep (64 configs x runs/64 seeds)")
     p.add_argument("--steps", type=int, default=50_000, help="env steps per run")
     p.add_argument("--keep", action="store_true", help="keep the run folder and print its path")

@@ -12,12 +12,12 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from . import intervals, stats
-from .page import manifest_number
-from .plotting import steps_formatter
-from .schedules import settings
-from .summary import AUC_RANGE, N_BOOT, SEED, run_auc, seed_matrix, stopped_steps
-from .tables import RunTables
+from analysis.stats import intervals
+from analysis.stats import point as stats
+from analysis.stats.summary import AUC_RANGE, N_BOOT, SEED, run_auc, seed_matrix, stopped_steps
+from analysis.tables.format import manifest_number, steps_formatter
+from analysis.tables.run import RunTables
+from analysis.tables.search import settings
 
 SCORE_COLUMNS = ["rung", "step", "config", "seed", "score", "kept"]
 

@@ -14,11 +14,12 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from .halving import Budget
-from .plotting import EVAL_LABEL, STEP_LABEL, curve, figure, label, return_axis, steps_formatter, style, use_log
-from .scatter import value_scale
-from .space import AxisScale
-from .stats import MAX_RETURN
+from analysis.figures.scatter import value_scale
+from analysis.figures.style import EVAL_LABEL, STEP_LABEL, curve, figure, label, return_axis, style, use_log
+from analysis.stats.point import MAX_RETURN
+from analysis.summaries.halving import Budget
+from analysis.tables.axes import AxisScale
+from analysis.tables.format import steps_formatter
 
 MAX_HIGHLIGHTED = 8  # configs that trained to the end drawn in colour, with a legend entry each
 MAX_POPULATIONS = 4  # populations drawn in the hyperparameter figure, a row each

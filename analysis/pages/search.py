@@ -12,12 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import halving, pbt
-from .aggregate import format_value
-from .intervals import Interval
-from .plotting import steps_formatter
-from .schedules import scheduler, settings
-from .tables import RunTables
+from analysis.stats.intervals import Interval
+from analysis.summaries import halving, pbt
+from analysis.tables.format import format_value, steps_formatter
+from analysis.tables.run import RunTables
+from analysis.tables.search import scheduler, settings
 
 MAX_ROWS = 50  # configs listed in the rungs table
 METRIC_TEXT = {

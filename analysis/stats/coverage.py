@@ -1,6 +1,6 @@
-"""Coverage of the intervals the analysis prints, on simulated CartPole-like returns: ``python -m analysis.coverage``.
+"""Coverage of the intervals the analysis prints, on simulated CartPole-like returns: ``python -m analysis coverage``.
 
-``python -m analysis.coverage [--reps 1000] [--seeds 2 3 5 10 16 32] [--boot 2000] [--seed 0]`` (about 4
+``python -m analysis coverage [--reps 1000] [--seeds 2 3 5 10 16 32] [--boot 2000] [--seed 0]`` (about 4
 minutes on 2 cores) draws ``reps`` sweeps of each seed count from populations shaped like CartPole's final
 returns (capped at 500, many seeds exactly at 500, some collapsed runs; a point mass at 500; continuous ones)
 and prints, for every statistic the summary, report and compare print, how often the nominal 95% interval held
@@ -24,10 +24,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import stats as sps
 
+from analysis.stats import intervals, seeds
+from analysis.stats import point as stats
+from analysis.stats.intervals import CURVE_BOOT
 from common.errors import UserError, print_error
-
-from . import intervals, seeds, stats
-from .aggregate import CURVE_BOOT
 
 Quantile = Callable[[np.ndarray], np.ndarray]
 SEED_COUNTS = (2, 3, 5, 10, 16, 32)
@@ -403,7 +403,7 @@ def auc_table(rows: Sequence[dict]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the study and prints its tables; returns the exit status (2 for bad arguments)."""
-    p = argparse.ArgumentParser(prog="python -m analysis.coverage", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m analysis coverage", description=__doc__.splitlines()[0])
     p.add_argument("--reps", type=int, default=1000, help="simulated sweeps per cell (default 1000)")
     p.add_argument(
         "--seeds", type=int, nargs="+", default=list(SEED_COUNTS), help="seed counts (default: 2 3 5 10 16 32)"

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .checks import RunDirError, check_columns, read_table
+from analysis.tables.read import RunDirError, check_columns, read_table
 
 RUNG_COLUMNS = {"rung": "integer", "step": "integer", "config": "integer", "kept": "boolean"}
 RUN_SCORE_COLUMNS = {"seed": "integer", "score": "numeric"}  # per-run rows (the spec); absent in per-config ones

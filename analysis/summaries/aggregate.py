@@ -15,22 +15,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from . import intervals, smooth, stats
-from .summary import N_BOOT, SEED, rank_within, seed_layout, seed_matrix
+from analysis.stats import intervals, smooth
+from analysis.stats import point as stats
+from analysis.stats.intervals import CURVE_BOOT
+from analysis.stats.summary import N_BOOT, SEED, rank_within, seed_layout, seed_matrix
+from analysis.tables.format import format_value
 
-CURVE_BOOT = 1000  # replicates for curve bands: many points, and bands need less precision than the ranking
 PROFILE_TAUS = np.linspace(0.0, stats.MAX_RETURN, 101)  # returns at which the performance profiles are read
-
-
-def format_value(v) -> str:
-    """A hyperparameter value for a label: floats to 4 significant digits (``0.001``, ``1e-05``), on/off."""
-    if isinstance(v, bool | np.bool_):
-        return "on" if v else "off"
-    if isinstance(v, float | np.floating):
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return f"{float(v):.4g}"
-    return str(v)
 
 
 def config_labels(summary: pd.DataFrame, axes: Sequence[str]) -> dict[int, str]:

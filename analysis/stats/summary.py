@@ -14,7 +14,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from . import intervals, stats
+from analysis.stats import intervals
+from analysis.stats import point as stats
 
 N_BOOT = intervals.N_BOOT  # replicates for the summary's intervals
 SEED = 0  # the summary's replicate seed: the same tables always give the same numbers

@@ -6,14 +6,14 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from analysis.figures.style import FigureFile
+from analysis.tables.axes import describe
+from analysis.tables.format import manifest_number
 from common.files import to_json
-
-from .space import describe
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; padding: 0 1em; color: #222; }
@@ -26,13 +26,6 @@ figcaption { font-size: 0.9em; color: #555; }
 .box { background: #f6f8fa; padding: 0.8em 1em; border-radius: 6px; }
 pre { font-size: 0.8em; overflow-x: auto; background: #f6f8fa; padding: 1em; }
 """
-
-
-class FigureFile(NamedTuple):
-    """A figure written to disk, with what it shows."""
-
-    path: Path
-    caption: str
 
 
 def document(title: str, body: str) -> str:
@@ -53,16 +46,6 @@ def ci_text(row: Mapping[str, Any], m: str, fmt: str = ".1f", percent: bool = Fa
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return f"{f(p)} (no CI: 1 seed)"
     return f"{f(p)} [{f(lo)}–{f(hi)}]" if percent else f"{f(p)} [{f(lo)}, {f(hi)}]"
-
-
-def manifest_number(value: Any) -> int | float | None:
-    """A number read from a manifest: ints and floats as they are, ``"inf"`` / ``"-inf"`` (how strict JSON
-    holds an infinite number, ``io.to_json``) as floats, ``None`` for anything else (booleans included)."""
-    if isinstance(value, str) and value in ("inf", "-inf"):
-        return float(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return value
-    return None
 
 
 def manifest_html(m: Mapping[str, Any]) -> str:
