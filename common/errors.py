@@ -13,13 +13,14 @@ import sys
 from collections.abc import Mapping
 
 EXIT_USER_ERROR = 2
-_OPTION = re.compile(r"\{option:(\w+)\}")
+_OPTION = re.compile(r"\{option:(\w+)(?::([^{}]*))?\}")
 
 
-def option(name: str) -> str:
-    """A reference to the option ``name`` inside a ``UserError`` message: it reads as ``name`` from the library
-    and as the command line's flag (e.g. ``--run-id``) where a command line prints it."""
-    return f"{{option:{name}}}"
+def option(name: str, library: str | None = None) -> str:
+    """A reference to the option ``name`` inside a ``UserError`` message: it reads as ``library`` (default:
+    ``name``) from the library and as the command line's text for it (a flag such as ``--run-id``, or a whole
+    command such as ``python -m sweep run GRID --resume``) where a command line prints it."""
+    return f"{{option:{name}}}" if library is None else f"{{option:{name}:{library}}}"
 
 
 class UserError(ValueError):
@@ -28,7 +29,7 @@ class UserError(ValueError):
     def render(self, flags: Mapping[str, str] | None = None) -> str:
         """The message with each ``option(name)`` written as ``flags[name]`` (or ``name`` where unmapped)."""
         flags = flags or {}
-        return _OPTION.sub(lambda m: flags.get(m[1], m[1]), str(self.args[0]) if self.args else "")
+        return _OPTION.sub(lambda m: flags.get(m[1], m[2] or m[1]), str(self.args[0]) if self.args else "")
 
     def __str__(self) -> str:
         return self.render()

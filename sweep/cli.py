@@ -36,6 +36,13 @@ FLAGS = {
 }
 
 
+def _flags(args) -> dict[str, str]:
+    """``FLAGS``, and for ``run`` the command that resumes its sweep (``option("resume_command")``)."""
+    if getattr(args, "command", None) != "run":
+        return FLAGS
+    return {**FLAGS, "resume_command": f"{PROG} run {args.grid} --resume"}
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2, as for every other bad input
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -256,18 +263,22 @@ def main(argv=None) -> int:
             if _cluster_flags(args):  # one process of a cluster: run it as a supervised worker
                 return supervisor.supervise(argv, PROG, args.grid, args.process_id, args.cluster_timeout)
         except UserError as err:
-            return print_error(PROG, err, FLAGS)
+            return print_error(PROG, err, _flags(args))
     if supervisor.is_worker():
         supervisor.setup_worker()
 
-    def _terminate(signum, _frame):
-        raise KeyboardInterrupt(signal.Signals(signum).name)
+    def _interrupt(signum, _frame):
+        if cluster.finished():  # the sweep has finished: nothing left to stop, exit as finished
+            return
+        raise KeyboardInterrupt(*([] if signum == signal.SIGINT else [signal.Signals(signum).name]))
 
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, _interrupt)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where a shell left it ignored
+        signal.signal(signal.SIGINT, _interrupt)
     try:
         return {"run": _cmd_run, "list": _cmd_list, "show": _cmd_show}[args.command](args)
     except UserError as err:
-        return print_error(PROG, err, FLAGS)
+        return print_error(PROG, err, _flags(args))
     except cluster.Stopped as stop:
         print(f"\n{PROG}: {stop.describe(PROG, args.grid)}", file=sys.stderr)
         return supervisor.EXIT_STOPPED
@@ -282,7 +293,7 @@ def main(argv=None) -> int:
             raise
         # A collective failed because another process is gone: say so and leave at once (JAX's exit-time
         # shutdown would wait for the lost process, then abort).
-        print_error(PROG, cluster.describe_lost(err, PROG, args.grid), FLAGS)
+        print_error(PROG, cluster.describe_lost(err, PROG, args.grid), _flags(args))
         sys.stderr.flush()
         sys.stdout.flush()
         os._exit(supervisor.EXIT_CLUSTER)

@@ -9,8 +9,11 @@ chunks, nor its neighbours in the batch change a bit of it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from importlib import metadata
@@ -110,6 +113,9 @@ def run_sweep(grid: Grid, options: Options = Options(), *, file_grid: Grid | Non
     if options.resume is not None:
         check = lambda: folders.check_resume(grid, Path(options.resume), SCHEDULERS)  # noqa: E731
         found = folders.resume_from_check(on_lead(check), SCHEDULERS)
+        if is_lead() and found.description_changed:
+            print(f"note: the grid's description changed since {options.resume} started; the new one is recorded",
+                  file=sys.stderr)  # fmt: skip
         if is_lead() and found.status == "tables":
             print(
                 f"note: {options.resume} has tables but no {folders.DONE} marker and no checkpoint (it was stopped "
@@ -140,13 +146,32 @@ def run_sweep(grid: Grid, options: Options = Options(), *, file_grid: Grid | Non
 
 
 def _stoppable(run_dir: Path, make: Callable[[], _Sweep], *, resume: bool = True) -> Path:
-    """Runs the sweep ``make()`` builds; Ctrl-C or SIGTERM become ``Stopped`` naming ``run_dir``."""
-    cluster.note_run_dir(run_dir)
+    """Runs the sweep ``make()`` builds; Ctrl-C or SIGTERM become ``Stopped`` naming ``run_dir``, unless they come
+    once the sweep has finished (its DONE marker written): it is then returned as finished."""
+    cluster.note_run_dir(run_dir, folders.DONE)
     try:
         return make().run(resume=resume)
     except KeyboardInterrupt as err:
+        if cluster.finished():
+            return run_dir
         why = f"interrupted ({err.args[0]})" if err.args else "interrupted"
         raise cluster.Stopped(why, run_dir, checkpoint.exists(run_dir)) from None
+
+
+@contextlib.contextmanager
+def _signals_deferred():
+    """SIGINT and SIGTERM are noted and dropped while the block runs (in the main thread, where Python runs signal
+    handlers): the block is the end of a finished sweep, which a signal must not cut in half."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = (signal.SIGINT, signal.SIGTERM)
+    before = {s: signal.signal(s, lambda *_: None) for s in caught}
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
 
 
 @dataclasses.dataclass
@@ -366,7 +391,8 @@ class _Sweep:
                 checkpoint.save(self.run_dir, meta, self.records, leaves, self.parked)
             except WriteError as err:
                 kept = (
-                    f"its previous checkpoint is kept: continue with {option('resume')} {self.run_dir} once it can"
+                    f"its previous checkpoint is kept: continue with {option('resume_command', '--resume')} "
+                    f"{self.run_dir} once it can be written"
                     if had_one
                     else "nothing was kept"
                 )
@@ -407,12 +433,14 @@ class _Sweep:
                 report(self.run_dir)
             except WriteError as err:
                 raise WriteError(
-                    f"{err}; the tables are written but not the report: continue with {option('resume')} "
+                    f"{err}; the tables are written but not the report: continue with "
+                    f"{option('resume_command', '--resume')} "
                     f"{self.run_dir} once it can be written (or python -m analysis report {self.run_dir})"
                 ) from None
         folders.update_latest(self.run_dir)
-        folders.mark_done(self.run_dir)
-        checkpoint.remove(self.run_dir)
+        with _signals_deferred():  # the marker and the checkpoint's removal go together, whatever a signal says
+            folders.mark_done(self.run_dir)
+            checkpoint.remove(self.run_dir)
 
 
 def _duration(seconds: float) -> str:

@@ -183,6 +183,8 @@ BAD_GRIDS = [
     ("fractional seeds", "seeds = 1.5\n", ["seeds", "positive integer", "1.5"]),
     ("zero steps", "[config]\ntotal_steps = 0\n", ["total_steps", "positive integer", "0"]),
     ("negative steps", "[config]\ntotal_steps = -100\n", ["total_steps", "-100"]),
+    # copied into every table's metadata: a 10 MB text would be written dozens of times
+    ("description too long", f'description = "{"x" * 5000}"\n', ["description", "at most 4,000 characters", "5,000"]),
     ("value out of range", "[grid]\ngamma = [0.9, 1.5]\n", ["gamma", "[0, 1]", "1.5", "gamma=1.5"]),
     ("float32 rounds to zero", "[grid]\ngamma = [0.9, 1e-39]\n", ["gamma", "0 or at least", "1e-39", "gamma=1e-39"]),
     ("hidden size beyond int32", "[config]\nhidden_sizes = [64, 3_000_000_000]\n", ["hidden_sizes", "2**31"]),
@@ -358,6 +360,17 @@ def test_resume_folder_of_another_grid_names_both(started, tmp_path, capsys, no_
     code, _, err = call(["run", path_b, "--resume", run_dir, "--no-progress"], capsys)
     assert_one_line_error(code, err, str(run_dir), "'a'", "'b'")
     assert snapshot(tmp_path) == before
+
+
+def test_resume_records_a_changed_description(started, tmp_path, capsys):
+    # The description changes no result: a resume takes the grid file's new text into sweep.json and the tables.
+    path_a, run_dir = started
+    path_a.write_text(TINY.replace("tiny grid for command-line tests", "a better description"))
+    code, _, err = call(["run", path_a, "--resume", run_dir, "--no-progress", "--no-report"], capsys)
+    assert code == 0, err
+    assert "description changed" in err and "the new one is recorded" in err
+    assert json.loads((run_dir / "sweep.json").read_text())["description"] == "a better description"
+    assert json.loads((run_dir / "manifest.json").read_text())["description"] == "a better description"
 
 
 def test_resume_with_other_settings_is_refused(started, tmp_path, capsys, no_training):
@@ -588,7 +601,8 @@ def test_full_disk_during_a_checkpoint_is_one_line_and_keeps_the_previous_one(tm
     monkeypatch.setattr(checkpoint, "atomic_write", atomic_write)
     code, _, err = call(["run", path, "--run-id", "r", *args], capsys)
     run_dir = tmp_path / "results" / "g" / "r"
-    assert_last_line_error(code, err, "No space left on device", "previous checkpoint is kept", f"--resume {run_dir}")
+    hint = f"continue with python -m sweep run {path} --resume {run_dir}"  # as the signal messages give it
+    assert_last_line_error(code, err, "No space left on device", "previous checkpoint is kept", hint)
     ckpt = run_dir / checkpoint.CHECKPOINT
     # No partial file is left; latest.json still names the first checkpoint's files (the second's new part is
     # a stray until the next checkpoint removes it).
@@ -610,7 +624,8 @@ def test_full_disk_during_the_report_is_one_line_and_resumable(tmp_path, capsys,
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", _no_space)
     code, _, err = call(["run", path, "--out", tmp_path / "results", "--run-id", "r", "--no-progress"], capsys)
     run_dir = tmp_path / "results" / "g" / "r"
-    assert_last_line_error(code, err, "No space left on device", "tables are written but not the report", "--resume")
+    hint = f"continue with python -m sweep run {path} --resume {run_dir}"
+    assert_last_line_error(code, err, "No space left on device", "tables are written but not the report", hint)
     assert (run_dir / "runs.parquet").is_file() and not (run_dir / folders.DONE).exists()
     assert not list(run_dir.rglob("*.tmp"))
     monkeypatch.undo()

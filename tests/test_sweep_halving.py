@@ -183,6 +183,11 @@ BAD = [
     ('[search]\nscheduler = "halving"\n', ["min_steps", "positive integer", "None"]),
     ("[search]\nmin_steps = 200\n", ["min_steps", 'scheduler = "halving"']),
     ('[search]\nscheduler = "hyperband"\n', ["scheduler", "'hyperband'"]),
+    # an unknown scheduler is named as such, with the known ones, before its keys are found unknown
+    (
+        '[search]\nscheduler = "hyperband"\nmin_steps = 200\neta = 3\n',
+        ["unknown scheduler 'hyperband'", "halving, pbt"],
+    ),
     ('[search]\nscheduler = "halving"\nmin_steps = 50\n', ["min_steps (50) must be at least eval_every (100)"]),
 ]
 
@@ -192,6 +197,16 @@ def test_bad_halving_settings_are_one_sentence(text, facts):
     with pytest.raises(grids.GridError) as err:
         parse_grid(tomllib.loads(GRID + text), name="h")
     assert all(f in str(err.value) for f in facts), str(err.value)
+
+
+def test_halving_needs_configs_to_compare():
+    # Neither [grid] nor [space]: one config, nothing to halve.
+    text = GRID.replace("[grid]\nlr = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]\n", "") + HALVING
+    with pytest.raises(grids.GridError, match="successive halving compares configs, and this sweep has one"):
+        parse_grid(tomllib.loads(text), name="h")
+    # The same after overrides that fix the only axis.
+    with pytest.raises(grids.GridError, match="compares configs"):
+        parse_grid(tomllib.loads(GRID + HALVING), name="h").with_overrides(fixed={"lr": 1e-3})
 
 
 def test_halving_needs_one_total_steps():

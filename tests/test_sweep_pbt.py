@@ -186,6 +186,8 @@ BAD = [
         ["explores a [space]"],
     ),
     ('[search]\nscheduler = "halving"\nmin_steps = 300\npopulation = 4\n', ["population", 'scheduler = "pbt"']),
+    # named as population, not as the samples it stands for
+    (PBT.replace("population = 8", "population = 1_000_000_000"), ["population", "at most 100,000 members"]),
 ]
 
 

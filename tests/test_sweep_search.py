@@ -87,6 +87,8 @@ BAD = [
     ("[space]\nhidden_sizes = { log_uniform = [8, 64] }\n[search]\nsamples = 2", ["a list-of-integers field"]),
     ("[space]\ntarget_period = { uniform = [1, 9], integer = false }\n[search]\nsamples = 2", ["integer field"]),
     ("[space]\ntarget_period = { uniform = [1.2, 1.8] }\n[search]\nsamples = 2", ["holds no integer"]),
+    # every draw the same value, as a grid axis that repeats a value
+    ("[space]\neps_end = { uniform = [0.0, 0.9], integer = true }\n[search]\nsamples = 4", ["eps_end", "one integer"]),
     ("[space]\nlrr = { uniform = [0, 1] }\n[search]\nsamples = 2", ["unknown hyperparameter 'lrr'", "'lr'"]),
     ("[space]\nhidden_sizes = { choice = [] }\n[search]\nsamples = 2", ["non-empty list"]),
     ("[space]\nlr = { uniform = [-1, 1] }\n[search]\nsamples = 8", ["lr's uniform", "within what lr allows"]),

@@ -256,8 +256,18 @@ def describe_lost(err: BaseException, prog: str, grid: str) -> str:
 _run_dir: Path | None = None
 
 
-def note_run_dir(run_dir: Path) -> None:
-    """The run folder this process trains in, for the messages of a stop (and for the supervisor's)."""
-    global _run_dir
-    _run_dir = Path(run_dir)
+_done_marker: str | None = None
+
+
+def note_run_dir(run_dir: Path, done_marker: str | None = None) -> None:
+    """The run folder this process trains in, for the messages of a stop (and for the supervisor's), and the
+    name of the file that marks it finished."""
+    global _run_dir, _done_marker
+    _run_dir, _done_marker = Path(run_dir), done_marker
     report_status(f"run_dir {run_dir}")
+
+
+def finished() -> bool:
+    """True once this process's run folder (``note_run_dir``) holds its finished marker: the sweep has finished,
+    and a signal can no longer stop anything."""
+    return _run_dir is not None and _done_marker is not None and (_run_dir / _done_marker).is_file()

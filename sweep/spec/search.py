@@ -111,18 +111,18 @@ def parse_search(table: Any, where: str, *, sampled: bool, schedulers: Scheduler
     for name, cls in schedulers.items():
         for key in cls.keys:
             owners.setdefault(key, []).append(name)
+    name = table.get("scheduler")  # first: an unknown scheduler's keys are unknown too
+    if name is not None and name not in schedulers:
+        raise GridError(
+            f"unknown scheduler {name!r} in [search] of {where}{suggest(str(name), schedulers)}; known schedulers: "
+            f"{', '.join(schedulers)}"
+        )
     allowed = (*SAMPLING_KEYS, "scheduler", *owners)
     for key in table:
         if key not in allowed:
             raise GridError(
                 f"unknown key '{key}' in [search] of {where}{suggest(key, allowed)}; allowed: {', '.join(allowed)}"
             )
-    name = table.get("scheduler")
-    if name is not None and name not in schedulers:
-        raise GridError(
-            f"unknown scheduler {name!r} in [search] of {where}{suggest(str(name), schedulers)}; known schedulers: "
-            f"{', '.join(schedulers)}"
-        )
     for key in table:
         if key in owners and name not in owners[key]:
             need = (

@@ -176,8 +176,9 @@ def write_sweep_info(run_dir: Path, grid: Grid, file_grid: Grid) -> None:
 # ---------------------------------------------------------------------------------------------------------
 class ResumeFolder(NamedTuple):
     run_dir: Path  # resolved
-    grid: Grid  # the grid as it was run (from sweep.json)
+    grid: Grid  # the grid as it was run (from sweep.json), with the grid file's current description
     status: Status
+    description_changed: bool = False  # the grid file's description differs from the one the sweep started with
 
 
 def check_resume(grid: Grid, given: Path, schedulers: Schedulers) -> dict[str, Any]:
@@ -211,12 +212,18 @@ def check_resume(grid: Grid, given: Path, schedulers: Schedulers) -> dict[str, A
     if found == "checkpoint":
         checkpoint.peek(given)
     check_writable(given)
-    return {"run_dir": str(given.resolve()), "info": info, "status": found}
+    # The description changes no result (it is not in the fingerprint): the grid file's current text is recorded,
+    # so that the tables and the report the resumed sweep writes carry it.
+    described = info.get("description") != grid.description
+    if described:
+        info["description"] = grid.description
+        atomic_write_text(info_path, to_json(info, indent=1))
+    return {"run_dir": str(given.resolve()), "info": info, "status": found, "description_changed": described}
 
 
 def resume_from_check(found: dict[str, Any], schedulers: Schedulers) -> ResumeFolder:
     grid = Grid.from_record(found["info"], schedulers=schedulers)
-    return ResumeFolder(Path(found["run_dir"]), grid, found["status"])
+    return ResumeFolder(Path(found["run_dir"]), grid, found["status"], found.get("description_changed", False))
 
 
 # ---------------------------------------------------------------------------------------------------------
