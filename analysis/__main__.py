@@ -31,8 +31,14 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(f"{message} (see {self.prog} --help)")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit status, 0 or 2."""
+STUDIES = {
+    "coverage": "coverage and power of the intervals on simulated sweeps (see python -m analysis coverage -h)",
+    "bench": "time the analysis of a synthetic sweep (see python -m analysis bench -h)",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser; ``coverage`` and ``bench`` hand their arguments to their own parsers."""
     p = _Parser(prog=PROG, description="Tables, figures and reports of sweeps.")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("report", help="regenerate summary.parquet, figures/ and report.html of a run folder")
@@ -40,17 +46,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     c = sub.add_parser("compare", help="compare the best configs of several sweeps")
     c.add_argument("run_dirs", nargs="+", help="run folders to compare")
     c.add_argument("--out", default=None, help="output folder (default: results/compare/<UTC time>-<hash>)")
-    studies = {
-        "coverage": "coverage and power of the intervals on simulated sweeps (see python -m analysis coverage -h)",
-        "bench": "time the analysis of a synthetic sweep (see python -m analysis bench -h)",
-    }
-    for name, text in studies.items():
+    for name, text in STUDIES.items():
         study = sub.add_parser(name, help=text, add_help=False)
         study.add_argument("args", nargs=argparse.REMAINDER)
+    return p
+
+
+def study_parser(name: str) -> argparse.ArgumentParser:
+    """The parser of study ``name`` (``coverage`` or ``bench``)."""
+    if name == "coverage":
+        from analysis.stats import coverage
+
+        return coverage.parser()
+    from analysis.pages import bench
+
+    return bench.parser()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit status, 0 or 2."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in STUDIES:  # their own command lines, with their own options and errors
+        return _study(argv[0], argv[1:])
+    p = build_parser()
     try:
         args = p.parse_args(argv)
-        if args.command in studies:  # their own command lines, with their own options and errors
-            return _study(args.command, args.args)
         if args.command == "report":
             from analysis.pages.report import report
 

@@ -44,17 +44,10 @@ _HPARAMS = (
 )
 
 
-def _cpu_flags() -> list[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
-    return sorted(f for f in flags if f.startswith(("avx", "fma", "sse4")))
-
-
 def _machine() -> dict:
-    return {"jaxlib": metadata.version("jaxlib"), "cpu_flags": _cpu_flags()}
+    from sweep.store.manifest import cpu  # here, not at the top: --write imports this module from an old checkout
+
+    return {"jaxlib": metadata.version("jaxlib"), "cpu_flags": cpu()["simd"]}
 
 
 @functools.cache

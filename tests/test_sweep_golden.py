@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sweep.store.manifest import cpu
+
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "data" / "golden_rows.json"
 # The default config (64x64 MLP, batch 64, 10,000-slot buffer) for 3,000 steps: 2 learning rates x 2 seeds.
@@ -40,17 +42,8 @@ lr = [1e-3, 3e-3]
 """
 
 
-def _cpu_flags() -> list[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
-    return sorted(f for f in flags if f.startswith(("avx", "fma", "sse4")))
-
-
 def _machine() -> dict:
-    return {"jaxlib": metadata.version("jaxlib"), "cpu_flags": _cpu_flags()}
+    return {"jaxlib": metadata.version("jaxlib"), "cpu_flags": cpu()["simd"]}
 
 
 def _frame_digest(df: pd.DataFrame) -> str:

@@ -101,12 +101,18 @@ def synthetic_sweep(
     return {"runs": runs, "axes": axes, "episodes": episodes, "evals": evals, "manifest": manifest}
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Writes the tables and the report of a synthetic sweep and prints how long each took."""
+def parser() -> argparse.ArgumentParser:
+    """The command line's parser (``python -m analysis bench``)."""
     p = argparse.ArgumentParser(prog="python -m analysis bench", description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=1024, help="runs in the sweep (64 configs x runs/64 seeds)")
     p.add_argument("--steps", type=int, default=50_000, help="env steps per run")
     p.add_argument("--keep", action="store_true", help="keep the run folder and print its path")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Writes the tables and the report of a synthetic sweep and prints how long each took."""
+    p = parser()
     args = p.parse_args(argv)
     if args.runs < 64 or args.runs % 64:
         p.error(f"--runs must be a positive multiple of 64 (64 configs), got {args.runs}")

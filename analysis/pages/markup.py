@@ -59,6 +59,7 @@ def manifest_html(m: Mapping[str, Any]) -> str:
         ("seeds per config", m.get("n_seeds")),
         ("env steps per run", f"{m['total_steps']:,}" if isinstance(m.get("total_steps"), int) else None),
         ("devices", _join(m.get("devices")) or None),
+        ("CPU", _cpu(m.get("cpu"))),
         ("processes", m.get("num_processes")),
         ("compile time", _seconds(m.get("compile_seconds"))),
         ("run time", _seconds(m.get("run_seconds"))),
@@ -82,6 +83,15 @@ def manifest_html(m: Mapping[str, Any]) -> str:
         out += f"<h3>Versions</h3><table>{vrows}</table>"
     full = html.escape(to_json(m, indent=2))
     return out + f"<details><summary>Full manifest</summary><pre>{full}</pre></details>"
+
+
+def _cpu(v: Any) -> str | None:
+    """``model (avx512f)``: the CPU and its widest vector extension, which rows depend on in their last bits."""
+    if not isinstance(v, dict):
+        return None
+    simd = [f for f in v.get("simd", []) if isinstance(f, str)]
+    widest = next((f for f in ("avx512f", "avx2", "avx") if f in simd), None)
+    return f"{v.get('model', '?')}" + (f" ({widest})" if widest else "")
 
 
 def _join(v: Any) -> str | None:

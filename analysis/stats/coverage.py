@@ -401,8 +401,8 @@ def auc_table(rows: Sequence[dict]) -> str:
     return "".join(out)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the study and prints its tables; returns the exit status (2 for bad arguments)."""
+def parser() -> argparse.ArgumentParser:
+    """The command line's parser (``python -m analysis coverage``)."""
     p = argparse.ArgumentParser(prog="python -m analysis coverage", description=__doc__.splitlines()[0])
     p.add_argument("--reps", type=int, default=1000, help="simulated sweeps per cell (default 1000)")
     p.add_argument(
@@ -410,6 +410,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--boot", type=int, default=intervals.N_BOOT, help="replicates per interval (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="seeds the simulation (default 0)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the study and prints its tables; returns the exit status (2 for bad arguments)."""
+    p = parser()
     args = p.parse_args(argv)
     try:
         if args.reps < 1 or args.boot < 1:

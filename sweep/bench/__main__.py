@@ -12,7 +12,8 @@ from sweep.bench import command
 PROG = "python -m sweep.bench"
 
 
-def _parser() -> command.Parser:
+def parser() -> command.Parser:
+    """The command line's parser."""
     parser = command.parser(PROG, "Throughput benchmark of the sweep engine and its baselines.",
                             "N = 1, 16, 64 and shorter timings (< 3 minutes)")  # fmt: skip
     parser.add_argument("--runs", type=_run_counts, metavar="N,N,...",
@@ -50,7 +51,7 @@ def _table(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return command.run(PROG, _parser(), argv, _measure, _table)
+    return command.run(PROG, parser(), argv, _measure, _table)
 
 
 if __name__ == "__main__":

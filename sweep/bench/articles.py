@@ -85,10 +85,14 @@ def _measure(args) -> dict[str, Any]:
     return result
 
 
+def parser() -> command.Parser:
+    """The command line's parser."""
+    return command.parser(PROG, "The seed articles' configurations: host loop, one jitted seed, engine.",
+                          "fewer and shorter timings")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = command.parser(PROG, "The seed articles' configurations: host loop, one jitted seed, engine.",
-                            "fewer and shorter timings")  # fmt: skip
-    return command.run(PROG, parser, argv, _measure, format_table, prefix="articles-")
+    return command.run(PROG, parser(), argv, _measure, format_table, prefix="articles-")
 
 
 if __name__ == "__main__":

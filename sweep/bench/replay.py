@@ -240,10 +240,14 @@ def _measure(args) -> dict[str, Any]:
     return run_replay_bench(quick=args.quick)
 
 
+def parser() -> command.Parser:
+    """The command line's parser."""
+    return command.parser(PROG, "What prioritized replay costs against uniform replay.",
+                          "fewer and shorter timings (about 3 minutes)")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = command.parser(PROG, "What prioritized replay costs against uniform replay.",
-                            "fewer and shorter timings (about 3 minutes)")  # fmt: skip
-    return command.run(PROG, parser, argv, _measure, format_table, prefix="replay-")
+    return command.run(PROG, parser(), argv, _measure, format_table, prefix="replay-")
 
 
 if __name__ == "__main__":

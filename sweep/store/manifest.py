@@ -97,6 +97,7 @@ def make_manifest(
             k: table_value(v) for k, v in plan.configs[0].items() if k in TRACED_FIELDS and k not in grid.axis_names
         },
         "versions": versions(),
+        "cpu": cpu(),
         "devices": devices,
         "device_kind": mesh.devices.flat[0].device_kind,
         "num_devices": len(devices),
@@ -110,6 +111,20 @@ def make_manifest(
         "env_steps_per_second": round(env_steps / (run_s + host_s), 1) if run_s + host_s > 0 else None,
         "git_commit": git_commit(),
     }
+
+
+def cpu() -> dict[str, Any]:
+    """The host's CPU as a run's rows depend on it: its model and the SIMD extensions XLA's CPU code may use
+    (``avx*``, ``fma``, ``sse4*``). Rows are bitwise the same for the same code, jax version and extensions; on
+    other extensions (AVX2 against AVX-512) they differ in their last bits, and so do the trajectories."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        text = ""
+    info = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    info = {k.strip(): v.strip() for k, v in info.items()}  # the last processor's entries: all are alike
+    flags = sorted(f for f in info.get("flags", "").split() if f.startswith(("avx", "fma", "sse4")))
+    return {"model": info.get("model name") or platform.processor() or platform.machine(), "simd": flags}
 
 
 def versions() -> dict[str, str]:
