@@ -21,10 +21,10 @@ Statistics follow Agarwal et al., "Deep Reinforcement Learning at the Edge of th
 plotting library: ``report`` and ``compare`` (which draw) are imported when first used.
 """
 
+from analysis.stats.improvement import Improvement, benjamini_hochberg, holm, improvement, improvement_interval
 from analysis.stats.intervals import (
     Interval,
     curve_interval,
-    improvement_interval,
     interval,
     intervals_of,
     pooled_interval,
@@ -63,16 +63,20 @@ def __getattr__(name: str):
 
 __all__ = [
     "AxisScale",
+    "Improvement",
     "Interval",
     "RunDirError",
     "RunTables",
     "SeedsNeeded",
     "WriteError",
     "axis_scales",
+    "benjamini_hochberg",
     "choose_bandwidth",
     "compare",
     "curve_interval",
     "fraction_above",
+    "holm",
+    "improvement",
     "improvement_interval",
     "interval",
     "intervals_of",

@@ -2,9 +2,10 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy import stats as sps
 
-from analysis.stats import intervals
+from analysis.stats.improvement import improvement_interval
 from analysis.summaries import aggregate
 
 
@@ -65,8 +66,8 @@ def test_eval_curve_bands_are_finite_where_most_runs_lack_an_evaluation():
 
 
 def test_improvement_matrix_pairs_configs_by_seed_value():
-    # Config 0 has seeds 0-3, config 1 seeds 2-5: P uses all 4 x 4 pairs (config 0 always higher); the interval
-    # weighs seeds 2 and 3 the same for both configs: it is that of the two configs aligned on seeds 0-5.
+    # Config 0 has seeds 0-3, config 1 seeds 2-5: P and its interval use the seeds both trained, 2 and 3 (config 0
+    # higher on both: complete separation), as improvement_interval does with the two aligned on seeds 0-5.
     runs = pd.DataFrame({"config": [0] * 4 + [1] * 4, "seed": [0, 1, 2, 3, 2, 3, 4, 5]}).assign(
         final_eval_return=[400.0, 410.0, 420.0, 430.0, 100.0, 110.0, 120.0, 130.0]
     )
@@ -75,5 +76,6 @@ def test_improvement_matrix_pairs_configs_by_seed_value():
     nan = np.nan
     x = np.array([400.0, 410.0, 420.0, 430.0, nan, nan])
     y = np.array([nan, nan, 100.0, 110.0, 120.0, 130.0])
-    iv = intervals.improvement_interval(x, y, seed=0)
+    iv = improvement_interval(x, y)
     assert (m.loc[(0, 1), "ci_low"], m.loc[(0, 1), "ci_high"]) == (iv.low, iv.high) and iv.high == 1.0
+    assert iv.low == pytest.approx(0.025**0.5)  # 2 wins in 2: the Clopper-Pearson bound

@@ -8,9 +8,8 @@ import pandas as pd
 import pytest
 
 import analysis
-from analysis.stats import intervals
-from analysis.stats import point as stats
-from analysis.stats.summary import AUC_RANGE, N_BOOT, SEED, run_auc, seed_matrix
+from analysis.stats.improvement import benjamini_hochberg, improvement
+from analysis.stats.summary import run_auc, seed_matrix
 from analysis.summaries import baseline
 
 N_SEEDS = 12
@@ -70,22 +69,20 @@ def test_section_numbers_are_improvement_intervals_paired_by_seed(tmp_path):
     labels = {0: "double_q=on", 2: "lr=0.003", 3: "lr=0.003, double_q=on"}  # what each changes
     assert baseline.changes(t) == {**labels, 1: "the defaults"}
     assert list(rows) == [labels[2], labels[0], labels[3]]  # by P on the final return, highest first
-    expect = {}
+    expect = {c: [] for c in (0, 2, 3)}
+    for mat in (final, auc):  # each measure's verdicts: Benjamini-Hochberg over its three comparisons
+        found = improvement(mat[[0, 2, 3]], mat[1])
+        clear = benjamini_hochberg(found.pvalue)
+        for i, c in enumerate((0, 2, 3)):
+            p, lo, hi = float(found.point[i]), float(found.low[i]), float(found.high[i])
+            expect[c] += [f"{p:.2f} [{lo:.2f}, {hi:.2f}]", baseline.verdict_word(lo, hi, bool(clear[i]))]
     for c in (0, 2, 3):
-        cells = []
-        for mat, bounds in ((final, stats.RETURN_RANGE), (auc, AUC_RANGE)):
-            iv = intervals.improvement_interval(
-                mat[c], mat[1], bounds=intervals.widened(bounds, mat), n_boot=N_BOOT, seed=SEED
-            )
-            p, lo, hi = float(iv.point), float(iv.low), float(iv.high)
-            cells += [f"{p:.2f} [{lo:.2f}, {hi:.2f}]", baseline.verdict_word(lo, hi)]
-        expect[c] = cells
-        assert rows[labels[c]][1:] == cells
+        assert rows[labels[c]][1:] == expect[c]
     assert expect[2][1] == expect[2][3] == "better" and expect[3][1] == expect[3][3] == "worse"
     assert [c[:5] for c in expect[0][::2]] == ["0.50 ", "0.50 "] and expect[0][1::2] == ["unclear", "unclear"]
     assert "<b>lr=0.001, double_q=off</b> (every swept field at its default)" in page
-    assert "<b>Clearly better</b> than the defaults (interval above 0.5): on the final return, " + labels[2] in page
-    assert f"<b>Clearly worse</b> than the defaults (interval below 0.5): on the final return, {labels[3]}" in page
+    assert "<b>Clearly better</b> than the defaults (P above 0.5): on the final return, " + labels[2] in page
+    assert f"<b>Clearly worse</b> than the defaults (P below 0.5): on the final return, {labels[3]}" in page
 
 
 def test_fields_the_sweep_fixes_away_from_their_defaults_are_named(tmp_path):

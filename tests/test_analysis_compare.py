@@ -8,7 +8,7 @@ import pytest
 from test_analysis_tables import sweep, tiny_sweep
 
 import analysis
-from analysis.stats import intervals
+from analysis.stats.improvement import improvement_interval
 from analysis.tables import run as tables
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -49,7 +49,7 @@ def test_compare_pairs_the_best_configs_by_seed(tmp_path):
     out = analysis.compare(dirs, out_dir=tmp_path / "cmp")
     finals = [analysis.load(d).runs.set_index("seed")["final_eval_return"] for d in dirs]
     x, y = (f.reindex(range(6)).to_numpy(float) for f in finals)
-    iv = intervals.improvement_interval(x, y)
+    iv = improvement_interval(x, y)
     assert f"{iv.point:.2f} [{iv.low:.2f}, {iv.high:.2f}]" in out.read_text()
 
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from analysis.stats import intervals
+from analysis.stats import bootstrap, intervals
+from analysis.stats.improvement import benjamini_hochberg, holm, improvement
 
 nan = np.nan
 MANY = 20_000  # replicates for the hand-computed ends: a Beta quantile's Monte Carlo error is then ~1.5 returns
@@ -85,6 +86,7 @@ def test_a_row_gets_the_same_interval_alone_or_in_a_batch_and_in_any_chunk(monke
     x[2, 5:] = nan
     batch = intervals.intervals_of(x, ["mean", "iqm", "median"], n_boot=200, seed=3)
     monkeypatch.setattr(intervals, "_CHUNK_ELEMENTS", 1)
+    monkeypatch.setattr(bootstrap, "_CHUNK_ELEMENTS", 1)
     for i in range(len(x)):
         alone = intervals.intervals_of(x[i], ["mean", "iqm", "median"], n_boot=200, seed=3)
         for k in batch:
@@ -110,8 +112,9 @@ def test_curve_bands_stay_finite_where_most_runs_are_missing():
 
 
 def test_pooled_interval_of_one_stratum_is_the_plain_interval():
+    # The mean's; the pooled IQM and median keep the worst-case atom, where one config's use the bootstrap.
     x = np.random.default_rng(2).uniform(0, 500, (3, 12))
-    for m in ("mean", "median", "iqm"):
+    for m in ("mean",):
         one = intervals.pooled_interval(x[..., None], m, n_boot=300, seed=5)
         plain = intervals.interval(x, m, n_boot=300, seed=5)
         for u, v in zip(one, plain, strict=True):
@@ -127,35 +130,6 @@ def test_pooled_interval_pairs_configs_by_seed():
     opposed = intervals.pooled_interval(np.stack([x, x[::-1]], axis=-1), "mean", n_boot=4000)
     assert alike.point == opposed.point
     assert alike.high - alike.low > 1.3 * (opposed.high - opposed.low)
-
-
-def test_improvement_interval_all_at_500_and_ties():
-    # Both configs at 500 on every seed: P = 0.5 (ties count 1/2). With the atom (X at 0, Y at 500) of weight
-    # W0, a replicate is 0.5 (1 - W0): the lower end is 0.5 * 0.025 ** (1 / n), the upper end its mirror.
-    iv = intervals.improvement_interval(np.full(10, 500.0), np.full(10, 500.0), n_boot=MANY)
-    low = 0.5 * 0.025**0.1
-    assert iv.point == 0.5
-    assert iv.low == pytest.approx(low, abs=0.01) and iv.high == pytest.approx(1 - low, abs=0.01)
-    # x = (1, 2), y = (1, 0): P = (0.5 + 1 + 1 + 1) / 4 = 0.875, the 1-1 tie counting 1/2; P(Y > X) = 0.125.
-    xy = intervals.improvement_interval(np.array([1.0, 2.0]), np.array([1.0, 0.0]), n_boot=500)
-    yx = intervals.improvement_interval(np.array([1.0, 0.0]), np.array([1.0, 2.0]), n_boot=500)
-    assert xy.point == 0.875 and yx.point == 0.125
-    assert xy.low < 0.875 < xy.high and yx.low < 0.125 < yx.high
-
-
-def test_improvement_interval_pairs_runs_by_seed():
-    # X beats Y by a little on every seed (x_s = y_s + 10): pairing sees that X's good seeds are Y's good seeds
-    # too, so the paired interval is narrower than for the same scores paired at random (Y's seeds reversed).
-    y = np.linspace(50, 450, 12)
-    x = y + 10
-    paired = intervals.improvement_interval(x, y, n_boot=4000)
-    crossed = intervals.improvement_interval(x, y[::-1], n_boot=4000)
-    assert paired.point == crossed.point
-    assert paired.high - paired.low < 0.9 * (crossed.high - crossed.low)
-    with pytest.raises(ValueError, match="same seeds"):
-        intervals.improvement_interval(np.ones(3), np.ones(4))
-    one = intervals.improvement_interval(np.array([400.0, nan]), np.array([300.0, 200.0]))
-    assert one.point == 1.0 and np.isnan(one.low) and np.isnan(one.high)
 
 
 def test_proportion_interval_is_clopper_pearson():
@@ -174,3 +148,66 @@ def test_profile_interval_counts_at_least_tau():
     exact = sps.binomtest(2, 3).proportion_ci(method="exact")
     np.testing.assert_allclose([iv.low[2], iv.high[2]], [exact.low, exact.high])
     assert iv.high[0] == 1.0 and iv.low[0] == pytest.approx(0.025 ** (1 / 3))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# P(X > Y) paired by seed (analysis.stats.improvement)
+# ---------------------------------------------------------------------------------------------------------------
+def test_improvement_by_hand():
+    # x = (1, 2), y = (1, 0): P = (0.5 + 1 + 1 + 1) / 4 = 0.875, the 1-1 tie counting 1/2; P(Y > X) = 0.125.
+    # Placements: x_1 = 1 has y's below it 0 + 1/2 (the tie), x_2 = 2 has 2; y_1 = 1 has x's below it 1/2, y_2 none:
+    # Z = ((1.5 - 0.5) / 2, (2 - 0) / 2) = (0.5, 1.0), mean 0.75 = 2 P - 1, variance 0.125, so se = 0.25; with one
+    # degree of freedom (t = 12.7) the interval covers all of [0, 1].
+    xy = improvement(np.array([1.0, 2.0]), np.array([1.0, 0.0]))
+    yx = improvement(np.array([1.0, 0.0]), np.array([1.0, 2.0]))
+    assert xy.point == 0.875 and yx.point == 0.125
+    assert (xy.low, xy.high) == (0.0, 1.0) and xy.pvalue == pytest.approx(yx.pvalue)
+    # Three seeds, by hand on the arcsine scale: x = (3, 5, 4), y = (1, 2, 6): P = 6 / 9; Z = (2/3 - 0, 2/3 - 0,
+    # 2/3 - 1) = (2/3, 2/3, -1/3), var 1/3, se 1/3; h = asin(sqrt(2/3)), h' = 1 / (2 sqrt(2/9)).
+    r = improvement(np.array([3.0, 5.0, 4.0]), np.array([1.0, 2.0, 6.0]))
+    p, se, t = 2 / 3, 1 / 3, sps.t.ppf(0.975, 2)
+    h, dh = np.arcsin(np.sqrt(p)), 0.5 / np.sqrt(p * (1 - p))
+    assert r.point == pytest.approx(p)
+    assert r.low == pytest.approx(np.sin(max(h - t * se * dh, 0.0)) ** 2)
+    assert r.high == pytest.approx(np.sin(min(h + t * se * dh, np.pi / 2)) ** 2)
+    assert r.pvalue == pytest.approx(2 * sps.t.sf(abs(h - np.pi / 4) / (se * dh), 2))
+
+
+def test_improvement_without_variance_all_at_500_and_separated():
+    # Every pair tied (both configs at 500 on 10 seeds): P = 0.5 and the interval is 1/2 -+ (1 - a) / 2 with
+    # a = 0.025 ** (1 / 10). Complete separation: [a, 1] (10 wins in 10, Clopper-Pearson), p-value 2 / 2 ** 10.
+    a = 0.025**0.1
+    tie = improvement(np.full(10, 500.0), np.full(10, 500.0))
+    assert tie.point == 0.5 and tie.pvalue == 1.0
+    assert tie.low == pytest.approx(0.5 * a) and tie.high == pytest.approx(1 - 0.5 * a)
+    sep = improvement(np.full(10, 500.0), np.full(10, 20.0))
+    assert (sep.point, sep.high) == (1.0, 1.0) and sep.low == pytest.approx(a) and sep.pvalue == pytest.approx(2**-9)
+
+
+def test_improvement_pairs_runs_by_seed_and_agrees_with_its_pvalue():
+    # X beats Y by about 20 on every seed: pairing sees that X's good seeds are Y's good seeds too, so the paired
+    # interval is far narrower than for the same scores paired at random (Y's seeds reversed).
+    rng = np.random.default_rng(3)
+    y = rng.uniform(50, 450, 16)
+    x = y + 20 + rng.normal(0, 5, 16)
+    paired, crossed = improvement(x, y), improvement(x, y[::-1])
+    assert paired.point == crossed.point
+    assert paired.low > 0.5 > crossed.low and paired.high - paired.low < 0.3 * (crossed.high - crossed.low)
+    # The p-value is at most 0.05 exactly when the interval excludes 1/2, over many rows.
+    xs, ys = rng.uniform(0, 500, (2, 400, 8))
+    xs[:200] += 120
+    r = improvement(np.minimum(xs, 500), ys)
+    np.testing.assert_array_equal(r.pvalue <= 0.05, (r.low > 0.5) | (r.high < 0.5))
+    with pytest.raises(ValueError, match="same seeds"):
+        improvement(np.ones(3), np.ones(4))
+    one = improvement(np.array([400.0, nan]), np.array([300.0, 200.0]))  # one seed with both: no interval
+    assert one.point == 1.0 and np.isnan(one.low) and np.isnan(one.high) and np.isnan(one.pvalue)
+
+
+def test_holm_and_benjamini_hochberg_by_hand():
+    p = np.array([0.01, 0.04, 0.03, 0.005, nan])
+    # Holm at 0.05 over 4: 0.005 <= 0.0125, 0.01 <= 0.0167, then 0.03 > 0.025 stops.
+    np.testing.assert_array_equal(holm(p), [True, False, False, True, False])
+    # BH at 0.05: sorted 0.005, 0.01, 0.03, 0.04 against 0.0125, 0.025, 0.0375, 0.05: all four pass.
+    np.testing.assert_array_equal(benjamini_hochberg(p), [True, True, True, True, False])
+    np.testing.assert_array_equal(benjamini_hochberg(np.array([0.2, 0.03, 0.9])), [False, False, False])

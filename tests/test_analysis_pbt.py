@@ -14,6 +14,7 @@ from test_analysis_tables import sweep
 import analysis
 from analysis.figures.sweep import run_labels
 from analysis.stats import intervals
+from analysis.stats.improvement import improvement_interval
 from analysis.summaries import pbt
 from analysis.tables import run as tables
 from common.errors import UserError
@@ -286,7 +287,7 @@ def test_compare_represents_a_pbt_sweep_by_its_populations_best_members(folder, 
     grid_best = analysis.load(grid).summary.sort_values("rank").iloc[0]["config"]
     g = analysis.load(grid).runs
     y = g[g["config"] == grid_best].sort_values("seed")["final_eval_return"].to_numpy(np.float64)
-    iv = intervals.improvement_interval(pops["final_eval_return"].to_numpy(np.float64), y)
+    iv = improvement_interval(pops["final_eval_return"].to_numpy(np.float64), y)
     text = out.read_text()
     assert f"{iv.point:.2f} [{iv.low:.2f}, {iv.high:.2f}]" in text
     assert "represented by the best final member of each population" in text

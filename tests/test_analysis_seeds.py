@@ -10,21 +10,19 @@ nan = np.nan
 
 
 def test_configs_that_never_tie_need_about_eight_seeds():
-    # X always 500, Y always 10: every simulated sweep of n seeds holds the same pairs, and P(X > Y)'s replicates
-    # are (1 - W0)(1 - W0 / 2) with the atom's weight W0 ~ Beta(1, n). That exceeds 0.5 at the 97.5% quantile
-    # of W0 once 1 - 0.025 ** (1 / n) < 0.382, i.e. from n = 8 (n = 7: 0.41). 8 is close enough to the edge
-    # that the 400-replicate intervals are clear only about 70% of the time there, so the answer is 8 or the
-    # next seed count tried, 10.
+    # X always 500, Y always 10: every simulated sweep of n seeds is a complete separation, whose interval's
+    # lower end is 0.025 ** (1 / n) (n wins in n, Clopper-Pearson). That exceeds 0.5 from n = 6 (n = 5: 0.48),
+    # and 6 is a seed count tried.
     res = seeds.seeds_to_separate(np.full(12, 500.0), np.full(12, 10.0))
-    assert res.seeds in (8, 10) and res.p == 1.0 and res.n_pairs == 12 and res.clear_now == 1.0
+    assert res.seeds == 6 and res.p == 1.0 and res.n_pairs == 12 and res.clear_now == 1.0
     assert "clear at 95% with these 12 seeds" in seeds.sentence(res, clear=True)
 
 
 def test_a_smaller_difference_needs_more_seeds():
     rng = np.random.default_rng(0)
-    y = rng.uniform(100, 500, 16)
-    big = seeds.seeds_to_separate(np.minimum(y + 150, 500), y)
-    small = seeds.seeds_to_separate(np.minimum(y + 30, 500), y)
+    y, noise = rng.uniform(100, 500, 16), rng.normal(0, 80, 16)  # X = Y + a gain + noise, seed for seed
+    big = seeds.seeds_to_separate(np.clip(y + 150 + noise, 0, 500), y)
+    small = seeds.seeds_to_separate(np.clip(y + 30 + noise, 0, 500), y)
     assert big.seeds is not None and small.seeds is not None and big.seeds < small.seeds
     text = seeds.sentence(small, clear=False)
     assert text.startswith(f"About {small.seeds} seeds per config would make the difference clear at 95%")
@@ -44,7 +42,7 @@ def test_alike_configs_need_more_than_the_largest_count_tried():
     # Two draws from one uniform population: P = 0.505. Telling 0.505 from 0.5 needs P's standard error, about
     # 0.41 / sqrt(n) for such scores, under 0.0025: n > 25,000 seeds, far beyond the largest count tried.
     x, y = np.random.default_rng(5).uniform(0, 500, (2, 32))
-    res = seeds.seeds_to_separate(x, y, n_sims=50, n_boot=200)
+    res = seeds.seeds_to_separate(x, y, n_sims=50)
     assert res.p == pytest.approx(0.5049, abs=1e-4) and res.seeds is None
     assert seeds.sentence(res, clear=False).startswith(f"Even {seeds.MAX_SEEDS:,} seeds per config")
 

@@ -36,9 +36,9 @@ from analysis.figures.style import (
     style,
 )
 from analysis.pages.markup import ci_text, document, img_html
-from analysis.stats import intervals, seeds
-from analysis.stats import point as stats
-from analysis.stats.summary import N_BOOT, SEED, summarise
+from analysis.stats import seeds
+from analysis.stats.improvement import improvement_interval
+from analysis.stats.summary import summarise
 from analysis.summaries import aggregate, halving, pbt
 from analysis.tables.format import steps_formatter
 from analysis.tables.run import RunTables, load, write_parquet
@@ -218,18 +218,17 @@ def seed_aligned(finals: Sequence[dict]) -> np.ndarray:
 def _improvement_rows(names: Sequence[str], finals: Sequence[dict]) -> str:
     """Table rows of P(X > Y) for each ordered pair of sweeps, with how many seeds would make it clear."""
     mat = seed_aligned(finals)
-    bounds = intervals.widened(stats.RETURN_RANGE, mat)
     lines, need = [], {}
     for i in range(len(names)):
         for j in range(len(names)):
             if i == j:
                 continue
-            iv = intervals.improvement_interval(mat[i], mat[j], bounds=bounds, n_boot=N_BOOT, seed=SEED)
+            iv = improvement_interval(mat[i], mat[j])
             lo, hi = float(iv.low), float(iv.high)
             clear = bool(np.isfinite(lo) and (lo > 0.5 or hi < 0.5))
             key = (min(i, j), max(i, j))
             if key not in need:  # the same seeds answer both orders
-                need[key] = seeds.seeds_to_separate(mat[i], mat[j], bounds=bounds)
+                need[key] = seeds.seeds_to_separate(mat[i], mat[j])
             ci = f"{iv.point:.2f} [{lo:.2f}, {hi:.2f}]" if np.isfinite(lo) else f"{iv.point:.2f} (no CI)"
             x, y = html.escape(names[i]), html.escape(names[j])
             lines.append(

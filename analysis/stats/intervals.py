@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats as sps
 
+from analysis.stats import bootstrap
 from analysis.stats import point as stats
 from analysis.stats.point import RETURN_RANGE, SOLVED_RETURN
 
@@ -53,9 +54,14 @@ class Interval(NamedTuple):
     high: np.ndarray  # [...] upper end
 
 
-def _check(confidence: float, n_boot: int) -> None:
+def check_confidence(confidence: float) -> None:
+    """ValueError unless ``confidence`` is a share strictly between 0 and 1 (the one check of it)."""
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+
+
+def _check(confidence: float, n_boot: int) -> None:
+    check_confidence(confidence)
     if n_boot < 1:
         raise ValueError(f"n_boot must be a positive integer, got {n_boot!r}")
 
@@ -190,8 +196,11 @@ def intervals_of(
     valid = ~np.isnan(rows)
     n = valid.sum(axis=-1)
     draws = seed_draws(s, n_boot, seed)
-    # Per statistic: the scores it is a statistic of, their bounds, and what is computed of them.
-    parts = {m: (rows, lo, hi, m) for m in statistics if m != "shortfall"}
+    # The IQM and the median: an expanded percentile bootstrap (``bootstrap``). The mean and the shortfall: the
+    # worst-case atom below. Per statistic: the scores it is a statistic of, their bounds, what is computed of them.
+    boot = [m for m in statistics if m in bootstrap.STATISTICS]
+    booted = bootstrap.expanded_ends(rows, boot, (lo, hi), n_boot=n_boot, confidence=confidence, seed=seed)
+    parts = {m: (rows, lo, hi, m) for m in statistics if m not in (*bootstrap.STATISTICS, "shortfall")}
     if "shortfall" in statistics:  # a mean of max(475 - x, 0): decreasing in x, so the bounds swap
         short = np.maximum(SOLVED_RETURN - rows, 0.0)
         parts["shortfall"] = (short, max(SOLVED_RETURN - hi, 0.0), SOLVED_RETURN - lo, "mean")
@@ -208,7 +217,8 @@ def intervals_of(
             out[m] = _ends(stat, d, ws, atom, a, b, confidence)
         return out
 
-    chunks = _by_chunks(rows.shape[0], n_boot * (s + 1) * len(parts), ends)
+    chunks = _by_chunks(rows.shape[0], n_boot * (s + 1) * max(len(parts), 1), ends) if parts else {}
+    chunks.update(booted)
     return {m: _finish(_POINT[m](rows), *chunks[m], n, shape) for m in statistics}
 
 
@@ -279,70 +289,6 @@ def pooled_interval(
     return _finish(_POINT[statistic](groups.reshape(groups.shape[0], t * s)), low, high, n, shape)
 
 
-def _improvement(x: np.ndarray, y: np.ndarray, wx: np.ndarray, wy: np.ndarray) -> np.ndarray:
-    """P(X > Y) of weighted runs: ``x, y [r, k]``, weights ``wx, wy [r, B, k]`` -> ``[r, B]`` (ties 1/2).
-
-    ``sum_i wx_i * G(x_i)`` with ``G(v) = sum_j wy_j ([y_j < v] + [y_j = v] / 2)``, Y's weighted distribution
-    function, read off the cumulative weights of Y in sorted order: O(k) per replicate instead of O(k^2).
-    """
-    order = np.argsort(y, axis=-1)
-    ys = np.take_along_axis(y, order, axis=-1)
-    below = np.sum(ys[:, None, :] < x[:, :, None], axis=-1)  # [r, k]: Y's runs below each x_i
-    upto = np.sum(ys[:, None, :] <= x[:, :, None], axis=-1)
-    c = np.cumsum(np.take_along_axis(wy, order[:, None, :], axis=-1), axis=-1)
-    c = np.concatenate([np.zeros(c.shape[:2] + (1,), c.dtype), c], axis=-1)  # c[..., m]: weight of the m lowest
-    lt = np.take_along_axis(c, np.broadcast_to(below[:, None, :], wx.shape), axis=-1)
-    le = np.take_along_axis(c, np.broadcast_to(upto[:, None, :], wx.shape), axis=-1)
-    return np.sum(wx * (0.5 * (lt + le)), axis=-1)
-
-
-def improvement_interval(
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    bounds: tuple[float, float] = RETURN_RANGE,
-    n_boot: int = N_BOOT,
-    confidence: float = 0.95,
-    seed: int = 0,
-) -> Interval:
-    """P(X > Y) (``stats.probability_of_improvement``) with its interval, for runs paired by seed.
-
-    ``x, y [..., seeds]`` with the same seed in the same column (NaN = missing); returns ``Interval [...]``.
-    A replicate weighs each seed once for both configs; its atom is a pseudo-seed where X scores the lowest
-    possible value and Y the highest (lower end), or the reverse (upper end). Pairing keeps the dependence
-    that common random numbers create, which independent resampling of X and Y ignores.
-    """
-    _check(confidence, n_boot)
-    a = np.asarray(x, dtype=np.float64)
-    b = np.asarray(y, dtype=np.float64)
-    if a.shape[-1:] != b.shape[-1:]:
-        raise ValueError(f"x and y must hold the same seeds on their last axis, got shapes {a.shape} and {b.shape}")
-    lo, hi = _check_bounds(np.concatenate([a.ravel(), b.ravel()]), bounds)
-    shape = np.broadcast_shapes(a.shape[:-1], b.shape[:-1])
-    s = a.shape[-1]
-    a = np.broadcast_to(a, shape + (s,)).reshape(-1, s)
-    b = np.broadcast_to(b, shape + (s,)).reshape(-1, s)
-    va, vb = ~np.isnan(a), ~np.isnan(b)
-    draws = seed_draws(s, n_boot, seed)
-    q = (1.0 - confidence) / 2.0
-
-    def ends(sl: slice):
-        wa, atom_a = _normalised(draws[:, :-1], draws[:, -1], va[sl])
-        wb, atom_b = _normalised(draws[:, :-1], draws[:, -1], vb[sl])
-        wa = np.concatenate([wa, atom_a[..., None]], axis=-1)
-        wb = np.concatenate([wb, atom_b[..., None]], axis=-1)
-        out = []
-        for worst_x, worst_y, p in ((lo, hi, q), (hi, lo, 1.0 - q)):
-            xa = np.concatenate([np.nan_to_num(a[sl]), np.full((wa.shape[0], 1), worst_x)], axis=1)
-            yb = np.concatenate([np.nan_to_num(b[sl]), np.full((wa.shape[0], 1), worst_y)], axis=1)
-            out.append(np.clip(np.quantile(_improvement(xa, yb, wa, wb), p, axis=-1), 0.0, 1.0))  # float32
-        return out[0], out[1]
-
-    low, high = _by_chunks(a.shape[0], n_boot * (s + 1) * 2, lambda sl: {0: ends(sl)})[0]
-    n = np.minimum(va.sum(axis=-1), vb.sum(axis=-1))
-    return _finish(stats.probability_of_improvement(a, b), low, high, n, shape)
-
-
 def proportion_interval(successes, trials, *, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Clopper-Pearson interval of a share: ``(low, high)`` for ``successes`` out of ``trials`` (arrays).
 
@@ -350,8 +296,7 @@ def proportion_interval(successes, trials, *, confidence: float = 0.95) -> tuple
     ``scipy.stats.binomtest(...).proportion_ci(method="exact")``). NaN where ``trials < 2``. With every trial
     a success the upper end is 1 and the lower end says how many failures the data cannot rule out.
     """
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    check_confidence(confidence)
     k = np.asarray(successes, dtype=np.float64)
     n = np.asarray(trials, dtype=np.float64)
     a = (1.0 - confidence) / 2.0

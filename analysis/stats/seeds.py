@@ -2,9 +2,9 @@
 
 ``seeds_to_separate(x, y)`` simulates sweeps with more seeds by drawing seeds, with replacement, from the
 observed ones (each draw keeps a seed's pair of returns, so the pairing of common random numbers survives), and
-finds the smallest seed count at which the P(X > Y) interval of ``intervals.improvement_interval`` excludes
-0.5 in most simulated sweeps. It is an estimate from the seeds at hand, which stand in for the populations:
-with few seeds it is rough, and it says nothing of differences these seeds do not show.
+finds the smallest seed count at which the P(X > Y) interval of ``improvement.improvement`` excludes 0.5 in most
+simulated sweeps. It is an estimate from the seeds at hand, which stand in for the populations: with few seeds it
+is rough, and it says nothing of differences these seeds do not show.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from analysis.stats import point as stats
-from analysis.stats.intervals import _check, _check_bounds, _improvement
-from analysis.stats.point import RETURN_RANGE
+from analysis.stats.improvement import improvement
+from analysis.stats.point import probability_of_improvement
 
 POWER = 0.8  # "clear" in this share of the simulated sweeps
 MAX_SEEDS = 1024  # the largest seed count tried
@@ -32,35 +31,16 @@ class SeedsNeeded(NamedTuple):
     n_pairs: int  # seeds with a return in both configs
 
 
-def _clear_share(
-    x: np.ndarray, y: np.ndarray, n: int, above: bool, lo: float, hi: float, n_sims: int, n_boot: int, seed: int
-) -> float:
+def _clear_share(x: np.ndarray, y: np.ndarray, n: int, above: bool, n_sims: int, seed: int) -> float:
     """Share of ``n_sims`` simulated sweeps of ``n`` seeds whose P(X > Y) interval is clear of 0.5."""
-    m = x.size
     rng = np.random.default_rng([seed, n])  # one stream per seed count: the answer does not depend on the search
-    counts = rng.multinomial(n, np.full(m, 1.0 / m), size=n_sims)  # [sims, m]: copies of each observed seed
-    # A sweep of n seeds drawn from these: its replicate weights are Dirichlet(1) over n seeds and the atom, so
-    # each observed seed's total weight is Gamma(count) (0 when not drawn) and the atom's Gamma(1).
-    g = rng.standard_gamma(np.broadcast_to(counts[:, None, :], (n_sims, n_boot, m)), dtype=np.float32)
-    atom = rng.standard_exponential((n_sims, n_boot, 1), dtype=np.float32)
-    w = np.concatenate([g, atom], axis=-1)
-    w /= w.sum(axis=-1, keepdims=True)
-    worst_x, worst_y, q = (lo, hi, 0.025) if above else (hi, lo, 0.975)
-    xa = np.broadcast_to(np.append(x, worst_x), (n_sims, m + 1))
-    ya = np.broadcast_to(np.append(y, worst_y), (n_sims, m + 1))
-    end = np.quantile(_improvement(xa, ya, w, w), q, axis=-1)
-    return float(np.mean(end > 0.5 if above else end < 0.5))
+    draws = rng.integers(0, x.size, size=(n_sims, n))  # seeds drawn from the observed pairs
+    found = improvement(x[draws], y[draws])
+    return float(np.mean(found.low > 0.5 if above else found.high < 0.5))
 
 
 def seeds_to_separate(
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    power: float = POWER,
-    bounds: tuple[float, float] = RETURN_RANGE,
-    n_sims: int = 200,
-    n_boot: int = 400,
-    seed: int = 0,
+    x: np.ndarray, y: np.ndarray, *, power: float = POWER, n_sims: int = 200, seed: int = 0
 ) -> SeedsNeeded:
     """Seeds per config at which P(X > Y)'s 95% interval would exclude 0.5 in ``power`` of sweeps like this one.
 
@@ -68,30 +48,29 @@ def seeds_to_separate(
       x, y: ``[seeds]`` final returns of the two configs, the same seed in the same position (NaN = missing);
         only seeds with both returns are used.
       power: the share of simulated sweeps that must be clear. n_sims: simulated sweeps per seed count.
-      n_boot: replicates of each simulated interval. seed: seeds the simulation (the same data give the same
-        answer).
+      seed: seeds the simulation (the same data give the same answer).
 
     Returns:
       ``SeedsNeeded``: the smallest seed count in ``GRID`` that reaches ``power`` (searched by bisection, the
       share growing with the seed count), or None when even ``MAX_SEEDS`` does not, when the observed P is
       exactly 0.5, or when fewer than 2 seeds have both returns.
     """
-    _check(0.95, n_boot)
     a = np.asarray(x, dtype=np.float64)
     b = np.asarray(y, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 1:
         raise ValueError(f"x and y must be [seeds] arrays of one shape, got {a.shape} and {b.shape}")
+    if not 0.0 < power < 1.0:
+        raise ValueError(f"power must be in (0, 1), got {power!r}")
     both = ~np.isnan(a) & ~np.isnan(b)
     a, b = a[both], b[both]
-    lo, hi = _check_bounds(np.concatenate([a, b]), bounds)
     if a.size < 2:
         return SeedsNeeded(None, float("nan"), float("nan"), int(a.size))
-    p = float(stats.probability_of_improvement(a, b))
+    p = float(probability_of_improvement(a, b))
     if p == 0.5:
         return SeedsNeeded(None, p, 0.0, a.size)
 
     def share(n: int) -> float:
-        return _clear_share(a, b, int(n), p > 0.5, lo, hi, n_sims, n_boot, seed)
+        return _clear_share(a, b, int(n), p > 0.5, n_sims, seed)
 
     now = share(a.size)
     if share(GRID[-1]) < power:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from analysis.stats import intervals, smooth
 from analysis.stats import point as stats
+from analysis.stats.improvement import improvement_interval
 from analysis.stats.intervals import CURVE_BOOT
 from analysis.stats.summary import N_BOOT, SEED, rank_within, seed_layout, seed_matrix
 from analysis.tables.format import format_value
@@ -227,11 +228,11 @@ def pair_heatmaps(summary: pd.DataFrame, runs: pd.DataFrame, axes: Sequence[str]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
 
 
-def improvement_matrix(runs: pd.DataFrame, configs: Sequence[int], *, seed: int = SEED) -> pd.DataFrame:
+def improvement_matrix(runs: pd.DataFrame, configs: Sequence[int]) -> pd.DataFrame:
     """P(config X > config Y) on final eval returns for every ordered pair of ``configs``, with 95% CI.
 
     Returns ``x, y, p, ci_low, ci_high`` (configs as ids), one row per ordered pair with x != y; the intervals
-    pair the two configs' runs by seed (``intervals.improvement_interval``).
+    pair the two configs' runs by seed (``improvement.improvement_interval``; closed form, no replicates).
     """
     mat, confs = seed_matrix(runs, "final_eval_return")
     pos = {int(c): i for i, c in enumerate(confs)}
@@ -239,8 +240,7 @@ def improvement_matrix(runs: pd.DataFrame, configs: Sequence[int], *, seed: int 
     xi, yi = np.meshgrid(idx, idx, indexing="ij")
     off = xi != yi
     xi, yi = xi[off], yi[off]
-    bounds = intervals.widened(stats.RETURN_RANGE, mat)
-    iv = intervals.improvement_interval(mat[xi], mat[yi], bounds=bounds, n_boot=N_BOOT, seed=seed)
+    iv = improvement_interval(mat[xi], mat[yi])
     return pd.DataFrame({"x": confs[xi], "y": confs[yi], "p": iv.point, "ci_low": iv.low, "ci_high": iv.high})
 
 

@@ -3,8 +3,10 @@
 The default config is the one whose every axis holds that field's default. The defaults come from the manifest
 (``manifest["defaults"]``: ``{field: default}`` as table cells, e.g. ``"64x64"``, ``"inf"``), which the engine
 writes; ``analysis`` does not import ``core``. Configs share their seeds, so each comparison pairs runs by seed
-(``intervals.improvement_interval``). A sampled space practically never draws the defaults exactly, and then
-there is no default config.
+(``improvement.improvement``). A verdict is "better" or "worse" only where the comparison stays significant with
+the false discovery rate over the table's comparisons of one measure held at 5% (Benjamini-Hochberg): the table
+compares many configs with one, and about 1 in 20 of the configs equal to the defaults would otherwise read as
+different. A sampled space practically never draws the defaults exactly, and then there is no default config.
 """
 
 from __future__ import annotations
@@ -16,9 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.stats import intervals
-from analysis.stats import point as stats
-from analysis.stats.summary import AUC_RANGE, N_BOOT, SEED, run_auc, seed_matrix
+from analysis.stats.improvement import benjamini_hochberg, improvement
+from analysis.stats.summary import run_auc, seed_matrix
 from analysis.summaries import halving, pbt
 from analysis.tables.format import format_value, manifest_number
 from analysis.tables.run import RunTables
@@ -28,16 +29,18 @@ DEFAULTS_KEY = "defaults"  # the manifest's {field: default}
 # continuous range is as good as never that close.
 REL_TOL = 1e-6
 METRICS = ("final", "auc")  # the compared metrics, as prefixes of ``versus_default``'s columns
+FDR = 0.05  # the false discovery rate a verdict of the table holds (Benjamini-Hochberg over one measure's column)
 
 
-def verdict_word(lo: float, hi: float) -> str:
+def verdict_word(lo: float, hi: float, clear: bool = True) -> str:
     """One word for the interval of P(X > Y): ``better`` (all of it above 0.5), ``worse`` (all below),
-    ``unclear`` (it contains 0.5), ``no CI`` (an end is undefined: a config with one seed)."""
+    ``unclear`` (it contains 0.5, or ``clear`` is False: the comparison did not survive the correction for the
+    many comparisons of its table), ``no CI`` (an end is undefined: a config with one seed)."""
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return "no CI"
-    if lo > 0.5:
+    if lo > 0.5 and clear:
         return "better"
-    if hi < 0.5:
+    if hi < 0.5 and clear:
         return "worse"
     return "unclear"
 
@@ -99,19 +102,19 @@ def fixed_changes(t: RunTables) -> dict[str, Any]:
     return {k: v for k, v in fixed.items() if k in defaults and k not in t.axes and not same_value(v, defaults[k])}
 
 
-def versus_default(t: RunTables, default: int, *, n_boot: int = N_BOOT, seed: int = SEED) -> pd.DataFrame:
+def versus_default(t: RunTables, default: int, *, fdr: float = FDR) -> pd.DataFrame:
     """One row per other config: ``config``, then for ``final`` (the final eval return) and ``auc`` (the
     normalised AUC, ``summary.run_auc``) P(config > default) ``<m>_p`` with its 95% interval ``<m>_ci_low``,
-    ``<m>_ci_high`` and ``<m>_verdict`` (``verdict_word``).
+    ``<m>_ci_high``, the p-value of P = 1/2 ``<m>_pvalue``, ``<m>_clear`` (significant with the false discovery
+    rate over this table's column held at ``fdr``: Benjamini-Hochberg) and ``<m>_verdict`` (``verdict_word``).
 
-    Runs are paired by seed; bounds are the metric's range widened to hold every value of the sweep (as in
-    ``aggregate.improvement_matrix``). In a halving sweep only configs that stopped where the default config
-    did are compared (the others' last evaluations are at other steps). Sorted by ``final_p``, then
-    ``auc_p``, highest first, then by config.
+    Runs are paired by seed. In a halving sweep only configs that stopped where the default config did are
+    compared (the others' last evaluations are at other steps). Sorted by ``final_p``, then ``auc_p``, highest
+    first, then by config.
     """
     mats = {
-        "final": (seed_matrix(t.runs, "final_eval_return")[0], stats.RETURN_RANGE),
-        "auc": (seed_matrix(t.runs, run_auc(t.runs, t.evals))[0], AUC_RANGE),
+        "final": seed_matrix(t.runs, "final_eval_return")[0],
+        "auc": seed_matrix(t.runs, run_auc(t.runs, t.evals))[0],
     }
     configs = seed_matrix(t.runs, "seed")[1]
     d = int(np.searchsorted(configs, default))
@@ -121,11 +124,10 @@ def versus_default(t: RunTables, default: int, *, n_boot: int = N_BOOT, seed: in
         others = others[stop[others] == stop[d]]
     out = pd.DataFrame({"config": configs[others]})
     for m in METRICS:
-        mat, bounds = mats[m]
-        iv = intervals.improvement_interval(
-            mat[others], mat[d], bounds=intervals.widened(bounds, mat), n_boot=n_boot, seed=seed
-        )
-        out[f"{m}_p"], out[f"{m}_ci_low"], out[f"{m}_ci_high"] = iv.point, iv.low, iv.high
-        out[f"{m}_verdict"] = [verdict_word(lo, hi) for lo, hi in zip(iv.low, iv.high, strict=True)]
+        found = improvement(mats[m][others], mats[m][d])
+        clear = benjamini_hochberg(found.pvalue, fdr)
+        out[f"{m}_p"], out[f"{m}_ci_low"], out[f"{m}_ci_high"] = found.point, found.low, found.high
+        out[f"{m}_pvalue"], out[f"{m}_clear"] = found.pvalue, clear
+        out[f"{m}_verdict"] = [verdict_word(lo, hi, c) for lo, hi, c in zip(found.low, found.high, clear, strict=True)]
     key = [-np.nan_to_num(out[f"{m}_p"].to_numpy(np.float64), nan=np.inf) for m in reversed(METRICS)]
     return out.iloc[np.lexsort((out["config"].to_numpy(), *key))].reset_index(drop=True)
