@@ -24,7 +24,7 @@ ACCEL_STAMP := $(if $(ACCEL),$(VENV)/.installed-$(ACCEL))
 SWEEP_ARGS := $(if $(SEEDS),--seeds $(SEEDS)) $(if $(STEPS),--steps $(STEPS)) \
               $(if $(OUT),--out $(OUT)) $(if $(RESUME),--resume $(RESUME)) $(ARGS)
 
-.PHONY: venv test sweep bench report compare lint clean gpu-wheels
+.PHONY: venv test sweep bench report compare lint clean gpu-wheels gpu-check
 
 venv: $(STAMP) $(ACCEL_STAMP)
 
@@ -80,3 +80,10 @@ gpu-wheels:
 	    --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .whl "$$pin" || exit 2; \
 	done
 	ls .whl
+
+# The GPU check (tools/gpu_check.py): tests, scaling curve, a 4,096-run sweep and reproducibility on a CUDA machine
+# whose python3 has jax with CUDA, the wheels of gpu-wheels in .whl/; results in $OUT or results/gpu-check.
+# SMALL=1: tiny sizes, the whole check on this CPU in about a minute.
+GPU_PYTHON ?= $(if $(wildcard $(PY)),$(PY),python3)
+gpu-check:
+	$(GPU_PYTHON) tools/gpu_check.py $(if $(SMALL),--small)
