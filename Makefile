@@ -60,8 +60,8 @@ compare: $(STAMP)
 	$(PY) -m analysis compare $(RUNS) $(ARGS)
 
 lint: $(STAMP)
-	$(PY) -m ruff check common core sweep analysis tests
-	$(PY) -m ruff format --check common core sweep analysis tests
+	$(PY) -m ruff check common core sweep analysis tests tools
+	$(PY) -m ruff format --check common core sweep analysis tests tools
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

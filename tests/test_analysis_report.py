@@ -74,7 +74,7 @@ def test_report_without_evals_or_episodes(tmp_path, missing):
     assert "Few seeds" in html
 
 
-@pytest.mark.parametrize("n_seeds, measured_at", [(2, 2), (6, 5), (9, 5), (10, None)])
+@pytest.mark.parametrize("n_seeds, measured_at", [(2, 2), (6, 5), (9, 8), (10, None)])
 def test_few_seeds_caveat_quotes_the_coverage_measured_at_that_seed_count(tmp_path, n_seeds, measured_at):
     # Below 10 seeds the caveat quotes the study's lowest coverage at the largest seed count it measured that is
     # not above the sweep's (python -m analysis coverage).

@@ -253,7 +253,7 @@ def caveats(t: RunTables) -> list[str]:
         if measured is not None:
             m, cov = measured
             few += (
-                f"On simulated CartPole-like returns, every kind of interval in this report covered the true value "
+                f"On simulated bounded returns, every kind of interval in this report covered the true value "
                 f"at least {at_least(cov)} of the time at {m} seeds (<code>python -m analysis coverage</code>, "
                 "BENCHMARKS.md), but intervals from so few seeds are wide, and few differences will be clear. "
             )

@@ -1,17 +1,21 @@
-"""Coverage of the intervals the analysis prints, on simulated CartPole-like returns: ``python -m analysis coverage``.
+"""Coverage of the intervals the analysis prints, on simulated returns: ``python -m analysis coverage``.
 
-``python -m analysis coverage [--reps 1000] [--seeds 2 3 5 10 16 32] [--boot 2000] [--seed 0]`` (about 4
-minutes on 2 cores) draws ``reps`` sweeps of each seed count from populations shaped like CartPole's final
-returns (capped at 500, many seeds exactly at 500, some collapsed runs; a point mass at 500; continuous ones)
-and prints, for every statistic the summary, report and compare print, how often the nominal 95% interval held
-the population's true value, and its mean width. The intervals are the package's own (``intervals``); beside
-them, for comparison, the percentile bootstrap the package used before and BCa (Efron, 1987).
+``python -m analysis coverage [--part coverage|power|multi|all] [--reps 1000] [--seeds 2 3 5 8 10 16 32] [--boot 2000]
+[--seed 0] [--fast]`` draws ``reps`` sweeps of each seed count from the populations of ``populations`` (CartPole-like
+final returns capped at 500, many seeds exactly at 500, some collapsed runs, a point mass at 500, continuous ones;
+Acrobot-like and MountainCar-like returns with runs stuck at the lowest score; MinAtar-like ones without an upper
+bound) and prints, for every statistic the summary, report and compare print, how often the nominal 95% interval
+held the population's true value, and its mean width. Each population's intervals use its bounds (``BOUNDS``; with
+no upper bound, each sweep's own widened ones). The intervals are the package's own (``intervals``,
+``improvement``); beside them, for comparison, the percentile bootstrap the package used before and BCa (Efron,
+1987), Wilson's interval for shares, and for P(X > Y) the package's previous interval (a Bayesian bootstrap with a
+worst-case atom) and rliable's percentile bootstrap. ``--part power`` and ``--part multi`` add the power of the
+P(X > Y) interval against standard tests and its error rates over many comparisons (``power``).
 
-Populations are quantile functions ``Q(u)`` on ``[0, 1]``: a sample is ``Q`` of uniform draws, a true value an
-integral of ``Q`` (the IQM is ``2 * integral of Q over [1/4, 3/4]``). Runs of one seed in different configs are
-correlated through a Gaussian copula with correlation ``rho`` (common random numbers). The AUC columns use the
-same intervals on ``[0, 1]``; the methods scale with the range, and ``auc_check`` measures them on AUC-shaped
-populations too. A learning curve's band at each point is the IQM interval of that point's runs.
+Runs of one seed in different configs are correlated through a Gaussian copula with correlation ``rho`` (common
+random numbers). The AUC columns use the same intervals on ``[0, 1]``; the methods scale with the range, and
+``auc_check`` measures them on AUC-shaped populations too. A learning curve's band at each point is the IQM
+interval of that point's runs.
 """
 
 from __future__ import annotations
@@ -24,106 +28,43 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import stats as sps
 
-from analysis.stats import intervals, seeds
+from analysis.stats import intervals, power, seeds
 from analysis.stats import point as stats
+from analysis.stats import references as refs
+from analysis.stats.improvement import improvement
 from analysis.stats.intervals import CURVE_BOOT
+from analysis.stats.populations import (
+    BOUNDS,
+    CARTPOLE,
+    POPULATIONS,
+    Quantile,
+    draw,
+    mixture,
+    point_mass,
+    sweep_scale,
+    tabulated,
+    true_improvement,
+    true_pooled_iqm,
+    true_value,
+    uniform,
+)
 from common.errors import UserError, print_error
 
-Quantile = Callable[[np.ndarray], np.ndarray]
-SEED_COUNTS = (2, 3, 5, 10, 16, 32)
-TARGET = 0.93  # the issue's target coverage for nominal 95% intervals at 10 or more seeds
+SEED_COUNTS = (2, 3, 5, 8, 10, 16, 32)  # the power parts start at 5 (power.SEED_COUNTS)
+TARGET = 0.93  # the issue's target coverage for nominal 95% intervals at 8 or more seeds
+PARTS = ("coverage", "power", "multi")
 
-
-def _mix(*parts: tuple[float, Quantile]) -> Quantile:
-    """The quantile function of a mixture whose components sit one above the other (weights sum to 1)."""
-    edges = np.concatenate([[0.0], np.cumsum([w for w, _ in parts])])
-
-    def q(u: np.ndarray) -> np.ndarray:
-        out = np.empty_like(u)
-        i = np.clip(np.searchsorted(edges, u, side="right") - 1, 0, len(parts) - 1)
-        for k, (w, f) in enumerate(parts):
-            m = i == k
-            out[m] = f(np.clip((u[m] - edges[k]) / w, 0.0, 1.0))
-        return out
-
-    return q
-
-
-def _uniform(a: float, b: float) -> Quantile:
-    return lambda v: a + (b - a) * v
-
-
-def _at(a: float) -> Quantile:
-    return lambda v: np.full_like(v, a)
-
-
-def _tabulated(f: Quantile, size: int = 1 << 16) -> Quantile:
-    """``f`` (a scipy quantile function, slow) read off a table by linear interpolation: error below 0.01."""
-    u = np.linspace(0.0, 1.0, size + 1)
-    table = f(u)
-    return lambda v: np.interp(v, u, table)
-
-
-POPULATIONS: dict[str, Quantile] = {
-    "80% at 500, 20% U(100, 400)": _mix((0.2, _uniform(100, 400)), (0.8, _at(500))),
-    "70% at 500, 10% U(9, 30), 20% U(150, 450)": _mix(
-        (0.1, _uniform(9, 30)), (0.2, _uniform(150, 450)), (0.7, _at(500))
-    ),
-    "60% at 500, 40% U(100, 400)": _mix((0.4, _uniform(100, 400)), (0.6, _at(500))),
-    "500 x Beta(5, 1.5)": _tabulated(lambda u: 500.0 * sps.beta.ppf(u, 5, 1.5)),
-    "all at 500": _at(500),
-    "95% at 500, 5% U(9, 30)": _mix((0.05, _uniform(9, 30)), (0.95, _at(500))),
-    "45% at 500, 15% U(9, 30), 40% U(100, 450)": _mix(
-        (0.15, _uniform(9, 30)), (0.4, _uniform(100, 450)), (0.45, _at(500))
-    ),
-    "N(250, 100) clipped to [0, 500]": _tabulated(lambda u: np.clip(sps.norm.ppf(u, 250, 100), 0, 500)),
-    "70% at 500, 30% U(9, 30)": _mix((0.3, _uniform(9, 30)), (0.7, _at(500))),
-}
 _P = list(POPULATIONS)
-# P(X > Y) between two configs, their runs on one seed correlated by rho.
+# P(X > Y) between two configs, their runs on one seed correlated by rho (more pairs: ``power.PAIRS``).
 PAIRS = ((_P[0], _P[2], 0.5), (_P[3], _P[7], 0.5), (_P[4], _P[5], 0.5), (_P[1], _P[1], 0.8), (_P[6], _P[2], 0.0))
 # IQM pooled over 4 configs (the heatmap and sensitivity cells), their runs on one seed correlated by rho.
 POOLS = (((_P[0], _P[1], _P[2], _P[6]), 0.5), ((_P[5],) * 4, 0.9), ((_P[3], _P[7], _P[3], _P[7]), 0.5))
-STATISTICS = ("mean", "median", "iqm", "shortfall")
+STATISTICS = ("mean", "median", "iqm", "shortfall")  # shortfall below 475: CartPole populations only
 CURVE = "curve band (IQM)"
 SHARES = {"solved (>= 475)": stats.SOLVED_RETURN, "profile at 250": 250.0, "profile at 500": 500.0}
 
-_GRID = (np.arange(100_000) + 0.5) / 100_000  # quantile levels for the true values
 
-
-def true_value(q: Quantile, statistic: str) -> float:
-    """The population value of ``statistic`` (``STATISTICS``, or a threshold for a share at or above it)."""
-    v = q(_GRID)
-    if statistic == "mean":
-        return float(v.mean())
-    if statistic == "median":
-        return float(q(np.array([0.5]))[0])
-    if statistic == "iqm":
-        return float(v[(_GRID > 0.25) & (_GRID < 0.75)].mean())
-    if statistic == "shortfall":
-        return float(np.maximum(stats.SOLVED_RETURN - v, 0.0).mean())
-    return float(np.mean(v >= float(statistic)))
-
-
-def true_improvement(qx: Quantile, qy: Quantile) -> float:
-    """P(X > Y) + P(X = Y) / 2 for independent runs of the two populations."""
-    g = _GRID[::20]
-    x, y = np.sort(qx(g)), np.sort(qy(g))
-    below = np.searchsorted(y, x, side="left")
-    at = np.searchsorted(y, x, side="right") - below
-    return float(np.mean(below + 0.5 * at) / y.size)
-
-
-def draw(qs: Sequence[Quantile], rho: float, reps: int, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``[len(qs), reps, n]`` returns: ``reps`` sweeps of ``n`` seeds; on one seed, two configs' normal scores
-    (before ``Q``) have correlation ``rho``: a shared part ``sqrt(rho) z`` and an own part ``sqrt(1 - rho) e``."""
-    z = rng.standard_normal((1, reps, n))
-    e = rng.standard_normal((len(qs), reps, n))
-    u = sps.norm.cdf(np.sqrt(rho) * z + np.sqrt(1.0 - rho) * e)
-    return np.stack([q(u[i]) for i, q in enumerate(qs)])
-
-
-# --- the methods compared with the package's: the percentile bootstrap it used before, and BCa -------------
+# --- the methods compared with the package's: the percentile bootstrap it used before, BCa, its former P(X > Y) --
 
 
 def _resampled(x: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -137,39 +78,48 @@ def _resampled(x: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarr
 _POINT = {"mean": stats.mean, "median": stats.median, "iqm": stats.iqm, "shortfall": stats.shortfall}
 
 
-def percentile_and_bca(x: np.ndarray, statistic: str, n_boot: int, rng: np.random.Generator):
-    """``((low, high), (low, high))``: percentile and BCa 95% intervals of each row of ``x [reps, n]``."""
-    f = _POINT[statistic]
-    point = f(x)
-    reps = np.sort(f(_resampled(x, n_boot, rng)), axis=-1)
-    pct = tuple(np.quantile(reps, [0.025, 0.975], axis=-1))
-    frac = (np.sum(reps < point[:, None], -1) + 0.5 * np.sum(reps == point[:, None], -1)) / n_boot
-    z0 = sps.norm.ppf(np.clip(frac, 0.5 / n_boot, 1 - 0.5 / n_boot))
-    jack = np.stack([f(np.delete(x, i, axis=-1)) for i in range(x.shape[-1])], axis=-1)
-    d = jack.mean(axis=-1, keepdims=True) - jack
-    with np.errstate(invalid="ignore", divide="ignore"):
-        acc = np.nan_to_num(np.sum(d**3, -1) / (6.0 * np.sum(d**2, -1) ** 1.5))
+def percentile_and_bca(x: np.ndarray, statistics: Sequence[str], n_boot: int, rng: np.random.Generator) -> dict:
+    """``{statistic: ((low, high), (low, high))}``: percentile and BCa 95% intervals of each row of ``x [reps, n]``,
+    every statistic from the same resamples."""
+    resampled = np.sort(_resampled(x, n_boot, rng), axis=-1)  # sorted once: the median and IQM sort again quickly
+    out = {}
+    for statistic in statistics:
+        f = _POINT[statistic]
+        point = f(x)
+        reps = np.sort(f(resampled), axis=-1)
+        pct = tuple(np.quantile(reps, [0.025, 0.975], axis=-1))
+        frac = (np.sum(reps < point[:, None], -1) + 0.5 * np.sum(reps == point[:, None], -1)) / n_boot
+        z0 = sps.norm.ppf(np.clip(frac, 0.5 / n_boot, 1 - 0.5 / n_boot))
+        jack = np.stack([f(np.delete(x, i, axis=-1)) for i in range(x.shape[-1])], axis=-1)
+        d = jack.mean(axis=-1, keepdims=True) - jack
+        with np.errstate(invalid="ignore", divide="ignore"):
+            acc = np.nan_to_num(np.sum(d**3, -1) / (6.0 * np.sum(d**2, -1) ** 1.5))
+        ends = []
+        for zq in sps.norm.ppf([0.025, 0.975]):
+            level = sps.norm.cdf(z0 + (z0 + zq) / (1 - acc * (z0 + zq)))
+            k = np.clip(np.floor(level * n_boot).astype(np.int64), 0, n_boot - 1)
+            ends.append(np.take_along_axis(reps, k[:, None], axis=-1)[:, 0])
+        out[statistic] = pct, tuple(ends)
+    return out
+
+
+def _previous_improvement(x: np.ndarray, y: np.ndarray, bounds: tuple[float, float], n_boot: int, seed: int):
+    """The package's P(X > Y) interval before ``improvement``, ``(low, high)`` for ``x, y [r, n]`` (no missing
+    seed): a Bayesian bootstrap over seeds whose Dirichlet(1, ..., 1) weights, shared by both configs (the
+    pairing), also weigh one pseudo-seed at the worst case, X at the lowest score and Y at the highest for the
+    lower end and the reverse for the upper end; percentile ends. A replicate is ``w' W w`` (``W = wins``)."""
+    lo, hi = bounds
+    g = intervals.seed_draws(x.shape[-1], n_boot, seed).astype(np.float64)
+    w = g / g.sum(axis=-1, keepdims=True)  # [B, n + 1]
     ends = []
-    for zq in sps.norm.ppf([0.025, 0.975]):
-        level = sps.norm.cdf(z0 + (z0 + zq) / (1 - acc * (z0 + zq)))
-        k = np.clip(np.floor(level * n_boot).astype(np.int64), 0, n_boot - 1)
-        ends.append(np.take_along_axis(reps, k[:, None], axis=-1)[:, 0])
-    return pct, tuple(ends)
-
-
-def _counts(x: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """``[reps, n_boot, n]`` how often a resample of each row of ``x [reps, n]`` holds each of its runs."""
-    r, n = x.shape
-    idx = rng.integers(0, n, (r, n_boot, n)) + (np.arange(r * n_boot) * n).reshape(r, n_boot, 1)
-    return np.bincount(idx.ravel(), minlength=r * n_boot * n).reshape(r, n_boot, n).astype(np.float64)
-
-
-def _old_improvement(x: np.ndarray, y: np.ndarray, n_boot: int, rng: np.random.Generator):
-    """The package's former P(X > Y) interval: X and Y resampled independently, percentile ends."""
-    n = x.shape[-1]
-    cx, cy = _counts(x, n_boot, rng) / n, _counts(y, n_boot, rng) / n  # a resample as weights on the runs
-    p = intervals._improvement(x, y, cx, cy)
-    return tuple(np.quantile(p, [0.025, 0.975], axis=-1))
+    for worst_x, worst_y, level in ((lo, hi, 0.025), (hi, lo, 0.975)):
+        a = np.concatenate([x, np.full((x.shape[0], 1), worst_x)], axis=-1)
+        b = np.concatenate([y, np.full((y.shape[0], 1), worst_y)], axis=-1)
+        win = np.moveaxis(refs.wins(a, b), 1, 0).reshape(w.shape[1], -1)  # [n + 1, r (n + 1)]: one product
+        reps = np.sum((w @ win).reshape(w.shape[0], x.shape[0], -1) * w[:, None, :], axis=-1).T  # [r, B]
+        ends.append(np.quantile(reps, level, axis=-1))
+    point = stats.probability_of_improvement(x, y)
+    return np.minimum(ends[0], point), np.maximum(ends[1], point)
 
 
 def _old_pooled(x: np.ndarray, statistic: str, n_boot: int, rng: np.random.Generator):
@@ -209,25 +159,30 @@ def _seed(rng: np.random.Generator) -> int:
     return int(rng.integers(2**31))
 
 
-def _single(q: Quantile, n: int, reps: int, n_boot: int, rng: np.random.Generator, rows: list[dict]) -> None:
-    """One population at ``n`` seeds: every single-config statistic and share, by every method."""
-    name = next(k for k, v in POPULATIONS.items() if v is q)
+def _single(name: str, n: int, reps: int, n_boot: int, rng: np.random.Generator, rows: list[dict]) -> None:
+    """One population at ``n`` seeds: every single-config statistic and share, by every method, on its bounds."""
+    q, cartpole = POPULATIONS[name], BOUNDS[name] == CARTPOLE
     x = draw([q], 0.0, reps, n, rng)[0]
+    scale, bounds = sweep_scale(x, BOUNDS[name])  # scale 1 unless the population has no upper bound
+    z = x / scale[:, None]
+    names = STATISTICS if cartpole else STATISTICS[:3]
 
     def ends(sl: slice) -> dict:
-        mine = intervals.intervals_of(x[sl], STATISTICS, n_boot=n_boot, seed=_seed(rng))
+        k = scale[sl]
+        mine = intervals.intervals_of(z[sl], names, bounds=bounds, n_boot=n_boot, seed=_seed(rng))
+        old = percentile_and_bca(z[sl], names, n_boot, rng)
         out = {}
-        for s in STATISTICS:
+        for s in names:
             out[s, "package"] = mine[s][1:]
-            out[s, "percentile"], out[s, "BCa"] = percentile_and_bca(x[sl], s, n_boot, rng)
+            out[s, "percentile"], out[s, "BCa"] = old[s]
         # A learning curve's band at a point: the IQM interval with the curves' fewer replicates.
-        out[CURVE, "package"] = intervals.interval(x[sl], "iqm", n_boot=CURVE_BOOT, seed=_seed(rng))[1:]
-        return out
+        out[CURVE, "package"] = intervals.interval(z[sl], "iqm", bounds=bounds, n_boot=CURVE_BOOT, seed=_seed(rng))[1:]
+        return {key: (lo * k, hi * k) for key, (lo, hi) in out.items()}
 
     for (s, method), (lo, hi) in _chunked(reps, ends).items():
         truth = true_value(q, "iqm" if s == CURVE else s)
         rows.append(dict(statistic=s, population=name, seeds=n, method=method, **_res(lo, hi, truth)))
-    for label, tau in SHARES.items():
+    for label, tau in SHARES.items() if cartpole else ():
         k = np.sum(x >= tau, axis=-1)
         truth = true_value(q, str(tau))
         cp = intervals.proportion_interval(k, np.full(k.shape, n))
@@ -241,8 +196,12 @@ def _pair(px: str, py: str, rho: float, n: int, reps: int, n_boot: int, rng, row
     truth = true_improvement(POPULATIONS[px], POPULATIONS[py])
 
     def ends(sl: slice) -> dict:
-        mine = intervals.improvement_interval(x[sl], y[sl], n_boot=n_boot, seed=_seed(rng))
-        return {"package": mine[1:], "percentile": _old_improvement(x[sl], y[sl], n_boot, rng)}
+        mine = improvement(x[sl], y[sl])
+        return {
+            "package": (mine.low, mine.high),
+            "previous (atom BB)": _previous_improvement(x[sl], y[sl], BOUNDS[px], n_boot, _seed(rng)),
+            "rliable percentile": refs.percentile_bootstrap(x[sl], y[sl], n_boot=n_boot, rng=rng),
+        }
 
     label = f"{px}  vs  {py}, rho {rho}"
     for method, (lo, hi) in _chunked(reps, ends).items():
@@ -253,8 +212,7 @@ def _pool(names: Sequence[str], rho: float, n: int, reps: int, n_boot: int, rng,
     """The IQM pooled over configs of the populations ``names`` at ``n`` seeds each, correlated by ``rho``."""
     qs = [POPULATIONS[p] for p in names]
     x = draw(qs, rho, reps, n, rng)  # [T, reps, n]
-    v = np.sort(np.concatenate([q(_GRID[::10]) for q in qs]))  # the equal mixture's quantiles
-    truth = float(v[v.size // 4 : v.size - v.size // 4].mean())
+    truth = true_pooled_iqm(qs)
 
     def ends(sl: slice) -> dict:
         mine = intervals.pooled_interval(np.moveaxis(x[:, sl], 0, -1), n_boot=n_boot, seed=_seed(rng))
@@ -272,8 +230,8 @@ def study(
     rows: list[dict] = []
     for n in seed_counts:
         rng = np.random.default_rng([seed, n])
-        for q in POPULATIONS.values():
-            _single(q, n, reps, n_boot, rng, rows)
+        for name in POPULATIONS:
+            _single(name, n, reps, n_boot, rng, rows)
         for px, py, rho in PAIRS:
             _pair(px, py, rho, n, reps, n_boot, rng, rows)
         for names, rho in POOLS:
@@ -301,6 +259,10 @@ def tables(rows: Sequence[dict]) -> str:
         out.append(f"| {s} | " + " | ".join(cells) + " |\n")
     cells = [f"{min(r['coverage'] for r in mine if r['seeds'] == n):.3f}" for n in seeds]
     out.append("| **any interval printed** | " + " | ".join(f"**{c}**" for c in cells) + " |\n")
+    low = sorted((r for r in mine if r["seeds"] >= 8 and r["coverage"] < TARGET), key=lambda r: r["coverage"])
+    out.append(f"\nThe package's cells below {TARGET} at 8 or more seeds: " + (
+        "; ".join(f"{r['statistic']}, {r['population']}, {r['seeds']} seeds: {r['coverage']:.3f}" for r in low)
+        or "none") + ".\n")  # fmt: skip
     out.append("\nLowest coverage over every population, by method:\n\n| | method | ")
     out.append(" | ".join(f"{n} seeds" for n in seeds) + " |\n|---|---|" + "---:|" * len(seeds) + "\n")
     for s in order:
@@ -325,44 +287,15 @@ def tables(rows: Sequence[dict]) -> str:
     return "".join(out)
 
 
-def seed_count_check(*, draws: int = 20, n: int = 16, reps: int = 200, seed: int = 0) -> str:
-    """How well ``seeds.seeds_to_separate`` guesses from ``n`` seeds, on one pair of populations (Markdown).
-
-    The pair is the first of ``PAIRS`` (P(X > Y) = 0.6, rho 0.5). Each of ``draws`` sweeps of ``n`` seeds gives
-    a guess; ``reps`` sweeps of each seed count near the guesses then show the share whose interval is truly
-    clear of 0.5 (the guess aims at 80%).
-    """
-    px, py, rho = PAIRS[0]
-    qs = [POPULATIONS[px], POPULATIONS[py]]
-    rng = np.random.default_rng([seed, 1])
-    guesses = []
-    for _ in range(draws):
-        x, y = draw(qs, rho, 1, n, rng)[:, 0]
-        guesses.append(seeds.seeds_to_separate(x, y, seed=_seed(rng)).seeds)
-    shown = sorted(g for g in guesses if g is not None)
-    none = sum(g is None for g in guesses)
-    lines = [
-        f"\nSeed counts guessed from {n} seeds ({px} vs {py}, rho {rho}; {draws} sweeps): "
-        + ", ".join(map(str, shown))
-        + (f", and {none} x more than {seeds.MAX_SEEDS}" if none else "")
-        + ".\n\n| seeds per config | share of sweeps clear of 0.5 |\n|---:|---:|\n"
-    ]
-    for m in seeds.GRID[(seeds.GRID >= 30) & (seeds.GRID <= 200)]:
-        x, y = draw(qs, rho, reps, int(m), rng)
-        iv = intervals.improvement_interval(x, y, n_boot=400, seed=_seed(rng))
-        lines.append(f"| {m} | {np.mean(iv.low > 0.5):.2f} |\n")
-    return "".join(lines)
-
-
 # Shapes of the normalised area under a learning curve (the AUC columns, on [0, 1]): continuous, skewed towards
 # the top, a slow minority, and a share of runs at the best possible curve.
 AUC_POPULATIONS: dict[str, Quantile] = {
-    "Beta(8, 3)": _tabulated(lambda u: sps.beta.ppf(u, 8, 3)),
-    "85% Beta(12, 2), 15% U(0.05, 0.3)": _mix(
-        (0.15, _uniform(0.05, 0.3)), (0.85, _tabulated(lambda u: sps.beta.ppf(u, 12, 2)))
+    "Beta(8, 3)": tabulated(lambda u: sps.beta.ppf(u, 8, 3)),
+    "85% Beta(12, 2), 15% U(0.05, 0.3)": mixture(
+        (0.15, uniform(0.05, 0.3)), (0.85, tabulated(lambda u: sps.beta.ppf(u, 12, 2)))
     ),
-    "60% U(0.7, 0.95), 40% U(0.2, 0.6)": _mix((0.4, _uniform(0.2, 0.6)), (0.6, _uniform(0.7, 0.95))),
-    "30% at 1, 70% U(0.5, 1)": _mix((0.7, _uniform(0.5, 1.0)), (0.3, _at(1.0))),
+    "60% U(0.7, 0.95), 40% U(0.2, 0.6)": mixture((0.4, uniform(0.2, 0.6)), (0.6, uniform(0.7, 0.95))),
+    "30% at 1, 70% U(0.5, 1)": mixture((0.7, uniform(0.5, 1.0)), (0.3, point_mass(1.0))),
 }
 
 
@@ -401,35 +334,91 @@ def auc_table(rows: Sequence[dict]) -> str:
     return "".join(out)
 
 
+def seed_count_check(*, draws: int = 20, n: int = 16, reps: int = 200, seed: int = 0) -> str:
+    """How well ``seeds.seeds_to_separate`` guesses from ``n`` seeds, on one pair of populations (Markdown).
+
+    The pair is the first of ``PAIRS`` (P(X > Y) = 0.6, rho 0.5). Each of ``draws`` sweeps of ``n`` seeds gives
+    a guess; ``reps`` sweeps of each seed count near the guesses then show the share whose interval is truly
+    clear of 0.5 (the guess aims at 80%).
+    """
+    px, py, rho = PAIRS[0]
+    qs = [POPULATIONS[px], POPULATIONS[py]]
+    rng = np.random.default_rng([seed, 1])
+    guesses = []
+    for _ in range(draws):
+        x, y = draw(qs, rho, 1, n, rng)[:, 0]
+        guesses.append(seeds.seeds_to_separate(x, y, seed=_seed(rng)).seeds)
+    shown = sorted(g for g in guesses if g is not None)
+    none = sum(g is None for g in guesses)
+    lines = [
+        f"\nSeed counts guessed from {n} seeds ({px} vs {py}, rho {rho}; {draws} sweeps): "
+        + ", ".join(map(str, shown))
+        + (f", and {none} x more than {seeds.MAX_SEEDS}" if none else "")
+        + ".\n\n| seeds per config | share of sweeps clear of 0.5 |\n|---:|---:|\n"
+    ]
+    for m in seeds.GRID[(seeds.GRID >= 30) & (seeds.GRID <= 200)]:
+        x, y = draw(qs, rho, reps, int(m), rng)
+        iv = improvement(x, y)
+        lines.append(f"| {m} | {np.mean(iv.low > 0.5):.2f} |\n")
+    return "".join(lines)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's parser (``python -m analysis coverage``)."""
     p = argparse.ArgumentParser(prog="python -m analysis coverage", description=__doc__.splitlines()[0])
-    p.add_argument("--reps", type=int, default=1000, help="simulated sweeps per cell (default 1000)")
-    p.add_argument(
-        "--seeds", type=int, nargs="+", default=list(SEED_COUNTS), help="seed counts (default: 2 3 5 10 16 32)"
-    )
-    p.add_argument("--boot", type=int, default=intervals.N_BOOT, help="replicates per interval (default 2000)")
+    p.add_argument("--part", choices=(*PARTS, "all"), default="all",
+                   help="coverage of every interval, power of P(X > Y) against standard tests, many comparisons, or "
+                   "all three (default: all)")  # fmt: skip
+    p.add_argument("--reps", type=int, default=None, help=f"simulated sweeps per cell (default {REPS})")
+    p.add_argument("--seeds", type=int, nargs="+", default=None,
+                   help=f"seed counts (default {' '.join(map(str, SEED_COUNTS))}; power and multi from 5)")  # fmt: skip
+    p.add_argument("--boot", type=int, default=None, help=f"replicates per interval (default {intervals.N_BOOT})")
     p.add_argument("--seed", type=int, default=0, help="seeds the simulation (default 0)")
+    p.add_argument("--fast", action="store_true",
+                   help=f"a quick rough run: defaults {FAST['reps']} sweeps, {FAST['boot']} replicates, seeds "
+                   f"{' '.join(map(str, FAST['seeds']))}")  # fmt: skip
     return p
 
 
+REPS = 1000  # simulated sweeps per cell by default: Monte-Carlo SE of a coverage near 0.95 is 0.007
+FAST = {"reps": 100, "boot": 200, "seeds": (8, 16)}  # --fast
+
+
+def _settings(args: argparse.Namespace) -> tuple[int, int, dict[str, list[int]]]:
+    """``(reps, replicates, {part: seed counts})`` from the command line, or a UserError naming the bad value."""
+    reps = (FAST["reps"] if args.fast else REPS) if args.reps is None else args.reps
+    boot = (FAST["boot"] if args.fast else intervals.N_BOOT) if args.boot is None else args.boot
+    if reps < 1 or boot < 1:
+        raise UserError(f"--reps and --boot must be positive integers, got {reps} and {boot}")
+    if args.seeds is not None and any(n < 2 for n in args.seeds):
+        raise UserError(f"--seeds must be seed counts of 2 or more, got {' '.join(map(str, args.seeds))}")
+    given = args.seeds or (FAST["seeds"] if args.fast else None)
+    counts = {p: list(given or (SEED_COUNTS if p == "coverage" else power.SEED_COUNTS)) for p in PARTS}
+    return reps, boot, counts
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the study and prints its tables; returns the exit status (2 for bad arguments)."""
+    """Runs the chosen parts of the study and prints their tables; returns the exit status (2 for bad arguments)."""
     p = parser()
     args = p.parse_args(argv)
     try:
-        if args.reps < 1 or args.boot < 1:
-            raise UserError(f"--reps and --boot must be positive integers, got {args.reps} and {args.boot}")
-        if any(n < 2 for n in args.seeds):
-            raise UserError(f"--seeds must be seed counts of 2 or more, got {' '.join(map(str, args.seeds))}")
+        reps, boot, counts = _settings(args)
     except UserError as e:
         return print_error(p.prog, e)
-    t0 = time.perf_counter()
-    rows = study(reps=args.reps, seed_counts=args.seeds, n_boot=args.boot, seed=args.seed)
-    print(tables(rows))
-    print(seed_count_check(seed=args.seed))
-    print(auc_table(auc_check(reps=args.reps, seed_counts=args.seeds, n_boot=args.boot, seed=args.seed)))
-    print(f"{args.reps} sweeps per cell, {args.boot} replicates per interval, {time.perf_counter() - t0:.0f} s")
+    times = []
+    for part in PARTS if args.part == "all" else (args.part,):
+        t0, n = time.perf_counter(), counts[part]
+        if part == "coverage":
+            print(tables(study(reps=reps, seed_counts=n, n_boot=boot, seed=args.seed)))
+            print(seed_count_check(seed=args.seed))
+            print(auc_table(auc_check(reps=reps, seed_counts=n, n_boot=boot, seed=args.seed)))
+        elif part == "power":
+            print(power.power_tables(power.power_study(reps=reps, seed_counts=n, n_boot=boot, seed=args.seed), reps))
+        else:
+            print(power.multi_tables(power.multi_study(reps=reps, seed_counts=n, seed=args.seed), reps))
+        times.append(f"{part} {time.perf_counter() - t0:.0f} s")
+        sys.stdout.flush()
+    print(f"{reps} sweeps per cell, {boot} replicates per interval; " + ", ".join(times))
     return 0
 
 

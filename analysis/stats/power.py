@@ -1,0 +1,313 @@
+"""Power of the package's P(X > Y) interval against standard tests, and its error rates over many comparisons:
+``python -m analysis coverage --part power|multi`` (``coverage.main`` prints these tables).
+
+**Power** (``power_study``). Pairs of populations (``PAIRS``, from ``populations``) with known differences: the
+rows of the issue (75% of seeds at 500 against 12% and against 40%, at rho 0 and 0.5), solved shares, a shift of
+the unsolved runs, collapse rates, continuous returns, every seed at the cap, an Acrobot-like pair; exchangeable
+nulls (the two configs' runs have one distribution, point masses at the cap and ties included); and "P = 1/2,
+unequal", whose distributions differ while P(X > Y) is exactly 1/2 (a test of "same distribution" may rightly
+reject it; the package's interval should cover 1/2). In each cell (pair and seed count) the package's interval
+(``improvement.improvement``) gets its coverage of the true P(X > Y) and its rejection rate (the interval
+excludes 1/2), and each reference (``references``) its rejection rate. A reference is *valid* where it rejects
+at most ``ALPHA`` + 2 Monte-Carlo standard errors on every exchangeable null pair at ``VALID_FROM`` or more seeds;
+the power ratio is the package's rejection rate over the best valid reference's, at 8 and 16 seeds.
+
+**Many comparisons** (``multi_study``), 16 configs on the same seeds (rho 0.5), p-values from
+``improvement(...).pvalue``: (a) 15 configs against a fixed reference, 7 equal to it and 8 worse: the family-wise
+error rate, false discovery rate and power (share of the worse configs found) of per-comparison, Holm and
+Benjamini-Hochberg decisions; (b) 16 equal configs, the best by IQM of final scores against the other 15: how
+often at least one of them is marked "clearly worse", with each rule (and Bonferroni over all 120 pairs).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+from scipy import stats as sps
+
+from analysis.stats import point as stats
+from analysis.stats import references as refs
+from analysis.stats.improvement import benjamini_hochberg, holm, improvement
+from analysis.stats.populations import (
+    POPULATIONS,
+    Quantile,
+    acrobot,
+    cartpole,
+    draw,
+    mixture,
+    point_mass,
+    tabulated,
+    true_improvement,
+    uniform,
+)
+
+ALPHA = 0.05
+SEED_COUNTS = (5, 8, 10, 16, 32)  # by default: below 5 seeds no test at 5% decides much
+VALID_FROM = 8  # references are judged valid on the null pairs from this many seeds on
+RATIO_SEEDS = (8, 16)  # seed counts of the power ratios
+PACKAGE = "package (Munzel asin)"
+REFERENCES = ("Mann-Whitney U", "Wilcoxon signed-rank", "paired permutation (mean)", "Brunner-Munzel",
+              "rliable percentile bootstrap")  # fmt: skip
+# The references that test P(X > Y) = 1/2 itself; the paired ones test a shift of the paired differences.
+PXY_REFERENCES = ("Mann-Whitney U", "Brunner-Munzel", "rliable percentile bootstrap")
+CHUNK = 250  # simulated sweeps handled at once
+
+
+class Pair(NamedTuple):
+    """Two populations compared on the same seeds."""
+
+    label: str
+    x: Quantile
+    y: Quantile
+    rho: float  # correlation of one seed's runs (Gaussian copula)
+    kind: str  # "alt": they differ (power); "null": exchangeable (size); "half": P = 1/2, unequal
+
+
+_ISSUE = "75% at 500 + U(150, 450) vs {}% at 500 + U(200, 450)"
+_BETA = POPULATIONS["500 x Beta(5, 1.5)"]
+_RARE = POPULATIONS["95% at 500, 5% U(9, 30)"]
+
+
+def _collapse(share: float) -> Quantile:
+    """A share collapsed to U(9, 30); of the rest, 2/3 at 500 and 1/3 U(150, 450)."""
+    rest = 1.0 - share
+    return mixture((share, uniform(9, 30)), (rest / 3, uniform(150, 450)), (2 * rest / 3, point_mass(500.0)))
+
+
+PAIRS: tuple[Pair, ...] = (
+    *(Pair(_ISSUE.format(s), cartpole(0.75, (150, 450)), cartpole(s / 100, (200, 450)), rho, "alt")
+      for s in (12, 40) for rho in (0.0, 0.5)),
+    Pair("solved 80% vs 50% at 500, rest U(100, 400)", cartpole(0.8, (100, 400)), cartpole(0.5, (100, 400)), 0.5,
+         "alt"),
+    Pair("unsolved shift: 50% at 500 + U(200, 450) vs + U(50, 300)", cartpole(0.5, (200, 450)),
+         cartpole(0.5, (50, 300)), 0.5, "alt"),
+    Pair("collapse 10% vs 40% to U(9, 30)", _collapse(0.1), _collapse(0.4), 0.5, "alt"),
+    Pair("continuous: 500 Beta(5, 1.5) vs 500 Beta(3, 2)", _BETA, tabulated(lambda u: 500.0 * sps.beta.ppf(u, 3, 2)),
+         0.5, "alt"),
+    Pair("all at 500 vs 70% at 500 + U(100, 400)", point_mass(500.0), cartpole(0.7, (100, 400)), 0.5, "alt"),
+    Pair("Acrobot-like: 5% vs 25% stuck at -500", acrobot(0.05), acrobot(0.25), 0.5, "alt"),
+    *(Pair("null: both 60% at 500 + U(100, 400)", cartpole(0.6, (100, 400)), cartpole(0.6, (100, 400)), rho, "null")
+      for rho in (0.0, 0.5, 0.95)),
+    Pair("null: both 500 Beta(5, 1.5)", _BETA, _BETA, 0.5, "null"),
+    Pair("null: both 95% at 500 + 5% U(9, 30)", _RARE, _RARE, 0.5, "null"),
+    Pair("null: both all at 500", point_mass(500.0), point_mass(500.0), 0.5, "null"),
+    Pair("P = 1/2, unequal: 50% at 500 + 50% U(0, 100) vs U(200, 450)",
+         mixture((0.5, uniform(0, 100)), (0.5, point_mass(500.0))), uniform(200, 450), 0.5, "half"),
+)  # fmt: skip
+
+
+def rejections(x: np.ndarray, y: np.ndarray, *, n_boot: int, rng: np.random.Generator):
+    """``(low, high, {method: rejects [r]})`` for sweeps ``x, y [r, n]``: the package's interval and whether it
+    and each reference reject "no difference" at ``ALPHA``."""
+    mine = improvement(x, y, confidence=1.0 - ALPHA)
+    low, high = refs.percentile_bootstrap(x, y, n_boot=n_boot, rng=rng, alpha=ALPHA)
+    out = {
+        PACKAGE: (mine.low > 0.5) | (mine.high < 0.5),
+        "Mann-Whitney U": refs.mann_whitney_p(x, y) <= ALPHA,
+        "Wilcoxon signed-rank": refs.wilcoxon_p(x, y, rng) <= ALPHA,
+        "paired permutation (mean)": refs.paired_permutation_p(x, y, rng) <= ALPHA,
+        "Brunner-Munzel": refs.brunner_munzel_p(x, y) <= ALPHA,
+        "rliable percentile bootstrap": (low > 0.5) | (high < 0.5),
+    }
+    return mine.low, mine.high, out
+
+
+def _cell(pair: Pair, n: int, reps: int, n_boot: int, rng: np.random.Generator) -> list[dict]:
+    """One pair at ``n`` seeds: a row per method with its rejection rate, the package's with its coverage of the
+    true P(X > Y) and mean width."""
+    truth = true_improvement(pair.x, pair.y)
+    x, y = draw([pair.x, pair.y], pair.rho, reps, n, rng)
+    parts = [rejections(x[s : s + CHUNK], y[s : s + CHUNK], n_boot=n_boot, rng=rng) for s in range(0, reps, CHUNK)]
+    low, high = (np.concatenate([p[j] for p in parts]) for j in (0, 1))
+    covered = (low <= truth + 1e-9) & (truth - 1e-9 <= high)
+    cell = dict(pair=pair.label, rho=pair.rho, kind=pair.kind, truth=truth, seeds=n)
+    rows = []
+    for method in parts[0][2]:
+        rej = float(np.mean(np.concatenate([p[2][method] for p in parts])))
+        mine = method == PACKAGE
+        rows.append(dict(cell, method=method, reject=rej, coverage=float(np.mean(covered)) if mine else np.nan,
+                         width=float(np.mean(high - low)) if mine else np.nan))  # fmt: skip
+    return rows
+
+
+def power_study(
+    *, reps: int, seed_counts: Sequence[int], n_boot: int, seed: int = 0, pairs: Sequence[Pair] = PAIRS
+) -> list[dict]:
+    """Every cell of ``pairs`` x ``seed_counts``: ``{pair, rho, kind, truth, seeds, method, reject, coverage,
+    width}`` rows (coverage and width for the package, NaN for the references). ``n_boot``: the rliable
+    bootstrap's replicates. A cell's draws depend on ``seed``, the pair and the seed count only."""
+    rows = []
+    for pair in pairs:
+        key = zlib.crc32(f"{pair.label} {pair.rho}".encode())
+        for n in seed_counts:
+            rows += _cell(pair, n, reps, n_boot, np.random.default_rng([seed, 3, key, n]))
+    return rows
+
+
+def valid_references(rows: Sequence[dict], reps: int) -> list[str]:
+    """The references whose rejection rate is at most ``ALPHA`` + 2 Monte-Carlo SE on every exchangeable null
+    pair at ``VALID_FROM`` or more seeds."""
+    limit = ALPHA + 2.0 * np.sqrt(ALPHA * (1.0 - ALPHA) / reps)
+    worst = {m: 0.0 for m in REFERENCES}
+    for r in rows:
+        if r["kind"] == "null" and r["seeds"] >= VALID_FROM and r["method"] in worst:
+            worst[r["method"]] = max(worst[r["method"]], r["reject"])
+    return [m for m in REFERENCES if worst[m] <= limit]
+
+
+def power_ratios(rows: Sequence[dict], reps: int) -> list[dict]:
+    """Per alternative pair at each of ``RATIO_SEEDS``: the package's rejection rate, the best valid reference
+    and the best valid one that tests P(X > Y) itself, and the package's ratio to each."""
+    valid = valid_references(rows, reps)
+    rate = {(r["pair"], r["rho"], r["seeds"], r["method"]): r["reject"] for r in rows}
+    out = []
+    for label, rho in dict.fromkeys((r["pair"], r["rho"]) for r in rows if r["kind"] == "alt"):
+        for n in [n for n in RATIO_SEEDS if (label, rho, n, PACKAGE) in rate]:
+            mine = rate[label, rho, n, PACKAGE]
+            row = dict(pair=label, rho=rho, seeds=n, package=mine)
+            for key, pool in (("best", valid), ("best_pxy", [m for m in valid if m in PXY_REFERENCES])):
+                best = max(pool, key=lambda m: rate[label, rho, n, m], default=None)
+                b = rate[label, rho, n, best] if best else np.nan
+                row[key] = best
+                row[key + "_rate"] = b
+                row[key + "_ratio"] = mine / b if b > 0 else np.nan
+            out.append(row)
+    return out
+
+
+# --- many comparisons -----------------------------------------------------------------------------------------
+
+REFERENCE = cartpole(0.6, (100, 400))
+# 15 others: 7 equal to the reference, 8 worse (solved share 45% down to 0%, the rest U(100, 400)).
+OTHERS = (REFERENCE,) * 7 + tuple(cartpole(s, (100, 400)) for s in (0.45, 0.4, 0.3, 0.25, 0.2, 0.1, 0.05, 0.0))
+WORSE = np.array([False] * 7 + [True] * 8)
+MULTI_RHO = 0.5
+RULES = {
+    "per comparison": lambda p: np.nan_to_num(p, nan=1.0) <= ALPHA,
+    "Holm": lambda p: holm(p, ALPHA),
+    "Benjamini-Hochberg": lambda p: benjamini_hochberg(p, ALPHA),
+}
+
+
+def _against_reference(n: int, reps: int, rng: np.random.Generator) -> dict[str, dict[str, float]]:
+    """Design (a): ``{rule: {fwer, fdr, power}}`` over ``reps`` tables of 15 configs against a reference."""
+    d = draw((REFERENCE, *OTHERS), MULTI_RHO, reps, n, rng)  # [16, reps, n]
+    found = improvement(d[0][:, None, :], np.moveaxis(d[1:], 0, 1))  # [reps, 15]
+    ahead = found.point > 0.5  # the reference ahead: the right direction for the worse configs
+    out = {}
+    for rule, decide in RULES.items():
+        rej = decide(found.pvalue)
+        false = rej & (~WORSE | ~ahead)  # an equal config, or a worse one judged better
+        out[rule] = dict(
+            fwer=float(np.mean(np.any(rej & ~WORSE, axis=-1))),
+            fdr=float(np.mean(false.sum(-1) / np.maximum(rej.sum(-1), 1))),
+            power=float(np.mean((rej & WORSE & ahead).sum(-1) / WORSE.sum())),
+        )
+    return out
+
+
+def _best_against_others(n: int, reps: int, rng: np.random.Generator) -> dict[str, dict[str, float]]:
+    """Design (b): ``{rule: {any_false, false_per_table}}``: 16 equal configs, the best by IQM (ties by mean)
+    against the other 15; every "clearly worse" mark is false."""
+    d = draw((REFERENCE,) * 16, MULTI_RHO, reps, n, rng)  # [16, reps, n]
+    best = np.lexsort((stats.mean(d), stats.iqm(d)), axis=0)[-1]  # [reps]
+    others = np.array([np.delete(np.arange(16), b) for b in best])  # [reps, 15]
+    x = d[best, np.arange(reps)][:, None, :]  # [reps, 1, n]
+    y = d[others, np.arange(reps)[:, None]]  # [reps, 15, n]
+    found = improvement(x, y)
+    rules = dict(RULES, **{"Bonferroni over all 120 pairs": lambda p: np.nan_to_num(p, nan=1.0) <= ALPHA / 120})
+    out = {}
+    for rule, decide in rules.items():
+        marks = decide(found.pvalue) & (found.point > 0.5)
+        out[rule] = dict(any_false=float(np.mean(marks.any(-1))), false_per_table=float(np.mean(marks.sum(-1))))
+    return out
+
+
+def multi_study(*, reps: int, seed_counts: Sequence[int], seed: int = 0) -> list[dict]:
+    """``{design, seeds, rule, ...rates}`` rows of both designs at each seed count."""
+    rows = []
+    for n in seed_counts:
+        rng = np.random.default_rng([seed, 4, n])
+        for design, fn in (("vs reference", _against_reference), ("best vs others", _best_against_others)):
+            for rule, rates in fn(n, reps, rng).items():
+                rows.append(dict(design=design, seeds=n, rule=rule, **rates))
+    return rows
+
+
+# --- tables ---------------------------------------------------------------------------------------------------
+
+
+def _md(head: Sequence[str], body: Sequence[Sequence[str]]) -> str:
+    """A Markdown table, the first column left-aligned and the others right."""
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    return "\n".join(lines + ["| " + " | ".join(map(str, r)) + " |" for r in body]) + "\n"
+
+
+def _summary(ratios: Sequence[dict], key: str) -> str:
+    """``min / median`` of the ratios at each of ``RATIO_SEEDS``."""
+    out = []
+    for n in RATIO_SEEDS:
+        v = np.array([r[key] for r in ratios if r["seeds"] == n], dtype=np.float64)
+        v = v[~np.isnan(v)]
+        out.append(f"{n} seeds {v.min():.2f} / {np.median(v):.2f}" if v.size else f"{n} seeds: none")
+    return ", ".join(out)
+
+
+def power_tables(rows: Sequence[dict], reps: int) -> str:
+    """The power study as Markdown: validity of the references, the package's coverage and rejection rate per
+    pair, every method's rejection rate, and the power ratios."""
+    seeds = sorted({r["seeds"] for r in rows})
+    cell = {(r["pair"], r["rho"], r["seeds"], r["method"]): r for r in rows}
+    pairs = list(dict.fromkeys((r["pair"], r["rho"], r["kind"], r["truth"]) for r in rows))
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    valid = valid_references(rows, reps)
+    limit = ALPHA + 2.0 * np.sqrt(ALPHA * (1.0 - ALPHA) / reps)
+    mine = [r for r in rows if r["method"] == PACKAGE]
+    lowest = ", ".join(f"{n} seeds {min(r['coverage'] for r in mine if r['seeds'] == n):.3f}" for n in seeds)
+    out = [f"\n## P(X > Y): power against standard tests ({reps} sweeps per cell)\n\nLowest coverage of the "
+           f"package's interval over every pair: {lowest}.\n\nValid references (rejection rate <= {limit:.3f} on "
+           f"every exchangeable null at {VALID_FROM}+ seeds): {', '.join(valid) or 'none'}.\n\n"
+           "Highest rejection rate over the exchangeable nulls (size):\n\n"]  # fmt: skip
+    size = [[m] + [f"{max(cell[p, rho, n, m]['reject'] for p, rho, k, _ in pairs if k == 'null'):.3f}" for n in seeds]
+            for m in methods]  # fmt: skip
+    out.append(_md(["method", *(f"{n} seeds" for n in seeds)], size))
+    out.append("\nThe package's interval per pair: coverage of the true P(X > Y) / rejection rate (mean width):\n\n")
+    body = [[f"{p}, rho {rho} ({k}, P = {t:.3f})"]
+            + [f"{cell[p, rho, n, PACKAGE]['coverage']:.3f} / {cell[p, rho, n, PACKAGE]['reject']:.3f} "
+               f"({cell[p, rho, n, PACKAGE]['width']:.2f})" for n in seeds] for p, rho, k, t in pairs]  # fmt: skip
+    out.append(_md(["pair", *(f"{n} seeds" for n in seeds)], body))
+    out.append("\nRejection rate of every method (alternatives: power; nulls: size):\n\n")
+    body = [[f"{p}, rho {rho}", str(n)] + [f"{cell[p, rho, n, m]['reject']:.3f}" for m in methods]
+            for p, rho, _, _ in pairs for n in seeds]  # fmt: skip
+    out.append(_md(["pair", "seeds", *methods], body))
+    ratios = power_ratios(rows, reps)
+    out.append("\nPower ratio: the package's rejection rate over the best valid reference's (and over the best "
+               "valid one testing P(X > Y) = 1/2 itself):\n\n")  # fmt: skip
+    body = [[f"{r['pair']}, rho {r['rho']}", str(r["seeds"]), f"{r['package']:.3f}",
+             f"{r['best']} {r['best_rate']:.3f}", f"{r['best_ratio']:.2f}",
+             f"{r['best_pxy']} {r['best_pxy_rate']:.3f}", f"{r['best_pxy_ratio']:.2f}"] for r in ratios]  # fmt: skip
+    out.append(_md(["pair", "seeds", "package", "best valid", "ratio", "best valid P(X>Y) test", "ratio"], body))
+    out.append(f"\nPower ratio, min / median over the alternatives: against the best valid reference "
+               f"{_summary(ratios, 'best_ratio')}; against the best valid P(X > Y) test "
+               f"{_summary(ratios, 'best_pxy_ratio')}.\n")  # fmt: skip
+    return "".join(out)
+
+
+def multi_tables(rows: Sequence[dict], reps: int) -> str:
+    """The multiple-comparison study as Markdown, one table per design."""
+    a = [[str(r["seeds"]), r["rule"], f"{r['fwer']:.3f}", f"{r['fdr']:.3f}", f"{r['power']:.3f}"]
+         for r in rows if r["design"] == "vs reference"]  # fmt: skip
+    b = [[str(r["seeds"]), r["rule"], f"{r['any_false']:.3f}", f"{r['false_per_table']:.2f}"]
+         for r in rows if r["design"] == "best vs others"]  # fmt: skip
+    return (
+        f"\n## Many comparisons: 16 configs on the same seeds, rho {MULTI_RHO}, P(X > Y) p-values ({reps} tables)\n\n"
+        "(a) 15 configs against a fixed reference (60% at 500, rest U(100, 400)): 7 equal to it, 8 worse (solved "
+        "45% down to 0%). Family-wise error (any equal config rejected), false discovery rate, power (share of "
+        "the worse configs found):\n\n" + _md(["seeds", "rule", "FWER", "FDR", "power"], a)
+        + "\n(b) 16 equal configs; the best by IQM of final scores against the other 15: share of tables with at "
+        "least one false \"clearly worse\" mark, and false marks per table:\n\n"
+        + _md(["seeds", "rule", "P(>= 1 false mark)", "false marks / table"], b)
+    )  # fmt: skip

@@ -1,0 +1,139 @@
+"""The power study (``analysis.stats.power``): its reference tests against scipy on hand-made rows, the
+corrections for many comparisons on a hand-checked row, and small runs of the study with loose bounds."""
+
+from math import comb
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from analysis.stats import power
+from analysis.stats import references as refs
+from analysis.stats.improvement import benjamini_hochberg, holm
+
+RNG = np.random.default_rng(0)
+# Hand-made rows: rounded returns (ties within and across configs), a continuous pair, a shifted pair.
+TIED = np.round(RNG.normal(250, 100, (6, 9)), -2), np.round(RNG.normal(300, 100, (6, 9)), -2)
+CONTINUOUS = RNG.normal(0, 1, (6, 10)), RNG.normal(0.8, 1, (6, 10))
+
+
+@pytest.mark.parametrize("rows", [TIED, CONTINUOUS], ids=["ties", "continuous"])
+def test_mann_whitney_is_scipys_normal_approximation(rows):
+    x, y = rows
+    expected = sps.mannwhitneyu(x, y, axis=-1, method="asymptotic").pvalue
+    np.testing.assert_allclose(refs.mann_whitney_p(x, y), expected, rtol=1e-12)
+
+
+def test_mann_whitney_of_all_tied_runs_is_one():
+    assert refs.mann_whitney_p(np.full((1, 5), 500.0), np.full((1, 5), 500.0))[0] == 1.0
+
+
+def test_wilcoxon_is_scipys_exact_test_without_ties_or_zeros():
+    x, y = CONTINUOUS
+    expected = sps.wilcoxon(x, y, axis=-1, method="exact").pvalue
+    np.testing.assert_allclose(refs.wilcoxon_p(x, y, RNG), expected, rtol=1e-12)
+
+
+def test_wilcoxon_above_the_exact_limit_uses_random_flips_close_to_the_exact_value():
+    x, y = RNG.normal(0, 1, (4, 16)), RNG.normal(0.4, 1, (4, 16))
+    expected = sps.wilcoxon(x, y, axis=-1, method="exact").pvalue
+    np.testing.assert_allclose(refs.wilcoxon_p(x, y, RNG), expected, atol=0.035)  # 2,000 flips: SE <= 0.011
+
+
+def test_wilcoxon_with_pratt_zeros_by_hand():
+    # Differences 0, 1, -2, 3: |d| ranks 1, 2, 3, 4 (the zero ranked, then signed 0): T = 2 - 3 + 4 = 3. Of the 16
+    # sign flips of (0, 2, 3, 4), those with |sum| >= 3: sums over +-2 +-3 +-4 (doubled for the zero's sign),
+    # |2 + 3 + 4| = 9, |2 - 3 + 4| = 3, |-2 + 3 + 4| = 5, |2 + 3 - 4| = 1 and their negatives: 6 of 8.
+    x, y = np.array([[5.0, 6.0, 3.0, 8.0]]), np.array([[5.0, 5.0, 5.0, 5.0]])
+    assert refs.wilcoxon_p(x, y, RNG)[0] == pytest.approx(6 / 8)
+
+
+def test_paired_permutation_is_scipys_exact_permutation_test():
+    x, y = RNG.normal(0, 1, 7), RNG.normal(0.5, 1, 7)
+    exact = sps.permutation_test(
+        (x, y), lambda a, b: np.mean(a - b), permutation_type="samples", n_resamples=np.inf
+    ).pvalue
+    assert refs.paired_permutation_p(x[None], y[None], RNG)[0] == pytest.approx(exact)
+
+
+@pytest.mark.parametrize("rows", [TIED, CONTINUOUS], ids=["ties", "continuous"])
+def test_brunner_munzel_is_scipys(rows):
+    x, y = rows
+    np.testing.assert_allclose(refs.brunner_munzel_p(x, y), sps.brunnermunzel(x, y, axis=-1).pvalue, rtol=1e-9)
+
+
+def test_brunner_munzel_without_variance_gets_the_permutation_p_value():
+    # scipy leaves these undefined (NaN): complete separation is the most extreme of C(10, 5) arrangements.
+    x, y = np.arange(5.0)[None], np.arange(5.0)[None] + 10
+    assert refs.brunner_munzel_p(x, y)[0] == pytest.approx(2 / comb(10, 5))
+    assert refs.brunner_munzel_p(np.full((1, 5), 500.0), np.full((1, 5), 500.0))[0] == 1.0
+
+
+def test_rliable_bootstrap_separates_separated_runs_and_holds_half_for_equal_ones():
+    x = np.array([[400.0, 410, 420, 430, 440, 450], [1, 2, 3, 4, 5, 6]])
+    low, high = refs.percentile_bootstrap(x, np.array([[1.0, 2, 3, 4, 5, 6]] * 2), n_boot=500, rng=RNG)
+    assert low[0] == high[0] == 1.0  # every resample of X beats every resample of Y
+    assert low[1] < 0.5 < high[1]
+
+
+def test_reference_tests_refuse_missing_seeds():
+    with pytest.raises(ValueError, match="no missing seeds"):
+        refs.mann_whitney_p(np.array([[1.0, np.nan]]), np.array([[1.0, 2.0]]))
+
+
+def test_holm_and_benjamini_hochberg_on_a_hand_checked_row():
+    p = np.array([0.01, 0.04, 0.03, 0.005, 0.2])
+    # Holm: 0.005 <= 0.05/5, 0.01 <= 0.05/4, then 0.03 > 0.05/3 stops. BH: the largest k with p_(k) <= 0.01 k is 4.
+    assert holm(p, 0.05).tolist() == [True, False, False, True, False]
+    assert benjamini_hochberg(p, 0.05).tolist() == [True, True, True, True, False]
+
+
+def test_valid_references_and_power_ratios_from_hand_made_rows():
+    def row(pair, kind, seeds, method, reject):
+        return dict(pair=pair, rho=0.5, kind=kind, truth=0.6, seeds=seeds, method=method, reject=reject)
+
+    rows = [row("null", "null", 8, m, 0.05) for m in (power.PACKAGE, *power.REFERENCES)]
+    rows[1]["reject"] = 0.2  # Mann-Whitney U too liberal on a null: not a valid reference
+    rates = (0.4, 0.9, 0.5, 0.8, 0.6, 0.3)  # the package, then each reference
+    rows += [row("alt", "alt", 8, m, r) for m, r in zip((power.PACKAGE, *power.REFERENCES), rates, strict=True)]
+    assert power.valid_references(rows, reps=1000) == list(power.REFERENCES[1:])
+    (ratio,) = power.power_ratios(rows, reps=1000)
+    assert ratio["best"] == "paired permutation (mean)" and ratio["best_ratio"] == pytest.approx(0.4 / 0.8)
+    assert ratio["best_pxy"] == "Brunner-Munzel" and ratio["best_pxy_ratio"] == pytest.approx(0.4 / 0.6)
+
+
+@pytest.fixture(scope="module")
+def small_power():
+    issue, null = power.PAIRS[1], power.PAIRS[11]  # 75% vs 12% at 500, rho 0.5; both 60% at 500, rho 0.5
+    assert issue.kind == "alt" and "12%" in issue.label and null.kind == "null" and null.rho == 0.5
+    return power.power_study(reps=300, seed_counts=(8, 16), n_boot=300, seed=1, pairs=(issue, null))
+
+
+def test_small_power_study_rejects_the_issues_pair_and_holds_the_null(small_power):
+    rate = {(r["kind"], r["seeds"], r["method"]): r for r in small_power}
+    # The issue's rows: 75% of seeds at 500 against 12% is clear at 16 seeds in most sweeps (measured: 0.9).
+    assert rate["alt", 16, power.PACKAGE]["reject"] > 0.5
+    assert rate["alt", 16, power.PACKAGE]["reject"] > rate["alt", 8, power.PACKAGE]["reject"]
+    for n in (8, 16):
+        assert rate["null", n, power.PACKAGE]["reject"] <= 0.10
+        assert rate["null", n, "Mann-Whitney U"]["reject"] <= 0.10
+        for kind in ("alt", "null"):
+            assert rate[kind, n, power.PACKAGE]["coverage"] >= 0.9
+    text = power.power_tables(small_power, reps=300)
+    assert "Valid references" in text
+    assert "| 75% at 500 + U(150, 450) vs 12% at 500 + U(200, 450), rho 0.5 | 16 |" in text
+
+
+def test_many_comparisons_show_the_corrections_at_work():
+    rows = power.multi_study(reps=300, seed_counts=(16,), seed=2)
+    a = {r["rule"]: r for r in rows if r["design"] == "vs reference"}
+    b = {r["rule"]: r for r in rows if r["design"] == "best vs others"}
+    # Against a fixed reference: 7 true nulls, so per-comparison decisions err somewhere in many tables; Holm
+    # holds the family-wise error at 5%, Benjamini-Hochberg finds more of the worse configs than Holm.
+    assert a["per comparison"]["fwer"] > 0.1 and a["Holm"]["fwer"] <= 0.05
+    assert a["Benjamini-Hochberg"]["power"] >= a["Holm"]["power"] > 0.05
+    assert a["per comparison"]["power"] > a["Benjamini-Hochberg"]["power"]
+    # The best of 16 equal configs against the rest: most per-comparison tables mark some config clearly worse.
+    assert b["per comparison"]["any_false"] > 0.4 and b["Holm"]["any_false"] < 0.1
+    assert b["Bonferroni over all 120 pairs"]["any_false"] <= b["Holm"]["any_false"]
+    assert "| 16 | Holm |" in power.multi_tables(rows, reps=300)
