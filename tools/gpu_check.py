@@ -43,8 +43,9 @@ SMALL_TESTS = ["tests/test_buffer.py"]
 class Check:
     """Runs the steps, keeps their status and figures, writes the log, the table and the JSON."""
 
-    def __init__(self, out: Path, small: bool, budget: float):
+    def __init__(self, out: Path, small: bool, budget: float, wheels: Path):
         self.out, self.small, self.budget, self.t0 = out, small, budget, time.monotonic()
+        self.wheels = wheels
         self.out.mkdir(parents=True, exist_ok=True)
         self.log = (out / "gpu-check.log").open("w")
         self.env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(ROOT))
@@ -87,7 +88,7 @@ class Check:
 
 
 def install(check: Check) -> None:
-    wheels = sorted((ROOT / ".whl").glob("*.whl"))
+    wheels = sorted(check.wheels.glob("*.whl"))
     if wheels:
         site = Path(os.environ.get("TMPDIR", "/tmp")) / "gpu-check-site"  # not under --out: a few files come back
         cmd = [sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile",
@@ -190,8 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "results/gpu-check")))
     p.add_argument("--small", action="store_true", help="tiny sizes: the whole check on a CPU in about a minute")
     p.add_argument("--budget", type=float, default=450.0, help="seconds all steps share (default 450)")
+    p.add_argument("--wheels", type=Path, default=ROOT / ".whl", help="the wheels to install (default .whl/)")
     args = p.parse_args(argv)
-    check = Check(args.out, args.small, args.budget)
+    check = Check(args.out, args.small, args.budget, args.wheels)
     install(check)
     tests(check)
     check.bench("scaling")
