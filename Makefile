@@ -46,11 +46,7 @@ test: $(STAMP)
 sweep: $(STAMP) $(ACCEL_STAMP)
 	$(PY) -m sweep run $(GRID) $(SWEEP_ARGS)
 
-$(VENV)/.installed-bench: $(STAMP)
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"
-	touch $@
-
-bench: $(VENV)/.installed-bench $(ACCEL_STAMP)
+bench: $(STAMP) $(ACCEL_STAMP)
 	$(PY) -m sweep.bench $(ARGS)
 
 report: $(STAMP)
@@ -69,7 +65,7 @@ clean:
 
 # Wheels of the pinned packages that a GPU machine's image may lack (its python is 3.12), into .whl/, for a
 # machine with no package index: there, `pip install --no-index --no-deps --target DIR .whl/*.whl`.
-GPU_WHEELS := dm-haiku jmp rlax distrax dm-env tfp-nightly dm-tree decorator gast gymnasium farama-notifications
+GPU_WHEELS := dm-haiku jmp rlax distrax dm-env tfp-nightly dm-tree decorator gast gymnasium farama-notifications gymnax
 WHEEL_PYTHON ?= 3.12
 gpu-wheels:
 	mkdir -p .whl

@@ -1,9 +1,10 @@
-"""Pure JAX core: CartPole-v1, a replay buffer, DQN and one jittable, vmappable training function.
+"""Pure JAX core: the environments (``envs``: CartPole, gymnax's classic control and MinAtar, a user's own), a
+replay buffer, DQN and one jittable, vmappable training function.
 
 ``core`` knows nothing about grids, files or devices.
 """
 
-from core import buffer, cartpole, prioritized
+from core import buffer, envs, prioritized
 from core.config import (
     EPS_SCHEDULES,
     FIELDS,
@@ -31,9 +32,11 @@ from core.dqn import (
     td_loss,
     weighted_td_loss,
 )
+from core.envs import cartpole
 from core.train import Learner, PriorityUpdate, StepOutputs, Trainer, TrainState, make_train
 
 __all__ = [
+    "envs",
     "EPS_SCHEDULES",
     "FIELDS",
     "LOSSES",

@@ -16,7 +16,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from core.envs import ENV_NAMES, is_env_name
+
 LOSSES = ("huber", "mse")
+NETWORKS = ("auto", "mlp", "minatar_conv")  # core.dqn.make_network builds them
 EPS_SCHEDULES = ("linear", "exponential", "hyperbolic")
 
 
@@ -41,6 +44,10 @@ class StaticConfig:
     n_step: int = 1  # n-step returns: rewards of up to n steps, then bootstrap (Sutton 1988; Hessel et al. 2018)
     dueling: bool = False  # value and advantage streams, Q = V + A - mean(A) (Wang et al., 2016)
     per: bool = False  # proportional prioritized replay (Schaul et al., 2016); see per_alpha, per_beta, per_eps
+    # The task (core.envs): a built-in name or "package.module:function" (a researcher's own environment).
+    env: str = "CartPole-v1"
+    network: str = "auto"  # "mlp", "minatar_conv" (images), or "auto": the one that fits the observation
+    episode_limit: int = 0  # env steps at which an episode is truncated; 0: the environment's own limit
 
     def __post_init__(self):
         validate_static(self)
@@ -152,6 +159,9 @@ FIELDS: dict[str, Field] = {
         _static("n_step", "int", is_positive_int, "a positive integer"),
         _static("dueling", "bool", lambda v: isinstance(v, bool), "true or false"),
         _static("per", "bool", lambda v: isinstance(v, bool), "true or false"),
+        _static("env", "str", is_env_name, f"one of {', '.join(ENV_NAMES)}, or package.module:function"),
+        _static("network", "str", lambda v: v in NETWORKS, f"one of {', '.join(NETWORKS)}"),
+        _static("episode_limit", "int", _non_negative_int, "a non-negative integer (0: the environment's own)"),
         _traced("lr", "float", lambda v: v > 0, "a positive number"),
         _traced("lr_decay", "float", _in_unit_interval, "a number in [0, 1]"),
         _traced("gamma", "float", _in_unit_interval, "a number in [0, 1]"),

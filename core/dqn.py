@@ -18,24 +18,38 @@ from core.config import HParams, StaticConfig
 
 
 class Transition(NamedTuple):
-    obs: jax.Array  # [4] float32, observation before the action
+    obs: jax.Array  # [*obs_shape] float32, observation before the action ([4] for CartPole)
     action: jax.Array  # [] int32
     reward: jax.Array  # [] float32
     terminated: jax.Array  # [] float32, 1.0 if the episode ended in a terminal state (not a time limit)
-    next_obs: jax.Array  # [4] float32, the true next observation (never the reset one)
+    next_obs: jax.Array  # [*obs_shape] float32, the true next observation (never the reset one)
 
 
-def make_network(hidden_sizes: tuple[int, ...], num_actions: int, dueling: bool = False) -> hk.Transformed:
-    """An MLP Q-network, obs [..., obs_size] -> Q-values [..., num_actions], ReLU hidden layers.
+def make_network(
+    hidden_sizes: tuple[int, ...], num_actions: int, dueling: bool = False, *, obs_ndim: int = 1, conv: bool = False
+) -> hk.Transformed:
+    """A Q-network, obs [..., *obs_shape] -> Q-values [..., num_actions], ReLU hidden layers.
 
-    Dueling (Wang et al., 2016): the last hidden layer is split into a value stream and an advantage stream (each
-    ``hidden_sizes[-1]`` wide, on the shared layers before it), joined by ``dueling_q``."""
+    ``obs_ndim``: the observation's dimensions (1: a vector; 3: a [height, width, channels] image, flattened for
+    an MLP). ``conv``: MinAtar's network first (Young and Tian, 2019): one 3 x 3 convolution of 16 channels,
+    stride 1, ReLU, flattened; then the MLP layers of ``hidden_sizes`` (the paper's: one of 128). Dueling (Wang et
+    al., 2016): the last hidden layer is split into a value stream and an advantage stream (each
+    ``hidden_sizes[-1]`` wide, on the shared layers before it), joined by ``dueling_q`` (per action)."""
+
+    def features(obs):
+        if conv:
+            x = jax.nn.relu(hk.Conv2D(16, kernel_shape=3, stride=1, padding="VALID", name="conv")(obs))
+            return x.reshape(*obs.shape[: obs.ndim - 3], -1)
+        if obs_ndim > 1:
+            return obs.reshape(*obs.shape[: obs.ndim - obs_ndim], -1)
+        return obs  # a vector, as it comes: CartPole's networks are what they always were
 
     def q_fn(obs):
-        return hk.nets.MLP((*hidden_sizes, num_actions), activation=jax.nn.relu)(obs)
+        return hk.nets.MLP((*hidden_sizes, num_actions), activation=jax.nn.relu)(features(obs))
 
     def dueling_fn(obs):
         *shared, width = hidden_sizes
+        obs = features(obs)
         torso = hk.nets.MLP(shared, activation=jax.nn.relu, activate_final=True, name="torso")(obs) if shared else obs
         value = hk.nets.MLP((width, 1), activation=jax.nn.relu, name="value")(torso)[..., 0]
         advantages = hk.nets.MLP((width, num_actions), activation=jax.nn.relu, name="advantage")(torso)

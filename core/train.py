@@ -1,4 +1,5 @@
-"""One pure DQN training function on CartPole-v1: ``make_train(static) -> train(key, hparams)``.
+"""One pure DQN training function on any of ``core.envs``' environments (CartPole-v1 by default):
+``make_train(static) -> train(key, hparams)``.
 
 The whole loop (acting, env stepping with explicit resets, replay buffer, updates, target updates, periodic
 greedy evaluation) is one ``lax.scan`` inside ``jit``, so ``jax.vmap(train)`` trains many agents at once.
@@ -16,7 +17,9 @@ unbatched, so these predicates stay real branches (``lax.cond``) instead of sele
 from __future__ import annotations
 
 import dataclasses
-from typing import NamedTuple
+import functools
+import math
+from typing import Any, NamedTuple
 
 import haiku as hk
 import jax
@@ -24,7 +27,7 @@ import jax.numpy as jnp
 import optax
 
 from core import buffer as replay
-from core import cartpole, prioritized
+from core import prioritized
 from core.config import HParams, StaticConfig, check_positive_int, hparams_as_arrays, validate_hparams
 from core.dqn import (
     Transition,
@@ -37,6 +40,7 @@ from core.dqn import (
     td_loss,
     weighted_td_loss,
 )
+from core.envs import Env, cartpole, make_env
 
 
 class TrainState(NamedTuple):
@@ -48,8 +52,8 @@ class TrainState(NamedTuple):
     # [capacity, row_size(static)] float32 packed transitions (see pack_transition); with per, a
     # prioritized.PrioritizedState around them.
     buffer: replay.BufferState | prioritized.PrioritizedState
-    env_state: cartpole.EnvState
-    obs: jax.Array  # [4] float32, current observation
+    env_state: Any  # the environment's state (a pytree: cartpole.EnvState for CartPole)
+    obs: jax.Array  # [*obs_shape] float32, current observation ([4] for CartPole)
     episode_return: jax.Array  # [] float32, return of the episode in progress
     episode_length: jax.Array  # [] int32, length of the episode in progress
     update_count: jax.Array  # [] int32, gradient updates done
@@ -62,36 +66,43 @@ class TrainState(NamedTuple):
 SHARED_FIELDS = ("step",)  # TrainState fields that every run of a batch shares (not vmapped: Trainer.state_axes)
 
 
-# A transition is stored as one row of 11 float32 (obs 4, action, reward, terminated, next_obs 4): a sampled
-# transition is then one gather from one place in memory instead of five (+4-5% env steps/s at 32-128 runs on
-# one device, once the buffers of many runs outgrow the caches). The action (0 or 1) is exact as a float.
-# n-step returns need to know where episodes ended, also by the time limit: their rows carry one more float,
-# the episode's end (terminated or truncated).
-PACKED_SIZE = 2 * cartpole.OBS_SIZE + 3
+# A transition is stored as one row of float32: obs (flattened), action, reward, terminated, next_obs (11 floats
+# for CartPole): a sampled transition is then one gather from one place in memory instead of five (+4-5% env
+# steps/s at 32-128 runs on one device, once the buffers of many runs outgrow the caches). Actions are exact as
+# floats. n-step returns need to know where episodes ended, also by the time limit: their rows carry one more
+# float, the episode's end (terminated or truncated).
+def packed_size(obs_size: int) -> int:
+    """Floats of a packed transition whose observations hold ``obs_size`` floats."""
+    return 2 * obs_size + 3
 
 
-def row_size(static: StaticConfig) -> int:
-    """Floats per stored transition: PACKED_SIZE, plus the episode-end flag with n-step returns."""
-    return PACKED_SIZE + (static.n_step > 1)
+PACKED_SIZE = packed_size(cartpole.OBS_SIZE)  # CartPole's
+
+
+def row_size(static: StaticConfig, obs_size: int = cartpole.OBS_SIZE) -> int:
+    """Floats per stored transition: ``packed_size``, plus the episode-end flag with n-step returns."""
+    return packed_size(obs_size) + (static.n_step > 1)
 
 
 def pack_transition(t: Transition, end: jax.Array | None = None) -> jax.Array:
     """One transition -> [PACKED_SIZE] float32, or [PACKED_SIZE + 1] with the episode-end flag ``end``."""
     scalars = jnp.stack([t.action.astype(jnp.float32), t.reward, t.terminated])
-    parts = [t.obs, scalars, t.next_obs] + ([] if end is None else [jnp.asarray(end, jnp.float32)[None]])
+    parts = [t.obs.reshape(-1), scalars, t.next_obs.reshape(-1)]
+    parts += [] if end is None else [jnp.asarray(end, jnp.float32)[None]]
     return jnp.concatenate(parts).astype(jnp.float32)
 
 
-def unpack_transitions(rows: jax.Array) -> Transition:
-    """[..., PACKED_SIZE (+1)] float32 -> a Transition with leading dims [...] (inverse of ``pack_transition``;
-    the end flag, if any, is ``rows[..., PACKED_SIZE]``)."""
-    n = cartpole.OBS_SIZE
+def unpack_transitions(rows: jax.Array, obs_shape: tuple[int, ...] = (cartpole.OBS_SIZE,)) -> Transition:
+    """[..., packed_size (+1)] float32 -> a Transition with leading dims [...] (inverse of ``pack_transition``;
+    observations back in ``obs_shape``; the end flag, if any, is ``rows[..., packed_size]``)."""
+    n = math.prod(obs_shape)
+    lead = rows.shape[:-1]
     return Transition(
-        obs=rows[..., :n],
+        obs=rows[..., :n].reshape(*lead, *obs_shape),
         action=rows[..., n].astype(jnp.int32),
         reward=rows[..., n + 1],
         terminated=rows[..., n + 2],
-        next_obs=rows[..., n + 3 : PACKED_SIZE],
+        next_obs=rows[..., n + 3 : packed_size(n)].reshape(*lead, *obs_shape),
     )
 
 
@@ -126,13 +137,18 @@ class StepOutputs(NamedTuple):
     eval_return: jax.Array  # [] float32, its mean return (0 where not eval_done)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)  # hashed by identity: gymnax's parameters hold arrays
 class Trainer:
     """``train(key, hparams) -> outputs`` for one run, plus its resumable pieces ``init`` and ``run``."""
 
     static: StaticConfig
-    env_params: cartpole.EnvParams
+    env_params: Any  # the environment's parameters (``self.env.params`` unless given)
     network: hk.Transformed
+
+    @functools.cached_property
+    def env(self) -> Env:
+        """The environment ``static.env`` truncated at ``static.episode_limit`` (``core.envs.make_env``)."""
+        return make_env(self.static.env, self.static.episode_limit)
 
     # -- the resumable pieces ------------------------------------------------------------------------------
     def init(self, key: jax.Array, hparams: HParams) -> TrainState:
@@ -143,10 +159,10 @@ class Trainer:
         if not jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
             key = jax.random.wrap_key_data(key)  # raw uint32 key data is accepted too
         k_net, k_env, k_run = jax.random.split(key, 3)
-        obs, env_state = cartpole.reset(k_env, self.env_params)
+        obs, env_state = self.env.reset(k_env, self.env_params)
         params = self.network.init(k_net, obs)
         opt_state = make_optimizer(hparams, self.static).init(params)
-        example = jnp.zeros((row_size(self.static),), jnp.float32)
+        example = jnp.zeros((row_size(self.static, self.env.obs_size),), jnp.float32)
         new_buffer = prioritized.init if self.static.per else replay.init
         return TrainState(
             params=params,
@@ -191,11 +207,11 @@ class Trainer:
         # Epsilon-greedy action.
         q = self.network.apply(state.params, state.obs)  # [A]
         eps = epsilon(state.step, hp, static)
-        random_action = jax.random.randint(k_action, (), 0, cartpole.NUM_ACTIONS, jnp.int32)
+        random_action = jax.random.randint(k_action, (), 0, self.env.num_actions, jnp.int32)
         explore = jax.random.uniform(k_explore) < eps
         action = jnp.where(explore, random_action, jnp.argmax(q).astype(jnp.int32))
 
-        next_obs, env_state, reward, terminated, truncated, _ = cartpole.step(
+        next_obs, env_state, reward, terminated, truncated, _ = self.env.step(
             k_env, state.env_state, action, self.env_params
         )
         transition = Transition(state.obs, action, reward, terminated.astype(jnp.float32), next_obs)
@@ -206,7 +222,7 @@ class Trainer:
         # Episode bookkeeping; the caller-side reset keeps the true final observation in the buffer.
         episode_return = state.episode_return + reward
         episode_length = state.episode_length + 1
-        reset_obs, reset_state = cartpole.reset(k_reset, self.env_params)
+        reset_obs, reset_state = self.env.reset(k_reset, self.env_params)
         env_state = jax.tree.map(lambda r, s: jnp.where(done, r, s), reset_state, env_state)
         obs = jnp.where(done, reset_obs, next_obs)
 
@@ -274,7 +290,9 @@ class Trainer:
         replay, ``learn_and_prioritize`` also gives the sampled slots' new priorities."""
         static = self.static
         if not static.per and static.n_step == 1:
-            return self.update(learner, unpack_transitions(replay.sample(buffer, key, static.batch_size)), hp)
+            return self.update(
+                learner, unpack_transitions(replay.sample(buffer, key, static.batch_size), self.env.obs_shape), hp
+            )
         return self.learn_and_prioritize(learner, buffer, hp, key, jnp.zeros((), jnp.int32))[0]
 
     def learn_and_prioritize(
@@ -306,12 +324,12 @@ class Trainer:
         (``core.dqn.n_step_target``) whose ``next_obs`` is the state they bootstrap from."""
         n = self.static.n_step
         if n == 1:
-            batch = unpack_transitions(jnp.take(ring.data, idx, axis=0))
+            batch = unpack_transitions(jnp.take(ring.data, idx, axis=0), self.env.obs_shape)
             return batch, hp.gamma * (1.0 - batch.terminated)
         rows, stored = replay.sequences(ring, idx, n)  # [B, n, row], [B, n]
-        steps = unpack_transitions(rows)  # leaves [B, n, ...]
+        steps = unpack_transitions(rows, self.env.obs_shape)  # leaves [B, n, ...]
         ret, discount, last = jax.vmap(n_step_target, in_axes=(0, 0, 0, 0, None))(
-            steps.reward, steps.terminated, rows[..., PACKED_SIZE], stored, hp.gamma
+            steps.reward, steps.terminated, rows[..., packed_size(self.env.obs_size)], stored, hp.gamma
         )
         pick = jax.vmap(lambda x, i: x[i])  # row ``last`` of each [n, ...] sequence
         batch = Transition(
@@ -354,30 +372,48 @@ class Trainer:
     def _evaluate(self, params: hk.Params, key: jax.Array) -> jax.Array:
         """Mean return of ``eval_episodes`` fresh greedy episodes of up to ``max_steps_in_episode`` steps."""
         n, horizon = self.static.eval_episodes, int(self.env_params.max_steps_in_episode)
-        obs, env_state = jax.vmap(cartpole.reset, in_axes=(0, None))(jax.random.split(key, n), self.env_params)
+        obs, env_state = jax.vmap(self.env.reset, in_axes=(0, None))(jax.random.split(key, n), self.env_params)
 
-        def body(carry, _):
+        def body(carry, t):
             obs, env_state, alive, returns = carry
             action = jnp.argmax(self.network.apply(params, obs), axis=-1).astype(jnp.int32)  # [n]
-            obs, env_state, reward, terminated, truncated, _ = jax.vmap(cartpole.step, in_axes=(None, 0, 0, None))(
-                key, env_state, action, self.env_params
+            # Each episode and step its own key (CartPole ignores it; gymnax's games draw from it).
+            keys = jax.random.split(jax.random.fold_in(key, t), n)
+            obs, env_state, reward, terminated, truncated, _ = jax.vmap(self.env.step, in_axes=(0, 0, 0, None))(
+                keys, env_state, action, self.env_params
             )
             returns = returns + jnp.where(alive, reward, 0.0)
             alive = alive & ~(terminated | truncated)
             return (obs, env_state, alive, returns), None
 
         carry = (obs, env_state, jnp.ones((n,), jnp.bool_), jnp.zeros((n,), jnp.float32))
-        (_, _, _, returns), _ = jax.lax.scan(body, carry, None, length=horizon)
+        (_, _, _, returns), _ = jax.lax.scan(body, carry, jnp.arange(horizon))
         return jnp.mean(returns)
 
 
-def make_train(static: StaticConfig = StaticConfig(), env_params: cartpole.EnvParams | None = None) -> Trainer:
+def make_train(static: StaticConfig = StaticConfig(), env_params: Any = None) -> Trainer:
     """``train = make_train(static)``; ``train(key, hparams)`` trains one run, ``train.init`` and ``train.run``
-    are its resumable pieces. ``static`` is validated (ValueError naming the field)."""
+    are its resumable pieces. ``static`` is validated (ValueError naming the field); ``env_params`` replaces the
+    environment's own parameters (e.g. another gravity for CartPole)."""
     if not isinstance(static, StaticConfig):
         raise TypeError(f"static must be a StaticConfig, got {type(static).__name__}")
+    env = make_env(static.env, static.episode_limit)
     return Trainer(
         static=static,
-        env_params=env_params or cartpole.EnvParams(),
-        network=make_network(static.hidden_sizes, cartpole.NUM_ACTIONS, static.dueling),
-    )
+        env_params=env.params if env_params is None else env_params,
+        network=make_network(static.hidden_sizes, env.num_actions, static.dueling, obs_ndim=len(env.obs_shape),
+                             conv=network_kind(static, env) == "minatar_conv"),
+    )  # fmt: skip
+
+
+def network_kind(static: StaticConfig, env: Env) -> str:
+    """``static.network`` resolved for ``env``: "auto" is "minatar_conv" for an image observation and "mlp"
+    otherwise; ValueError where the network does not fit the observation."""
+    if static.network == "auto":
+        return "minatar_conv" if env.is_image else "mlp"
+    if static.network == "minatar_conv" and not env.is_image:
+        raise ValueError(
+            f"network 'minatar_conv' needs an image observation (height x width x channels), and {env.name} gives "
+            f"{'x'.join(map(str, env.obs_shape))}; use 'mlp' or 'auto'"
+        )
+    return static.network

@@ -128,7 +128,7 @@ def test_missing_gymnasium_is_one_line_before_any_measurement(tmp_path):
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("python -m sweep.bench: error: ")
-    assert "gymnasium" in proc.stderr and "make bench" in proc.stderr and "Traceback" not in proc.stderr
+    assert "gymnasium" in proc.stderr and "make venv" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
 
 

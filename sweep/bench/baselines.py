@@ -94,8 +94,8 @@ class HostLoopBench:
             import gymnasium  # noqa: F401
         except ImportError:
             raise MissingExtra(
-                "the host-loop baseline needs gymnasium, which is not installed; run make bench, or install the "
-                "bench extra with pip install -e '.[bench]'"
+                "the host-loop baseline needs gymnasium, which is not installed; run make venv (or pip install -c "
+                "constraints.txt -e .)"
             ) from None
 
     def __init__(self, static: StaticConfig, seed: int = 0):
