@@ -58,6 +58,21 @@ def make_network(
     return hk.without_apply_rng(hk.transform(dueling_fn if dueling else q_fn))
 
 
+def network_kind(network: str, obs_shape: tuple[int, ...]) -> str:
+    """``network`` (``StaticConfig.network``) resolved for observations of ``obs_shape``: "auto" is
+    "minatar_conv" for an image (height x width x channels) and "mlp" otherwise; ValueError (naming the field)
+    where the network does not fit the observation."""
+    image = len(obs_shape) == 3
+    if network == "auto":
+        return "minatar_conv" if image else "mlp"
+    if network == "minatar_conv" and not image:
+        raise ValueError(
+            f"network 'minatar_conv' needs an image observation (height x width x channels), and this environment "
+            f"gives {'x'.join(map(str, obs_shape))}; use network 'mlp' or 'auto'"
+        )
+    return network
+
+
 def dueling_q(value: jax.Array, advantages: jax.Array) -> jax.Array:
     """Q = V + (A - mean_a A): value [...], advantages [..., A] -> Q [..., A]. Subtracting the mean makes V and A
     identifiable (mean_a Q = V) and is the variant Wang et al. (2016, eq. 9) found more stable than the max."""

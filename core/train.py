@@ -36,6 +36,7 @@ from core.dqn import (
     make_network,
     make_optimizer,
     n_step_target,
+    network_kind,
     target_update,
     td_loss,
     weighted_td_loss,
@@ -402,18 +403,5 @@ def make_train(static: StaticConfig = StaticConfig(), env_params: Any = None) ->
         static=static,
         env_params=env.params if env_params is None else env_params,
         network=make_network(static.hidden_sizes, env.num_actions, static.dueling, obs_ndim=len(env.obs_shape),
-                             conv=network_kind(static, env) == "minatar_conv"),
+                             conv=network_kind(static.network, env.obs_shape) == "minatar_conv"),
     )  # fmt: skip
-
-
-def network_kind(static: StaticConfig, env: Env) -> str:
-    """``static.network`` resolved for ``env``: "auto" is "minatar_conv" for an image observation and "mlp"
-    otherwise; ValueError where the network does not fit the observation."""
-    if static.network == "auto":
-        return "minatar_conv" if env.is_image else "mlp"
-    if static.network == "minatar_conv" and not env.is_image:
-        raise ValueError(
-            f"network 'minatar_conv' needs an image observation (height x width x channels), and {env.name} gives "
-            f"{'x'.join(map(str, env.obs_shape))}; use 'mlp' or 'auto'"
-        )
-    return static.network

@@ -8,8 +8,9 @@
   gymnax-style environment and its parameters (``reset_env``, ``step_env``, ``is_truncated``, ``num_actions``);
   an optional ``task`` attribute of the function, a ``Task`` or a dict of its fields, gives its score bounds.
 
-``TASKS`` holds each built-in task's facts (``base.Task``); the random-policy returns are the means of 1,000
-episodes of uniformly random actions at the default episode limits, measured with this package's environments.
+``BUILTINS`` holds each built-in environment's shape and task facts (``base.Task``), so that a grid is checked and
+a manifest written without making the environment (gymnax imports flax and matplotlib); the random-policy returns
+are the means of 1,000 episodes of uniformly random actions at the default episode limits, measured with gymnax.
 """
 
 from __future__ import annotations
@@ -17,20 +18,33 @@ from __future__ import annotations
 import functools
 import importlib
 import re
+from typing import NamedTuple
 
 from core.envs import cartpole, gymnax_env
 from core.envs.base import Env, Task
 
-TASKS: dict[str, Task] = {
-    "CartPole-v1": Task(low=0.0, high=500.0, solved=475.0, random=21.9),
-    "CartPole-v0": Task(low=0.0, high=200.0, solved=195.0, random=21.9),
-    "Acrobot-v1": Task(low=-500.0, high=0.0, solved=-100.0, random=-499.2),
-    "MountainCar-v0": Task(low=-200.0, high=0.0, solved=-110.0, random=-200.0),
-    "Breakout-MinAtar": Task(low=0.0, high=None, solved=None, random=0.37),
-    "Asterix-MinAtar": Task(low=0.0, high=None, solved=None, random=0.52),
-    "Freeway-MinAtar": Task(low=0.0, high=None, solved=None, random=0.41),
-    "SpaceInvaders-MinAtar": Task(low=0.0, high=None, solved=None, random=4.13),
+
+class Builtin(NamedTuple):
+    """A built-in environment as the table knows it, without making it (no gymnax import): what a grid's check
+    and the manifest need. ``make_env`` checks that the environment it makes agrees."""
+
+    obs_shape: tuple[int, ...]
+    num_actions: int
+    max_steps: int  # the default episode limit
+    task: Task
+
+
+BUILTINS: dict[str, Builtin] = {
+    "CartPole-v1": Builtin((4,), 2, 500, Task(low=0.0, high=500.0, solved=475.0, random=21.9)),
+    "CartPole-v0": Builtin((4,), 2, 200, Task(low=0.0, high=200.0, solved=195.0, random=21.9)),
+    "Acrobot-v1": Builtin((6,), 3, 500, Task(low=-500.0, high=0.0, solved=-100.0, random=-499.2)),
+    "MountainCar-v0": Builtin((2,), 3, 200, Task(low=-200.0, high=0.0, solved=-110.0, random=-200.0)),
+    "Breakout-MinAtar": Builtin((10, 10, 4), 3, 1000, Task(low=0.0, high=None, solved=None, random=0.37)),
+    "Asterix-MinAtar": Builtin((10, 10, 4), 5, 1000, Task(low=0.0, high=None, solved=None, random=0.52)),
+    "Freeway-MinAtar": Builtin((10, 10, 7), 3, 2500, Task(low=0.0, high=None, solved=None, random=0.41)),
+    "SpaceInvaders-MinAtar": Builtin((10, 10, 6), 4, 1000, Task(low=0.0, high=None, solved=None, random=4.13)),
 }
+TASKS: dict[str, Task] = {name: b.task for name, b in BUILTINS.items()}
 ENV_NAMES = tuple(TASKS)
 _USER = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")  # package.module:function
 
@@ -46,19 +60,45 @@ def is_env_name(name: object) -> bool:
     return isinstance(name, str) and (name in TASKS or bool(_USER.match(name)))
 
 
+def _limited(name: str, task: Task, limit: int, default: int) -> Task:
+    """A task's facts at the episode limit ``limit`` (``default``: its own). CartPole scores a point a step, so
+    its return is at most the limit; Acrobot and MountainCar lose one a step, so theirs is at least minus the
+    limit, which a random policy (which rarely ends an episode sooner) scores."""
+    if limit == default:
+        return task
+    if name.startswith("CartPole"):
+        return task._replace(high=float(limit))
+    if task.low == -default:
+        return task._replace(low=-float(limit), random=task.random * limit / default)
+    return task
+
+
 def _cartpole(name: str, limit: int) -> Env:
-    """This package's CartPole truncated at ``limit`` steps (one point a step: the return is at most ``limit``)."""
+    """This package's CartPole truncated at ``limit`` steps."""
     params = cartpole.EnvParams(max_steps_in_episode=limit)
-    task = TASKS[name]._replace(high=float(limit))
+    task = _limited(name, TASKS[name], limit, BUILTINS[name].max_steps)
     return Env(name, (cartpole.OBS_SIZE,), cartpole.NUM_ACTIONS, limit, params, cartpole.reset, cartpole.step, task)
 
 
-def _limited(task: Task, limit: int, default: int) -> Task:
-    """A task's bounds at another episode limit: a reward of -1 a step (Acrobot, MountainCar) bounds the
-    return below by minus the limit."""
-    if limit == default or task.low != -default:
-        return task
-    return task._replace(low=-float(limit), random=task.random * limit / default if task.random < 0 else task.random)
+class EnvInfo(NamedTuple):
+    """What is known of an environment before it is made: its observation shape, action count, episode limit
+    and task facts (``describe``)."""
+
+    obs_shape: tuple[int, ...]
+    num_actions: int
+    max_steps: int
+    task: Task
+
+
+def describe(name: str, episode_limit: int = 0) -> EnvInfo:
+    """``name``'s shape and facts at ``episode_limit`` (0: its own): from ``BUILTINS`` without making a built-in
+    environment, by making a user's. EnvError for an unknown name or a user environment that cannot be made."""
+    if name in BUILTINS:
+        b = BUILTINS[name]
+        limit = episode_limit or b.max_steps
+        return EnvInfo(b.obs_shape, b.num_actions, limit, _limited(name, b.task, limit, b.max_steps))
+    env = make_env(name, episode_limit)
+    return EnvInfo(env.obs_shape, env.num_actions, env.max_steps, env.task)
 
 
 @functools.lru_cache(maxsize=64)
@@ -66,13 +106,15 @@ def make_env(name: str, episode_limit: int = 0) -> Env:
     """The environment ``name`` (see the module docstring), truncated at ``episode_limit`` steps (0: its own
     limit). Cached: the same arguments give the same ``Env`` (a training function's static part)."""
     if name in ("CartPole-v1", "CartPole-v0"):
-        return _cartpole(name, episode_limit or (500 if name == "CartPole-v1" else 200))
-    if name in TASKS:
-        default = gymnax_env.make(name, TASKS[name])
-        if not episode_limit or episode_limit == default.max_steps:
-            return default
-        env = gymnax_env.make(name, TASKS[name], episode_limit)
-        return env._replace(task=_limited(TASKS[name], episode_limit, default.max_steps))
+        return _cartpole(name, episode_limit or BUILTINS[name].max_steps)
+    if name in BUILTINS:
+        b = BUILTINS[name]
+        limit = episode_limit or b.max_steps
+        env = gymnax_env.make(name, _limited(name, b.task, limit, b.max_steps), limit)
+        if (env.obs_shape, env.num_actions) != (b.obs_shape, b.num_actions):  # the table must tell the truth
+            raise EnvError(f"{name}: gymnax gives {env.obs_shape} and {env.num_actions} actions, BUILTINS says "
+                           f"{b.obs_shape} and {b.num_actions}")  # fmt: skip
+        return env
     if not is_env_name(name):
         raise EnvError(f"unknown environment {name!r}; known: {', '.join(ENV_NAMES)}, or package.module:function")
     return _user_env(name, episode_limit)
@@ -88,20 +130,22 @@ def _user_env(name: str, episode_limit: int) -> Env:
     if not callable(make):
         raise EnvError(f"environment {name!r}: {module_name} has no function {function_name}")
     try:
-        env, params = make()
+        made = make()
     except Exception as err:  # noqa: BLE001
         raise EnvError(f"environment {name!r}: {function_name}() failed ({type(err).__name__}: {err})") from None
+    shape = "a gymnax-style environment and its params"
+    if not (isinstance(made, tuple) and len(made) == 2):
+        raise EnvError(f"environment {name!r}: {function_name}() must return {shape}, got {type(made).__name__}")
+    env, params = made
     needed = ("reset_env", "step_env", "is_truncated", "num_actions")
     missing = [a for a in needed if not hasattr(env, a)]
     if missing or not hasattr(params, "max_steps_in_episode"):
         what = ", ".join(missing) or "params.max_steps_in_episode"
-        raise EnvError(
-            f"environment {name!r}: {function_name}() must return a gymnax-style environment and its params "
-            f"(missing {what})"
-        )
+        raise EnvError(f"environment {name!r}: {function_name}() must return {shape} (missing {what})")
     task = getattr(make, "task", None)
     task = Task(**task) if isinstance(task, dict) else task or Task(low=None, high=None, solved=None, random=None)
     return gymnax_env.wrap(name, env, params, task, episode_limit or None)
 
 
-__all__ = ["ENV_NAMES", "TASKS", "Env", "EnvError", "Task", "cartpole", "is_env_name", "make_env"]
+__all__ = ["BUILTINS", "ENV_NAMES", "TASKS", "Env", "EnvError", "EnvInfo", "Task", "cartpole", "describe",
+           "is_env_name", "make_env"]  # fmt: skip

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import option
-from core import FIELDS, STATIC_FIELDS, TRACED_FIELDS, HParams, StaticConfig, validate_hparams
+from core import FIELDS, STATIC_FIELDS, TRACED_FIELDS, HParams, StaticConfig, envs, validate_hparams
+from core.dqn import network_kind
 from sweep.spec import space as spaces
 from sweep.spec.fields import (
     FLOAT32_MAX,
@@ -252,6 +253,7 @@ def _validate_config(cfg: dict[str, Any], where: str) -> None:
     try:
         static, hparams = split_config(cfg)
         validate_hparams(hparams)
+        network_kind(static.network, envs.describe(static.env, static.episode_limit).obs_shape)  # made or read
     except ValueError as err:
         raise GridError(f"{err} in {where}") from None
     if static.learning_starts >= static.total_steps:

@@ -17,6 +17,7 @@ import pandas as pd
 from jax.sharding import Mesh
 
 from core import STATIC_FIELDS, TRACED_FIELDS
+from core.envs import describe
 from sweep.plan import Plan
 from sweep.spec.grid import Grid, defaults
 
@@ -73,6 +74,7 @@ def make_manifest(
         "axes": grid.axis_names,
         "axis_values": {k: [table_value(v) for v in vs] for k, vs in grid.axes.items()},
         "defaults": {k: table_value(v) for k, v in defaults().items()},  # the report compares configs with these
+        "tasks": tasks(plan),  # each environment's score bounds, solved threshold and random-policy return
         "search": grid.search.record(),
         # A sampled grid's space: {"dist": "uniform" | "log_uniform", "low", "high", "integer"} or
         # {"dist": "choice", "values"} per field (what the analysis draws continuous axes from).
@@ -125,6 +127,19 @@ def cpu() -> dict[str, Any]:
     info = {k.strip(): v.strip() for k, v in info.items()}  # the last processor's entries: all are alike
     flags = sorted(f for f in info.get("flags", "").split() if f.startswith(("avx", "fma", "sse4")))
     return {"model": info.get("model name") or platform.processor() or platform.machine(), "simd": flags}
+
+
+def tasks(plan: Plan) -> dict[str, dict[str, Any]]:
+    """``{env: facts}`` of every environment the sweep trains on (``core.envs.Task``): what the analysis scales
+    returns by. An environment trained at several episode limits gets the widest bounds among them."""
+    out: dict[str, dict[str, Any]] = {}
+    for cfg in plan.configs:
+        facts = describe(cfg["env"], cfg["episode_limit"]).task.record()
+        seen = out.setdefault(cfg["env"], facts)
+        for key, pick in (("low", min), ("high", max)):
+            if seen[key] is not None and facts[key] is not None:
+                seen[key] = pick(seen[key], facts[key])
+    return out
 
 
 def versions() -> dict[str, str]:
