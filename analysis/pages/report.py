@@ -341,7 +341,7 @@ def report(run_dir: str | os.PathLike) -> Path:
     system). Raises ``RunDirError`` for a path that is not a readable run folder.
     """
     t = load(run_dir, summary=False)
-    summary = summarise(t.runs, t.evals, t.axes)
+    summary = summarise(t.runs, t.evals, t.axes, scales=t.tasks)
     write_summary(t.path / "summary.parquet", summary, t.manifest)
     t = t._replace(summary=summary)
     if halving.is_halving(t) and t.rungs is not None:

@@ -173,14 +173,15 @@ def intervals_of(
     n_boot: int = N_BOOT,
     confidence: float = 0.95,
     seed: int = 0,
+    solved: float = SOLVED_RETURN,
 ) -> dict[str, Interval]:
     """Statistics over seeds, each with its interval (see the module's docstring).
 
     Args:
       scores: ``[..., seeds]``, the seed axis aligned across rows; NaN = missing. Leading axes are rows
         (configs, curve points) that share the replicates' seed weights.
-      statistics: names from ``STATISTICS``. ``shortfall`` is the mean shortfall below 475 (``stats.shortfall``);
-        its worst cases are the shortfalls of the bounds.
+      statistics: names from ``STATISTICS``. ``shortfall`` is the mean shortfall below ``solved`` (CartPole-v1's
+        475 by default; ``stats.shortfall``); its worst cases are the shortfalls of the bounds.
       bounds: the lowest and highest possible score (CartPole returns: 0 and 500; the normalised AUC: 0 and 1).
       n_boot: replicates. confidence: the intended coverage. seed: seeds the replicates.
 
@@ -209,9 +210,9 @@ def intervals_of(
     few = (n >= MIN_SEEDS) & (n < BOOTSTRAP_MIN_SEEDS)
     if np.any(few):
         parts.update({f"few {m}": (rows, lo, hi, m) for m in boot})
-    if "shortfall" in statistics:  # a mean of max(475 - x, 0): decreasing in x, so the bounds swap
-        short = np.maximum(SOLVED_RETURN - rows, 0.0)
-        parts["shortfall"] = (short, max(SOLVED_RETURN - hi, 0.0), SOLVED_RETURN - lo, "mean")
+    if "shortfall" in statistics:  # a mean of max(solved - x, 0): decreasing in x, so the bounds swap
+        short = np.maximum(solved - rows, 0.0)
+        parts["shortfall"] = (short, max(solved - hi, 0.0), max(solved - lo, 0.0), "mean")
 
     def ends(sl: slice) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         w, atom = _normalised(draws[:, :-1], draws[:, -1], valid[sl])
@@ -231,7 +232,8 @@ def intervals_of(
         chunks[m] = (
             booted[m] if atom is None else tuple(np.where(few, a, b) for a, b in zip(atom, booted[m], strict=True))
         )
-    return {m: _finish(_POINT[m](rows), *chunks[m], n, shape) for m in statistics}
+    point = {**_POINT, "shortfall": lambda r: stats.shortfall(r, solved)}
+    return {m: _finish(point[m](rows), *chunks[m], n, shape) for m in statistics}
 
 
 def interval(scores: np.ndarray, statistic: str = "iqm", **kw) -> Interval:

@@ -1,7 +1,8 @@
 """Point statistics of scores over seeds: small pure numpy functions (their intervals are in ``intervals``).
 
 After Agarwal, Schwarzer, Castro, Courville, Bellemare, "Deep Reinforcement Learning at the Edge of the
-Statistical Precipice", NeurIPS 2021 (the ``rliable`` library), for a single task (CartPole-v1).
+Statistical Precipice", NeurIPS 2021 (the ``rliable`` library), for one task at a time: its ``Scale`` says where
+its returns lie and what counts as solved (CartPole-v1's by default).
 
 Scores are float arrays whose **last axis holds runs** (seeds); leading axes are batch axes (configs, evaluation
 points) and everything is vectorised over them. ``NaN`` marks a missing run and is ignored, so configs with
@@ -11,12 +12,37 @@ unequal seed counts share one NaN-padded array.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
-SOLVED_RETURN = 475.0  # CartPole-v1 is "solved" at an average return of 475 (gymnasium's reward_threshold)
-MAX_RETURN = 500.0  # CartPole-v1 truncates episodes at 500 steps, reward 1 per step
-RETURN_RANGE = (0.0, MAX_RETURN)  # every return lies here: the intervals' worst cases (``intervals``)
+
+class Scale(NamedTuple):
+    """A task's returns as the statistics need them: the lowest and highest possible return (the intervals' worst
+    cases; None where there is no bound, as MinAtar's scores have no top), the return that counts as solved (None:
+    no such threshold) and a random policy's return (None: unknown). The engine records each task's in the
+    manifest (``tasks``); ``tables.task`` reads them."""
+
+    low: float | None
+    high: float | None
+    solved: float | None
+    random: float | None = None
+
+    def bounds(self, values: np.ndarray | None = None) -> tuple[float, float]:
+        """``(low, high)``, an unknown end taken from ``values`` (their min or max), widened to hold them."""
+        v = np.asarray([] if values is None else values, dtype=np.float64)
+        seen = v[~np.isnan(v)]
+        lo = self.low if self.low is not None else (float(seen.min()) if seen.size else 0.0)
+        hi = self.high if self.high is not None else (float(seen.max()) if seen.size else lo + 1.0)
+        if seen.size:
+            lo, hi = min(lo, float(seen.min())), max(hi, float(seen.max()))
+        return lo, hi if hi > lo else lo + 1.0
+
+
+CARTPOLE = Scale(low=0.0, high=500.0, solved=475.0, random=21.9)  # CartPole-v1: what a manifest without tasks means
+SOLVED_RETURN = CARTPOLE.solved  # CartPole-v1 is "solved" at an average return of 475 (gymnasium's reward_threshold)
+MAX_RETURN = CARTPOLE.high  # CartPole-v1 truncates episodes at 500 steps, reward 1 per step
+RETURN_RANGE = (CARTPOLE.low, MAX_RETURN)  # every CartPole-v1 return lies here: the intervals' worst cases
 
 
 def _valid_sorted(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,7 @@ Pure functions of the ``runs`` and ``evals`` DataFrames (see ``tables``); readin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -89,19 +89,21 @@ def config_table(runs: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
     return out.reset_index()
 
 
-def run_auc(runs: pd.DataFrame, evals: pd.DataFrame) -> np.ndarray:
+def run_auc(runs: pd.DataFrame, evals: pd.DataFrame, scale: stats.Scale = stats.CARTPOLE) -> np.ndarray:
     """Normalised area under each run's evaluation curve, in ``[0, 1]``. ``[runs]`` in the row order of ``runs``.
 
     A run's evaluations at steps ``s_1 < ... < s_k`` with returns ``r_1 .. r_k`` define a step function worth
     ``r_i`` over the training steps ``(s_(i-1), s_i]`` since the previous evaluation (``s_0 = 0``). The AUC is
-    its area divided by that of a perfect agent (return 500) over the same span::
+    its area, measured from the task's lowest return, divided by that of a perfect agent (the highest return,
+    ``scale.high``: 500 for CartPole-v1, 0 for Acrobot) over the same span::
 
-        AUC = sum_i (s_i - s_(i-1)) * r_i / (500 * sum_i (s_i - s_(i-1)))
+        AUC = sum_i (s_i - s_(i-1)) * (r_i - low) / ((high - low) * sum_i (s_i - s_(i-1)))
 
     so each evaluation weighs as many steps as it stands for, and uneven spacing counts correctly; with
-    evaluations every ``eval_every`` steps from step ``eval_every`` on it is the mean eval return / 500. An
+    evaluations every ``eval_every`` steps from step ``eval_every`` on it is the mean eval return, scaled to
+    [0, 1]. A task without a highest return (MinAtar's) gets the time-weighted mean return itself, unscaled. An
     evaluation at step 0 covers no training and gets no weight, unless it is the run's only one (then the AUC is
-    its return / 500); several evaluations at one step count as their mean. A NaN return is a missing
+    its scaled return); several evaluations at one step count as their mean. A NaN return is a missing
     evaluation: the steps it stands for leave both the area and the span (it does not count as 0). NaN for a
     run without any evaluation.
     """
@@ -119,7 +121,10 @@ def run_auc(runs: pd.DataFrame, evals: pd.DataFrame) -> np.ndarray:
     only = ret.groupby(run).mean()  # runs whose evaluations all cover no step (step 0): their mean return
     with np.errstate(invalid="ignore", divide="ignore"):
         auc = pd.Series(np.where(span > 0, area / span, only), index=area.index)
-    return auc.reindex(key).to_numpy(np.float64) / stats.MAX_RETURN
+    mean = auc.reindex(key).to_numpy(np.float64)
+    if scale.high is None or scale.low is None:
+        return mean
+    return (mean - scale.low) / (scale.high - scale.low)
 
 
 def summary_columns(axes: Sequence[str], *, stopped: bool = False) -> list[str]:
@@ -131,11 +136,43 @@ def summary_columns(axes: Sequence[str], *, stopped: bool = False) -> list[str]:
     return [*cols, "frac_solved", "frac_solved_ci_low", "frac_solved_ci_high", "n_diverged", "rank"]
 
 
+def task_scales(runs: pd.DataFrame, scales: Mapping[str, stats.Scale] | None) -> dict[str, stats.Scale]:
+    """Each environment of ``runs`` (its ``env`` column; CartPole-v1 where there is none, as in run folders from
+    before environments were a field) with its scale from ``scales`` (CartPole-v1's where none is given)."""
+    names = sorted(runs["env"].astype(str).unique()) if "env" in runs.columns and len(runs) else ["CartPole-v1"]
+    return {n: (scales or {}).get(n, stats.CARTPOLE) for n in names}
+
+
 def summarise(
     runs: pd.DataFrame,
     evals: pd.DataFrame,
     axes: Sequence[str],
     *,
+    scales: Mapping[str, stats.Scale] | None = None,
+    n_boot: int = N_BOOT,
+    confidence: float = 0.95,
+    seed: int = SEED,
+) -> pd.DataFrame:
+    """``summarise_task`` of each environment's configs (``scales``: each environment's ``Scale``, from the
+    manifest's ``tasks``), one table sorted by config; configs rank within their environment."""
+    found = task_scales(runs, scales)
+    kw = dict(n_boot=n_boot, confidence=confidence, seed=seed)
+    if len(found) == 1:
+        return summarise_task(runs, evals, axes, scale=next(iter(found.values())), **kw)
+    parts = []
+    for name, scale in found.items():
+        mine = runs[runs["env"].astype(str) == name]
+        theirs = evals[evals["config"].isin(mine["config"].unique())]
+        parts.append(summarise_task(mine, theirs, axes, scale=scale, **kw))
+    return pd.concat(parts).sort_values("config").reset_index(drop=True)
+
+
+def summarise_task(
+    runs: pd.DataFrame,
+    evals: pd.DataFrame,
+    axes: Sequence[str],
+    *,
+    scale: stats.Scale = stats.CARTPOLE,
     n_boot: int = N_BOOT,
     confidence: float = 0.95,
     seed: int = SEED,
@@ -145,11 +182,12 @@ def summarise(
     Columns (each statistic with ``_ci_low`` / ``_ci_high``, 95% by default, NaN for fewer than 2 seeds):
       ``final_mean``, ``final_seed_median``, ``final_iqm``: of ``final_eval_return`` (the greedy eval return at
         each run's last evaluation); the median is the median seed (not rliable's median over tasks);
-      ``final_shortfall``: mean shortfall below the solved return, 475 (``stats.shortfall``), lower is better;
+      ``final_shortfall``: mean shortfall below the solved return (``scale.solved``, 475 for CartPole-v1;
+        ``stats.shortfall``), lower is better; NaN for a task without a solved return;
       ``auc_mean``, ``auc_seed_median``, ``auc_iqm``: of the normalised area under the eval curve (``run_auc``);
-      ``frac_solved``: share of the config's ``n_seeds`` runs whose final eval return reached 475, with its
-        Clopper-Pearson interval; a run with no evaluation counts as not solved (the return and AUC statistics
-        leave it out);
+      ``frac_solved``: share of the config's ``n_seeds`` runs whose final eval return reached the solved return,
+        with its Clopper-Pearson interval; a run with no evaluation counts as not solved (the return and AUC
+        statistics leave it out); NaN for a task without a solved return;
       ``n_diverged``: runs flagged ``diverged``;
       ``rank``: 1 for the best config (``rank``).
     Intervals come from ``intervals.intervals_of`` with a fixed seed, so they are reproducible.
@@ -163,21 +201,26 @@ def summarise(
     if "stopped_at" in runs.columns:
         out.insert(out.columns.get_loc("n_seeds") + 1, "stopped_at", stopped_steps(runs).to_numpy())
     final, _ = seed_matrix(runs, "final_eval_return")
-    auc, _ = seed_matrix(runs, run_auc(runs, evals))
-    kw = dict(n_boot=n_boot, confidence=confidence, seed=seed)
-    for prefix, mat, bounds in (("final", final, stats.RETURN_RANGE), ("auc", auc, AUC_RANGE)):
+    auc, _ = seed_matrix(runs, run_auc(runs, evals, scale))
+    kw = dict(n_boot=n_boot, confidence=confidence, seed=seed, solved=scale.solved or 0.0)
+    auc_scale = stats.Scale(0.0, 1.0, None) if scale.high is not None and scale.low is not None else scale
+    for prefix, mat, sc in (("final", final, scale), ("auc", auc, auc_scale)):
         names = SUMMARY_STATISTICS[prefix]
-        cis = intervals.intervals_of(mat, list(names.values()), bounds=intervals.widened(bounds, mat), **kw)
+        cis = intervals.intervals_of(mat, list(names.values()), bounds=sc.bounds(mat), **kw)
         for col, m in names.items():
-            out[f"{prefix}_{col}"] = cis[m].point
-            out[f"{prefix}_{col}_ci_low"] = cis[m].low
-            out[f"{prefix}_{col}_ci_high"] = cis[m].high
-    # NaN >= 475 is False: a run without a final evaluation is a run not solved, out of n_seeds.
-    solved = (runs["final_eval_return"].to_numpy(np.float64) >= stats.SOLVED_RETURN).astype(np.float64)
+            unsolvable = m == "shortfall" and scale.solved is None  # no threshold to fall short of
+            out[f"{prefix}_{col}"] = np.nan if unsolvable else cis[m].point
+            out[f"{prefix}_{col}_ci_low"] = np.nan if unsolvable else cis[m].low
+            out[f"{prefix}_{col}_ci_high"] = np.nan if unsolvable else cis[m].high
+    # NaN >= solved is False: a run without a final evaluation is a run not solved, out of n_seeds.
+    threshold = np.inf if scale.solved is None else scale.solved
+    solved = (runs["final_eval_return"].to_numpy(np.float64) >= threshold).astype(np.float64)
     k = np.nansum(seed_matrix(runs, solved)[0], axis=1)
     n = out["n_seeds"].to_numpy(np.float64)
-    out["frac_solved"] = k / n
+    out["frac_solved"] = k / n if scale.solved is not None else np.nan
     out["frac_solved_ci_low"], out["frac_solved_ci_high"] = intervals.proportion_interval(k, n, confidence=confidence)
+    if scale.solved is None:
+        out["frac_solved_ci_low"] = out["frac_solved_ci_high"] = np.nan
     if "diverged" in runs.columns:
         div, _ = seed_matrix(runs, runs["diverged"].astype(np.float64).to_numpy())
         out["n_diverged"] = np.nansum(div, axis=1).astype(np.int32)

@@ -20,9 +20,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analysis.stats.summary import SUMMARY_FORMAT, summarise, summary_columns
+from analysis.stats.point import Scale
+from analysis.stats.summary import SUMMARY_FORMAT, summarise, summary_columns, task_scales
 from analysis.tables import search as schedules
 from analysis.tables.axes import AxisScale, axis_scales
+from analysis.tables.format import manifest_number
 from analysis.tables.read import RunDirError, check_columns, read_table
 from common.files import atomic_write, atomic_write_text, to_json
 
@@ -44,6 +46,31 @@ class RunTables(NamedTuple):
     scales: dict[str, AxisScale] = {}  # {axis: how it was drawn} (``space.axis_scales``); every axis of a grid discrete
     rungs: pd.DataFrame | None = None  # successive halving: rows per run (or config) and rung (``schedules``)
     pbt: pd.DataFrame | None = None  # population-based training: rows per member, population and interval
+    tasks: dict[str, Scale] = {}  # {env: its returns' Scale} from the manifest's ``tasks`` (``scales_of``)
+
+    @property
+    def envs(self) -> list[str]:
+        """The environments of the sweep's runs, sorted (CartPole-v1 for a folder from before they were a field)."""
+        return list(task_scales(self.runs, self.tasks))
+
+    @property
+    def scale(self) -> Scale:
+        """The scale of the sweep's one environment (its first where it has several: see ``for_env``)."""
+        return task_scales(self.runs, self.tasks)[self.envs[0]]
+
+    def for_env(self, env: str) -> RunTables:
+        """The tables of ``env``'s configs alone (a sweep with ``env`` as an axis gets a section per task)."""
+        if "env" not in self.runs.columns:
+            return self
+        configs = self.runs.loc[self.runs["env"].astype(str) == env, "config"].unique()
+
+        def keep(df: pd.DataFrame | None) -> pd.DataFrame | None:
+            return None if df is None else df[df["config"].isin(configs)].reset_index(drop=True)
+
+        axes = [a for a in self.axes if a != "env"]
+        scale = task_scales(self.runs, self.tasks)[env]
+        frames = {k: keep(getattr(self, k)) for k in ("episodes", "evals", "runs", "summary")}
+        return self._replace(**frames, axes=axes, tasks={env: scale}, rungs=None, pbt=None)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -335,6 +362,20 @@ def read_summary(path: Path, runs: pd.DataFrame, axes: Sequence[str]) -> pd.Data
     return df
 
 
+def scales_of(manifest: Mapping[str, Any]) -> dict[str, Scale]:
+    """``{env: Scale}`` from the manifest's ``tasks`` (what ``core.envs`` recorded of each environment); empty for
+    a manifest from before environments were a field (its runs are CartPole-v1's). A malformed entry is left
+    out (its environment's returns are then scaled as CartPole-v1's)."""
+    out = {}
+    tasks = manifest.get("tasks") if isinstance(manifest, Mapping) else None
+    for name, facts in (tasks if isinstance(tasks, Mapping) else {}).items():
+        if isinstance(facts, Mapping):
+            values = [manifest_number(facts.get(k)) if facts.get(k) is not None else None
+                      for k in ("low", "high", "solved", "random")]  # fmt: skip
+            out[str(name)] = Scale(*values)
+    return out
+
+
 def load(run_dir: str | os.PathLike, *, summary: bool = True) -> RunTables:
     """Reads and checks a run folder's tables.
 
@@ -367,5 +408,6 @@ def load(run_dir: str | os.PathLike, *, summary: bool = True) -> RunTables:
     if summary:
         summ = read_summary(path / "summary.parquet", runs, axes)
         if summ is None:
-            summ = summarise(runs, frames["evals"], axes)
-    return RunTables(path, frames["episodes"], frames["evals"], runs, summ, manifest, axes, scales, rungs, pbt)
+            summ = summarise(runs, frames["evals"], axes, scales=scales_of(manifest))
+    return RunTables(path, frames["episodes"], frames["evals"], runs, summ, manifest, axes, scales, rungs, pbt,
+                     scales_of(manifest))  # fmt: skip
