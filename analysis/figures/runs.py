@@ -25,14 +25,16 @@ from analysis.figures.style import (
     numeric,
     palette,
     return_axis,
+    return_limits,
     solved_line,
+    solved_note,
     sorted_values,
     style,
     tick,
     title_width,
     use_log,
 )
-from analysis.stats.point import MAX_RETURN
+from analysis.stats.point import CARTPOLE, Scale
 from analysis.tables.format import format_value, steps_formatter
 
 MAX_HUE = 10  # distinct colours on one learning-curve panel
@@ -76,6 +78,7 @@ def learning_curves(
     *,
     title: str,
     ylabel: str,
+    scale: Scale = CARTPOLE,
 ) -> Figure:
     """IQM learning curves with 95% CI bands, one line per config, coloured and faceted as ``layout`` says.
 
@@ -112,7 +115,7 @@ def learning_curves(
             parts = [f"{label(a)} = {format_value(v)}" for a, v in ((layout.row, r), (layout.col, c)) if a]
             if parts:
                 ax.set_title("\n".join(parts), fontsize=9)
-            return_axis(ax)
+            return_axis(ax, scale)
             ax.xaxis.set_major_formatter(FuncFormatter(steps_formatter))
         _label_curve_grid(grid, len(panels), wrap, ylabel)
         if layout.hue is not None:
@@ -121,7 +124,8 @@ def learning_curves(
             legend_title = "config (best first)" if layout.hue == "label" else label(layout.hue)
             fig.legend(handles, names, title=legend_title, loc="outside right center", fontsize=8, title_fontsize=9)
         note = f" ({layout.note})" if layout.note else ""
-        fig.suptitle(f"{title}{note}\ndotted line: solved (475); bands: 95% bootstrap CI over seeds", fontsize=10)
+        solved = f"{solved_note(scale)}; " if scale.solved is not None else ""
+        fig.suptitle(f"{title}{note}\n{solved}bands: 95% bootstrap CI over seeds", fontsize=10)
     return fig
 
 
@@ -155,7 +159,7 @@ def _label_curve_grid(grid: np.ndarray, n_panels: int, wrap: bool, ylabel: str) 
             grid.flat[j].xaxis.set_tick_params(labelbottom=True)
 
 
-def heatmaps(cells: pd.DataFrame, *, title: str) -> Figure:
+def heatmaps(cells: pd.DataFrame, *, title: str, scale: Scale = CARTPOLE) -> Figure:
     """Final-return IQM over each pair of axes (other axes pooled), each cell annotated with its 95% CI.
 
     ``cells``: ``x_axis, y_axis, x, y, iqm, ci_low, ci_high`` (``aggregate.pair_heatmaps``).
@@ -170,6 +174,7 @@ def heatmaps(cells: pd.DataFrame, *, title: str) -> Figure:
     cw = max(max(s[0] for s in sizes) * 0.85, 3.5)
     ch = max(max(s[1] for s in sizes) * 0.5, 2.5)
     suptitle = f"{title}\nfinal greedy eval return: IQM over seeds [95% bootstrap CI]"
+    limits = return_limits(scale, cells["iqm"].to_numpy(np.float64))
     with style(grid=False):
         fig = figure(max(0.8 + (cw + 1.6) * n_cols, title_width(suptitle)), 1.0 + (ch + 0.9) * n_rows)
         grid = fig.subplots(n_rows, n_cols, squeeze=False)
@@ -191,8 +196,8 @@ def heatmaps(cells: pd.DataFrame, *, title: str) -> Figure:
                 annot=text,
                 fmt="",
                 cmap="viridis",
-                vmin=0,
-                vmax=MAX_RETURN,
+                vmin=limits[0],
+                vmax=limits[1],
                 annot_kws={"fontsize": 9 if len(xs) <= 5 else 7},
                 xticklabels=[tick(v) for v in xs],
                 yticklabels=[tick(v) for v in ys],
@@ -215,7 +220,9 @@ def heatmaps(cells: pd.DataFrame, *, title: str) -> Figure:
     return fig
 
 
-def ranking(summary: pd.DataFrame, labels: Mapping[int, str], *, title: str, top: int = MAX_RANKED) -> Figure:
+def ranking(
+    summary: pd.DataFrame, labels: Mapping[int, str], *, title: str, top: int = MAX_RANKED, scale: Scale = CARTPOLE
+) -> Figure:
     """Every config (or the ``top`` best) ranked by final IQM: point and 95% CI of final return and of AUC."""
     s = summary.sort_values("rank").head(top)
     n = len(s)
@@ -224,17 +231,18 @@ def ranking(summary: pd.DataFrame, labels: Mapping[int, str], *, title: str, top
     with style():
         fig = figure(9.5 + 0.045 * max(len(t) for t in names), 1.3 + 0.26 * n)
         a1, a2 = fig.subplots(1, 2, sharey=True, width_ratios=[1.3, 1])
-        iqm_panels((a1, a2), s, y, ms=4, capsize=2, lw=1.2)
-        solved_line(a1)
+        iqm_panels((a1, a2), s, y, scale, ms=4, capsize=2, lw=1.2)
+        solved_line(a1, scale)
         a1.set_yticks(y, [f"#{r}  {t}" for r, t in zip(s["rank"], names, strict=True)], fontsize=8)
         a1.set_ylim(-0.7, n - 0.3)
         shown = f"top {n} of {len(summary)} configs" if n < len(summary) else f"all {n} configs"
         shown = "the only config" if len(summary) == 1 else shown
-        fig.suptitle(f"{title}\n{shown}, best first (dotted line: solved, 475)", fontsize=10)
+        solved = f" ({solved_note(scale)})" if scale.solved is not None else ""
+        fig.suptitle(f"{title}\n{shown}, best first{solved}", fontsize=10)
     return fig
 
 
-def sensitivity(sens: pd.DataFrame, *, title: str) -> Figure:
+def sensitivity(sens: pd.DataFrame, *, title: str, scale: Scale = CARTPOLE) -> Figure:
     """Each hyperparameter's marginal effect on final IQM (other axes pooled), one panel per axis, with CIs.
 
     ``sens``: ``axis, value, label, iqm, ci_low, ci_high, n_configs`` (``aggregate.sensitivity``).
@@ -257,7 +265,7 @@ def sensitivity(sens: pd.DataFrame, *, title: str) -> Figure:
             p, lo, hi = (d[c].to_numpy(np.float64) for c in ("iqm", "ci_low", "ci_high"))
             ax.fill_between(x, lo, hi, color=colour, alpha=0.18, lw=0)
             ax.errorbar(x, p, yerr=[p - lo, hi - p], fmt="o-", color=colour, ms=4, capsize=3, lw=1.4)
-            return_axis(ax)
+            return_axis(ax, scale)
             ax.set_xlabel(label(a))
             pooled = int(d["n_configs"].max())
             if pooled > 1:
@@ -340,6 +348,7 @@ def score_distributions(
     labels: Mapping[int, str],
     *,
     title: str,
+    scale: Scale = CARTPOLE,
 ) -> Figure:
     """Per-seed final returns of ``configs`` (dots, with IQM and 95% CI) and their performance profiles.
 
@@ -367,11 +376,12 @@ def score_distributions(
                 a2.plot(d["tau"], d["fraction"], color=colour, lw=1.6, label=f"#{i + 1}", drawstyle="steps-post")
                 a2.fill_between(d["tau"], d["ci_low"], d["ci_high"], color=colour, alpha=0.15, lw=0, step="post")
         a1.set_yticks(np.arange(k)[::-1], [f"#{i + 1}  {t}" for i, t in enumerate(names)], fontsize=8)
-        a1.set_xlim(-10, MAX_RETURN + 10)
+        lo, hi = return_limits(scale, final["final_eval_return"].to_numpy(np.float64))
+        a1.set_xlim(lo - 0.02 * (hi - lo), hi + 0.02 * (hi - lo))
         a1.set_ylim(-0.6, k - 0.4)
         a1.set_xlabel("final greedy eval return (dots: seeds; diamond: IQM, 95% CI)")
-        solved_line(a1)
-        a2.set_xlim(0, MAX_RETURN)
+        solved_line(a1, scale)
+        a2.set_xlim(lo, hi)
         a2.set_ylim(-0.02, 1.02)
         a2.set_xlabel("final greedy eval return τ")
         a2.set_ylabel("fraction of seeds with return ≥ τ")

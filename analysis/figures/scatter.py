@@ -16,8 +16,17 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from analysis.figures.style import figure, label, palette, return_axis, sorted_values, style
-from analysis.stats.point import MAX_RETURN
+from analysis.figures.style import (
+    figure,
+    label,
+    palette,
+    return_axis,
+    return_limits,
+    solved_note,
+    sorted_values,
+    style,
+)
+from analysis.stats.point import CARTPOLE, Scale
 from analysis.tables.axes import AxisScale
 from analysis.tables.format import format_value, steps_formatter
 
@@ -86,6 +95,7 @@ def response(
     title: str,
     hue: str | None = None,
     stopped: pd.DataFrame | None = None,
+    scale: Scale = CARTPOLE,
 ) -> Figure:
     """Final-return IQM of every config against each continuous axis: one point per config with its 95% CI as
     an error bar, the smoothed trend with its 95% band; a log axis for a log-uniform space. With ``hue`` (a
@@ -135,7 +145,7 @@ def response(
             if stopped is not None:
                 _rug(ax, stopped[stopped["axis"] == a], stop_greys)
             value_scale(ax, "x", scales[a], d["value"].to_numpy(np.float64), PANEL_WIDTH - 0.6)
-            return_axis(ax)
+            return_axis(ax, scale)
             ax.set_xlabel(label(a))
             if len(t):  # one bandwidth per trend (per group)
                 unit = " decades" if scales[a].log else ""
@@ -163,8 +173,9 @@ def response(
         which = "every config" if not stop_greys else "every config that trained to the end"
         ticks = "; ticks: the configs stopped at a rung" if stop_greys else ""
         fig.suptitle(
-            f"{title}\nfinal return of {which} against each sampled hyperparameter (dotted line: solved, "
-            f"475);\ntrend: local-linear smoother, band: 95% bootstrap over configs{ticks}",
+            f"{title}\nfinal return of {which} against each sampled hyperparameter"
+            f"{f' ({solved_note(scale)})' if scale.solved is not None else ''};\ntrend: local-linear smoother, "
+            f"band: 95% bootstrap over configs{ticks}",
             fontsize=10,
         )
     return fig
@@ -192,11 +203,13 @@ def pairs(
     *,
     title: str,
     stopped: pd.Series | None = None,
+    scale: Scale = CARTPOLE,
 ) -> Figure:
     """Every pair of the continuous ``axes`` (the first ``MAX_PAIR_AXES``) as a scatter plot of the configs,
-    coloured by final-return IQM (one colour bar, 0 to 500), the best config (rank 1) ringed; configs without
-    a final return are left out. Panels form the lower triangle of a matrix: column j has ``axes[j]`` on x,
-    row i has ``axes[i + 1]`` on y, so the panels of a row or column share that axis.
+    coloured by final-return IQM (one colour bar over the task's returns: 0 to 500 for CartPole-v1), the best
+    config (rank 1) ringed; configs without a final return are left out. Panels form the lower triangle of a
+    matrix: column j has ``axes[j]`` on x, row i has ``axes[i + 1]`` on y, so the panels of a row or column share
+    that axis.
 
     ``stopped`` (successive halving): ``{config: step}`` of the configs stopped at a rung; they are drawn as
     small grey points (darker: stopped later), not coloured by a return that is not final."""
@@ -210,6 +223,7 @@ def pairs(
         s = s[~s["config"].isin(stopped.index)]
     best = s[s["rank"] == s["rank"].min()] if len(s) else s
     size = 30 if len(s) <= 200 else 14
+    limits = return_limits(scale, summary["final_iqm"].to_numpy(np.float64))
     panel = 4.2 if k == 1 else 3.1
     with style():
         fig = figure(1.4 + panel * k + 1.3, 1.2 + panel * k)
@@ -226,7 +240,7 @@ def pairs(
                     g = grey[stopped.to_numpy() == step]
                     ax.scatter(g[xa], g[ya], s=size * 0.45, color=colour, lw=0, zorder=1)
                 sc = ax.scatter(
-                    s[xa], s[ya], c=s["final_iqm"], cmap="viridis", vmin=0, vmax=MAX_RETURN, s=size,
+                    s[xa], s[ya], c=s["final_iqm"], cmap="viridis", vmin=limits[0], vmax=limits[1], s=size,
                     edgecolors="white", linewidths=0.3, zorder=2,
                 )  # fmt: skip
                 ax.scatter(best[xa], best[ya], s=size * 5, facecolors="none", edgecolors="#d62728", lw=1.5, zorder=3)

@@ -15,8 +15,19 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from analysis.figures.scatter import value_scale
-from analysis.figures.style import EVAL_LABEL, STEP_LABEL, curve, figure, label, return_axis, style, use_log
-from analysis.stats.point import MAX_RETURN
+from analysis.figures.style import (
+    EVAL_LABEL,
+    STEP_LABEL,
+    curve,
+    figure,
+    label,
+    return_axis,
+    return_limits,
+    solved_note,
+    style,
+    use_log,
+)
+from analysis.stats.point import CARTPOLE, Scale
 from analysis.summaries.halving import Budget
 from analysis.tables.axes import AxisScale
 from analysis.tables.format import steps_formatter
@@ -40,6 +51,7 @@ def halving_rungs(
     *,
     metric: str,
     title: str,
+    scale: Scale = CARTPOLE,
 ) -> Figure:
     """Left: each config's metric (IQM over seeds) at every rung it reached, a line per config; configs stopped
     at a rung in grey (darker: stopped later), those that trained to the end in colour with 95% CIs, the cut at
@@ -85,8 +97,8 @@ def halving_rungs(
         names = [f"{steps_formatter(s)}\n{n_at.get(k, 0)} configs" for k, s in enumerate(steps)]
         a1.set_xticks(range(len(steps)), names, fontsize=8)
         a1.set_xlim(-0.35, last + 0.2 + 0.05 * len(shown))
-        top = 1.0 if metric == "auc" else MAX_RETURN
-        a1.set_ylim(-0.02 * top, 1.04 * top)
+        bottom, top = (0.0, 1.0) if metric == "auc" else return_limits(scale, ivs["iqm"].to_numpy(np.float64))
+        a1.set_ylim(bottom - 0.02 * (top - bottom), top + 0.04 * (top - bottom))
         a1.set_xlabel("rung (env steps) and the configs that reached it; the last: the end of training")
         a1.set_ylabel(METRIC_AXIS.get(metric, metric))
         a1.set_title("each config across the rungs it reached; dashes: the cut", fontsize=9)
@@ -204,7 +216,9 @@ def _series(ax, edges: np.ndarray, v: np.ndarray, at_ends: bool, **kw) -> None:
         ax.step(edges[: len(v) + 1], np.r_[v, v[-1:]], where="post", **kw)
 
 
-def pbt_lineage_curves(evals: pd.DataFrame, curve_frame: pd.DataFrame, *, title: str) -> Figure:
+def pbt_lineage_curves(
+    evals: pd.DataFrame, curve_frame: pd.DataFrame, *, title: str, scale: Scale = CARTPOLE
+) -> Figure:
     """Each population's best lineage's eval return against env steps (thin, a colour each) and their IQM over
     populations with its 95% band (thick). ``evals``: ``pbt.lineage_runs``' evaluations; ``curve_frame``: their
     ``aggregate.eval_curves``."""
@@ -219,7 +233,7 @@ def pbt_lineage_curves(evals: pd.DataFrame, curve_frame: pd.DataFrame, *, title:
             colour = "0.6" if many else colours[p]
             ax.plot(d["step"], d["eval_return"], color=colour, lw=0.9, alpha=0.8, label=None if many else f"{p}")
         curve(ax, curve_frame.sort_values("step"), "black", lw=2.2, label="IQM over populations (95% CI)")
-        return_axis(ax)
+        return_axis(ax, scale)
         ax.xaxis.set_major_formatter(FuncFormatter(steps_formatter))
         ax.set_xlabel(STEP_LABEL)
         ax.set_ylabel(EVAL_LABEL.replace("IQM, 95% CI", "lineage of the best final member"))
@@ -228,7 +242,7 @@ def pbt_lineage_curves(evals: pd.DataFrame, curve_frame: pd.DataFrame, *, title:
         n = len(pops)
         fig.suptitle(
             f"{title}\nthe best final member's lineage in each of {n} population{'s' if n != 1 else ''}: its "
-            "networks' eval return over time (dotted line: solved, 475)",
+            f"networks' eval return over time{f' ({solved_note(scale)})' if scale.solved is not None else ''}",
             fontsize=10,
         )
     return fig

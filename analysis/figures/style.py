@@ -23,7 +23,7 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from analysis.stats.point import MAX_RETURN, SOLVED_RETURN
+from analysis.stats.point import CARTPOLE, Scale
 from analysis.tables.format import format_value
 from common.files import atomic_write
 
@@ -56,8 +56,8 @@ EVAL_LABEL = "greedy eval return (IQM, 95% CI)"
 STEP_LABEL = "environment steps"
 # The two per-config statistics shown side by side (ranking, compare): summary column, axis limit, axis label.
 IQM_PANELS = (
-    ("final_iqm", MAX_RETURN, "final greedy eval return (IQM, 95% CI)"),
-    ("auc_iqm", 1.0, "normalised area under eval curve (IQM, 95% CI)"),
+    ("final_iqm", "final greedy eval return (IQM, 95% CI)"),
+    ("auc_iqm", "normalised area under eval curve (IQM, 95% CI)"),
 )
 
 
@@ -127,9 +127,11 @@ def tick(v: Any) -> str:
     return format_value(v)
 
 
-def sweep_title(manifest: Mapping[str, Any], axes: Sequence[str], n_configs: int, n_seeds: int, steps: int) -> str:
-    """Two-line title naming what was swept (or sampled, and how), how many configs and seeds, and the env
-    steps per run."""
+def sweep_title(
+    manifest: Mapping[str, Any], axes: Sequence[str], n_configs: int, n_seeds: int, steps: int, env: str = "CartPole-v1"
+) -> str:
+    """Two-line title naming the task, what was swept (or sampled, and how), how many configs and seeds, and the
+    env steps per run."""
     grid = manifest.get("grid") or "sweep"
     swept = "swept " + " × ".join(axes) if axes else "seeds only"
     space, search = manifest.get("space"), manifest.get("search")
@@ -141,7 +143,7 @@ def sweep_title(manifest: Mapping[str, Any], axes: Sequence[str], n_configs: int
         swept += " × " + " × ".join(rest) if rest else ""
     seeds = f"{n_seeds} seed{'s' if n_seeds != 1 else ''}"
     configs = f"{n_configs} config{'s' if n_configs != 1 else ''}"
-    return f"DQN on CartPole-v1, grid '{grid}': {swept}\n{configs} × {seeds}, {steps:,} env steps per run"
+    return f"DQN on {env}, grid '{grid}': {swept}\n{configs} × {seeds}, {steps:,} env steps per run"
 
 
 def title_width(text: str, fontsize: float = 10.0) -> float:
@@ -167,15 +169,29 @@ def heatmap(val: np.ndarray, **kw: Any) -> None:
         sns.heatmap(val, **kw)
 
 
-def return_axis(ax: Axes) -> None:
-    """A y axis of episode returns: 0 to just above 500, with a dotted line at the solved return (475)."""
-    ax.axhline(SOLVED_RETURN, color="0.4", lw=0.8, ls=":")
-    ax.set_ylim(0, MAX_RETURN * 1.04)
+def return_axis(ax: Axes, scale: Scale = CARTPOLE) -> None:
+    """A y axis of episode returns on a task's ``scale``: from its lowest to just above its highest return (the
+    data's where the task has none), with a dotted line at the solved return (CartPole-v1: 0 to 500, 475)."""
+    if scale.solved is not None:
+        ax.axhline(scale.solved, color="0.4", lw=0.8, ls=":")
+    lo, hi = scale.bounds(np.asarray(ax.get_ylim()) if scale.high is None else None)
+    ax.set_ylim(lo - 0.01 * (hi - lo), hi + 0.04 * (hi - lo))
 
 
-def solved_line(ax: Axes) -> None:
-    """A dotted vertical line at the solved return (475), on an x axis of returns."""
-    ax.axvline(SOLVED_RETURN, color="0.4", lw=0.8, ls=":")
+def solved_line(ax: Axes, scale: Scale = CARTPOLE) -> None:
+    """A dotted vertical line at the solved return (if the task has one), on an x axis of returns."""
+    if scale.solved is not None:
+        ax.axvline(scale.solved, color="0.4", lw=0.8, ls=":")
+
+
+def solved_note(scale: Scale = CARTPOLE) -> str:
+    """``"dotted line: solved (475)"`` for a figure's title, or "" for a task without a solved return."""
+    return "" if scale.solved is None else f"dotted line: solved ({scale.solved:g})"
+
+
+def return_limits(scale: Scale, values: np.ndarray) -> tuple[float, float]:
+    """The range a return axis or colour bar spans: the task's bounds, the data's where it has none."""
+    return scale.bounds(values)
 
 
 def curve(ax: Axes, d: pd.DataFrame, colour: Any, *, lw: float, label: str) -> None:
@@ -184,17 +200,21 @@ def curve(ax: Axes, d: pd.DataFrame, colour: Any, *, lw: float, label: str) -> N
     ax.fill_between(d["step"], d["ci_low"], d["ci_high"], color=colour, alpha=0.18, lw=0)
 
 
-def iqm_panels(panels: Sequence[Axes], table: pd.DataFrame, y: np.ndarray, **errorbar: Any) -> None:
-    """Each row of ``table`` at height ``y``: final-return IQM (first panel) and AUC IQM (second), with CIs.
+def iqm_panels(
+    panels: Sequence[Axes], table: pd.DataFrame, y: np.ndarray, scale: Scale = CARTPOLE, **errorbar: Any
+) -> None:
+    """Each row of ``table`` at height ``y``: final-return IQM (first panel, on the task's ``scale``) and AUC IQM
+    (second), with CIs.
 
     ``table`` has the ``IQM_PANELS`` columns with their ``_ci_low`` / ``_ci_high``; ``errorbar`` styles the
     markers (``ms``, ``capsize``, ...).
     """
     colour = sns.color_palette("colorblind")[0]
-    for ax, (m, lim, xlabel) in zip(panels, IQM_PANELS, strict=True):
+    for ax, (m, xlabel) in zip(panels, IQM_PANELS, strict=True):
         p, lo, hi = (table[c].to_numpy(np.float64) for c in (m, f"{m}_ci_low", f"{m}_ci_high"))
         ax.errorbar(p, y, xerr=[p - lo, hi - p], fmt="o", color=colour, **errorbar)
-        ax.set_xlim(-0.02 * lim, lim * 1.02)
+        a, b = return_limits(scale, np.concatenate([lo, hi])) if m == "final_iqm" else (0.0, 1.0)
+        ax.set_xlim(a - 0.02 * (b - a), b + 0.02 * (b - a))
         ax.set_xlabel(xlabel)
 
 

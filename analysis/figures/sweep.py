@@ -51,10 +51,11 @@ def run_title(t: RunTables) -> str:
         grid, hps = t.manifest.get("grid") or "sweep", " × ".join(pbt.explored(t.pbt)) or "nothing"
         n_pops = int(t.pbt["population"].nunique())
         return (
-            f"DQN on CartPole-v1, grid '{grid}': population-based training of {hps}\n{facts['n_configs']} members "
+            f"DQN on {', '.join(t.envs)}, grid '{grid}': population-based training of {hps}\n{facts['n_configs']} members "
             f"× {n_pops} population{'s' if n_pops != 1 else ''}, {facts['total_steps']:,} env steps per member"
         )
-    return sweep_title(t.manifest, t.axes, facts["n_configs"], facts["n_seeds"], facts["total_steps"])
+    env = ", ".join(t.envs)
+    return sweep_title(t.manifest, t.axes, facts["n_configs"], facts["n_seeds"], facts["total_steps"], env)
 
 
 def run_labels(t: RunTables) -> dict[int, str]:
@@ -101,10 +102,17 @@ def _halving(c: _Context) -> Figure | None:
     if c.t.rungs is None or not halving.is_halving(c.t):
         return None
     name = halving.metric(c.t)
-    ivs = halving.rung_intervals(halving.rung_scores(c.t), name)
+    ivs = halving.rung_intervals(halving.rung_scores(c.t), name, scale=c.t.scale)
     order = c.t.summary.sort_values("rank")["config"].astype(int).tolist()
     return schedule_figures.halving_rungs(
-        ivs, halving.alive(c.t), halving.budget(c.t), order, c.labels, metric=name, title=c.title
+        ivs,
+        halving.alive(c.t),
+        halving.budget(c.t),
+        order,
+        c.labels,
+        metric=name,
+        title=c.title,
+        scale=c.t.scale,
     )
 
 
@@ -134,31 +142,39 @@ def _pbt_curves(c: _Context) -> Figure | None:
     runs, evals = pbt.lineage_runs(c.t)
     if not len(evals):
         return None
-    return schedule_figures.pbt_lineage_curves(evals, aggregate.eval_curves(runs, evals), title=c.title)
+    return schedule_figures.pbt_lineage_curves(
+        evals, aggregate.eval_curves(runs, evals, scale=c.t.scale), title=c.title, scale=c.t.scale
+    )
 
 
 def _eval_curves(c: _Context) -> Figure | None:
     """Learning curves of the greedy eval return; none without evaluations."""
     if not len(c.t.evals):
         return None
-    curves = aggregate.eval_curves(c.t.runs, c.t.evals, configs=c.layout.configs)
-    return figures.learning_curves(curves, c.t.summary, c.layout, c.labels, title=c.title, ylabel=EVAL_LABEL)
+    curves = aggregate.eval_curves(c.t.runs, c.t.evals, configs=c.layout.configs, scale=c.t.scale)
+    return figures.learning_curves(
+        curves, c.t.summary, c.layout, c.labels, title=c.title, ylabel=EVAL_LABEL, scale=c.t.scale
+    )
 
 
 def _train_curves(c: _Context) -> Figure | None:
     """Learning curves of the training episode return; none without completed episodes."""
     if not len(c.t.episodes):
         return None
-    curves = aggregate.train_curves(c.t.runs, c.t.episodes, configs=c.layout.configs)
+    curves = aggregate.train_curves(c.t.runs, c.t.episodes, configs=c.layout.configs, scale=c.t.scale)
     ylabel = "training episode return (IQM, 95% CI)"
-    return figures.learning_curves(curves, c.t.summary, c.layout, c.labels, title=c.title, ylabel=ylabel)
+    return figures.learning_curves(
+        curves, c.t.summary, c.layout, c.labels, title=c.title, ylabel=ylabel, scale=c.t.scale
+    )
 
 
 def _heatmaps(c: _Context) -> Figure | None:
     """Final-return IQM over each pair of discrete axes (continuous ones pooled); only for 2 to 4 of them."""
     if not 2 <= len(c.discrete) <= 4 or len(c.stopped) or not c.by_value:
         return None
-    return figures.heatmaps(aggregate.pair_heatmaps(c.t.summary, c.t.runs, c.discrete), title=c.title)
+    return figures.heatmaps(
+        aggregate.pair_heatmaps(c.t.summary, c.t.runs, c.discrete, scale=c.t.scale), title=c.title, scale=c.t.scale
+    )
 
 
 def _pairs(c: _Context) -> Figure | None:
@@ -166,20 +182,22 @@ def _pairs(c: _Context) -> Figure | None:
     if len(c.continuous) < 2 or not c.by_value:
         return None
     if len(c.stopped):
-        return scatter.pairs(c.t.summary, c.continuous, c.t.scales, title=c.title, stopped=c.stopped)
-    return scatter.pairs(c.t.summary, c.continuous, c.t.scales, title=c.title)
+        return scatter.pairs(c.t.summary, c.continuous, c.t.scales, title=c.title, stopped=c.stopped, scale=c.t.scale)
+    return scatter.pairs(c.t.summary, c.continuous, c.t.scales, title=c.title, scale=c.t.scale)
 
 
 def _ranking(c: _Context) -> Figure | None:
     """The configs ranked by final IQM, with their AUC."""
-    return figures.ranking(c.t.summary, c.labels, title=c.title)
+    return figures.ranking(c.t.summary, c.labels, title=c.title, scale=c.t.scale)
 
 
 def _sensitivity(c: _Context) -> Figure | None:
     """Each discrete axis's marginal effect on final return (continuous ones pooled); none without one."""
     if not c.discrete or len(c.stopped) or not c.by_value:
         return None
-    return figures.sensitivity(aggregate.sensitivity(c.t.summary, c.t.runs, c.discrete), title=c.title)
+    return figures.sensitivity(
+        aggregate.sensitivity(c.t.summary, c.t.runs, c.discrete, scale=c.t.scale), title=c.title, scale=c.t.scale
+    )
 
 
 def _response(c: _Context) -> Figure | None:
@@ -189,9 +207,9 @@ def _response(c: _Context) -> Figure | None:
     summary = c.t.summary[~c.t.summary["config"].isin(c.stopped.index)]  # a stopped config's return is not final
     hue = scatter.response_hue(summary, c.discrete)
     points = aggregate.response_points(summary, c.continuous, hue=hue)
-    trends = aggregate.response_trends(points, [a for a in c.continuous if c.t.scales[a].log])
+    trends = aggregate.response_trends(points, [a for a in c.continuous if c.t.scales[a].log], scale=c.t.scale)
     if not len(c.stopped):
-        return scatter.response(points, trends, c.t.scales, title=c.title, hue=hue)
+        return scatter.response(points, trends, c.t.scales, title=c.title, hue=hue, scale=c.t.scale)
     meta = c.t.summary.set_index("config").loc[c.stopped.index]
     stopped = pd.concat(
         [
@@ -199,7 +217,7 @@ def _response(c: _Context) -> Figure | None:
             for a in c.continuous
         ]
     )
-    return scatter.response(points, trends, c.t.scales, title=c.title, hue=hue, stopped=stopped)
+    return scatter.response(points, trends, c.t.scales, title=c.title, hue=hue, stopped=stopped, scale=c.t.scale)
 
 
 def _improvement(c: _Context) -> Figure | None:
@@ -214,9 +232,9 @@ def _score_distributions(c: _Context) -> Figure | None:
     """Per-seed final returns and performance profiles of the top configs."""
     if not c.top:
         return None
-    profiles = aggregate.score_profiles(c.t.runs, c.top[: figures.TOP_PROFILES])
+    profiles = aggregate.score_profiles(c.t.runs, c.top[: figures.TOP_PROFILES], scale=c.t.scale)
     final = c.t.runs[["config", "final_eval_return"]]
-    return figures.score_distributions(final, profiles, c.t.summary, c.top, c.labels, title=c.title)
+    return figures.score_distributions(final, profiles, c.t.summary, c.top, c.labels, title=c.title, scale=c.t.scale)
 
 
 # The figures of a run in reading order: file name, how to draw it (None where this sweep has none), caption.
@@ -284,7 +302,7 @@ FIGURES: tuple[tuple[str, Callable[[_Context], Figure | None], str], ...] = (
         "on a log axis where the space is log-uniform. Trend: Gaussian-kernel local-linear regression of the "
         "configs' IQMs in the axis's scale (log10 for a log axis), its bandwidth chosen among multiples of "
         "Silverman's rule by leave-one-out cross-validation (one-standard-error rule); band: pointwise 95% "
-        "Bayesian bootstrap over configs (seeded), clipped to 0–500. Points and trends are coloured by a "
+        "Bayesian bootstrap over configs (seeded), clipped to the task's returns. Points and trends are coloured by a "
         "discrete axis of the sweep where there is one of 2 to 6 values.",
     ),
     (
@@ -297,7 +315,7 @@ FIGURES: tuple[tuple[str, Callable[[_Context], Figure | None], str], ...] = (
         "score_distributions",
         _score_distributions,
         "Final return of every seed of the top configs, and performance profiles: the fraction of seeds "
-        "with a return of at least τ (at τ = 500, the share that reached the cap), with 95% Clopper-Pearson "
+        "with a return of at least τ (at the highest return, the share that reached the cap), with 95% Clopper-Pearson "
         "bands.",
     ),
 )

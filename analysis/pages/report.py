@@ -76,7 +76,9 @@ def summary_html(t: RunTables, *, max_rows: int = 50) -> str:
     versus = _versus_best(t, s["config"].astype(int).tolist())  # every config: the correction counts them all
     stopped = "stopped_at" in s.columns  # a halving sweep: the step each config's statistics stand at
     head = ["rank", *t.axes, "seeds", *(["statistics at env step"] if stopped else [])]
-    head += ["final IQM [95% CI]", "final mean", "median seed", "shortfall below 475"]
+    solved = t.scale.solved
+    head += ["final IQM [95% CI]", "final mean", "median seed", f"shortfall below {solved:g}" if solved is not None
+             else "shortfall (no solved return)"]  # fmt: skip
     head += ["AUC IQM", "solved [95% CI]", "diverged", "P(best > it) [95% CI]"]
     end = int(s["stopped_at"].max()) if stopped and len(s) else 0
     rows = []
@@ -117,12 +119,16 @@ def best_html(t: RunTables, labels: Mapping[int, str]) -> str:
     if not s:
         return "<p>No configs.</p>"
     b = s[0]
-    solved = ci_text(b, "frac_solved", percent=True)
+    threshold = t.scale.solved
+    solved = (
+        f"{html.escape(ci_text(b, 'frac_solved', percent=True))} of {b['n_seeds']} seeds solved (≥ {threshold:g})"
+        if threshold is not None
+        else f"{b['n_seeds']} seeds"
+    )
     text = (
         f"<p><b>Best config</b> (rank 1 by final IQM): <b>{html.escape(labels[int(b['config'])])}</b><br>"
         f"final greedy return IQM {ci_text(b, 'final_iqm')}, mean {ci_text(b, 'final_mean')}, "
-        f"AUC IQM {ci_text(b, 'auc_iqm', '.3f')}; {html.escape(solved)} of {b['n_seeds']} seeds solved "
-        f"(≥ 475), {b['n_diverged']} diverged.</p>"
+        f"AUC IQM {ci_text(b, 'auc_iqm', '.3f')}; {solved}, {b['n_diverged']} diverged.</p>"
     )
     if len(s) >= 2:
         r = s[1]
@@ -275,7 +281,7 @@ def _schedule_sections(t: RunTables, labels: dict[int, str]) -> list[str]:
     """The halving or PBT section of the page (none for a sweep that trains every config to its end)."""
     if pbt.is_pbt(t):
         pops = schedule_report.population_summary(t)
-        return [schedule_report.pbt_html(t, pops, pbt.final_statistics(pops["final_eval_return"]))]
+        return [schedule_report.pbt_html(t, pops, pbt.final_statistics(pops["final_eval_return"], scale=t.scale))]
     if halving.is_halving(t):
         return [schedule_report.halving_html(t, schedule_report.rung_summary(t), labels)]
     return []

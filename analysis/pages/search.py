@@ -46,7 +46,7 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], left: int = 0) ->
 
 def rung_summary(t: RunTables) -> pd.DataFrame:
     """One row per config and rung it reached (``halving.rung_intervals``), the file ``rung_summary.parquet``."""
-    return halving.rung_intervals(halving.rung_scores(t), halving.metric(t))
+    return halving.rung_intervals(halving.rung_scores(t), halving.metric(t), scale=t.scale)
 
 
 def population_summary(t: RunTables) -> pd.DataFrame:

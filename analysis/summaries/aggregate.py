@@ -22,7 +22,7 @@ from analysis.stats.intervals import CURVE_BOOT
 from analysis.stats.summary import N_BOOT, SEED, rank_within, seed_layout, seed_matrix
 from analysis.tables.format import format_value
 
-PROFILE_TAUS = np.linspace(0.0, stats.MAX_RETURN, 101)  # returns at which the performance profiles are read
+PROFILE_POINTS = 101  # returns at which the performance profiles are read, evenly from the lowest to the highest
 
 
 def config_labels(summary: pd.DataFrame, axes: Sequence[str]) -> dict[int, str]:
@@ -51,13 +51,13 @@ def _slots(runs: pd.DataFrame, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndar
 
 
 def _curve_frame(
-    tensor: np.ndarray, configs: np.ndarray, steps: np.ndarray, keep: np.ndarray | None, seed: int
+    tensor: np.ndarray, configs: np.ndarray, steps: np.ndarray, keep: np.ndarray | None, seed: int, scale: stats.Scale
 ) -> pd.DataFrame:
-    """IQM and CI at each point of ``tensor [configs, seeds, points]`` as a tidy frame."""
+    """IQM and CI at each point of ``tensor [configs, seeds, points]`` as a tidy frame (returns on ``scale``)."""
     if keep is not None:
         sel = np.isin(configs, keep)
         tensor, configs = tensor[sel], configs[sel]
-    bounds = intervals.widened(stats.RETURN_RANGE, tensor)
+    bounds = scale.bounds(tensor)
     iv = intervals.curve_interval(tensor, "iqm", bounds=bounds, n_boot=CURVE_BOOT, seed=seed)
     n = np.sum(~np.isnan(tensor), axis=1)  # [configs, points]
     df = pd.DataFrame(
@@ -74,7 +74,12 @@ def _curve_frame(
 
 
 def eval_curves(
-    runs: pd.DataFrame, evals: pd.DataFrame, *, configs: Sequence[int] | None = None, seed: int = SEED
+    runs: pd.DataFrame,
+    evals: pd.DataFrame,
+    *,
+    configs: Sequence[int] | None = None,
+    seed: int = SEED,
+    scale: stats.Scale = stats.CARTPOLE,
 ) -> pd.DataFrame:
     """Sample-efficiency curves of greedy evaluation: per config and eval step, IQM over seeds with 95% CI.
 
@@ -88,7 +93,7 @@ def eval_curves(
     t = np.full((len(confs), s, len(steps)), np.nan)
     ok = row >= 0
     t[row[ok], col[ok], si[ok]] = evals["eval_return"].to_numpy(np.float64)[ok]
-    return _curve_frame(t, confs, steps, None if configs is None else np.asarray(configs), seed)
+    return _curve_frame(t, confs, steps, None if configs is None else np.asarray(configs), seed, scale)
 
 
 def train_curves(
@@ -98,6 +103,7 @@ def train_curves(
     n_bins: int = 25,
     configs: Sequence[int] | None = None,
     seed: int = SEED,
+    scale: stats.Scale = stats.CARTPOLE,
 ) -> pd.DataFrame:
     """Training-return curves: episodes binned by the env step they ended at, IQM over seeds with 95% CI.
 
@@ -129,7 +135,7 @@ def train_curves(
     t = np.where(last >= 0, np.take_along_axis(t, np.maximum(last, 0), axis=-1), np.nan)
     t = np.where(bins <= _end_bins(runs, last[..., -1], width, n_bins)[..., None], t, np.nan)
     steps = (np.arange(1, n_bins + 1) * width).astype(np.int64)
-    return _curve_frame(t, confs, steps, None if configs is None else np.asarray(configs), seed)
+    return _curve_frame(t, confs, steps, None if configs is None else np.asarray(configs), seed, scale)
 
 
 def _end_bins(runs: pd.DataFrame, last_data: np.ndarray, width: int, n_bins: int) -> np.ndarray:
@@ -157,6 +163,7 @@ def grouped_intervals(
     statistic: str = "iqm",
     n_boot: int = N_BOOT,
     seed: int = SEED,
+    scale: stats.Scale = stats.CARTPOLE,
 ) -> pd.DataFrame:
     """A statistic of per-run ``values`` pooled over all configs sharing the ``by`` hyperparameters, with CI.
 
@@ -180,7 +187,7 @@ def grouped_intervals(
     # [G, S, T]: group g's k-th config's seeds in [g, :, k].
     t = np.full((n_groups, mat.shape[1], t_max), np.nan)
     t[codes, :, rank_within(codes, n_groups)] = mat
-    bounds = intervals.widened(stats.RETURN_RANGE, t)
+    bounds = scale.bounds(t)
     iv = intervals.pooled_interval(t, statistic, bounds=bounds, n_boot=n_boot, seed=seed)
     first = np.full(n_groups, -1)
     first[codes[::-1]] = np.arange(len(codes))[::-1]
@@ -193,14 +200,21 @@ def grouped_intervals(
     return out
 
 
-def sensitivity(summary: pd.DataFrame, runs: pd.DataFrame, axes: Sequence[str], *, seed: int = SEED) -> pd.DataFrame:
+def sensitivity(
+    summary: pd.DataFrame,
+    runs: pd.DataFrame,
+    axes: Sequence[str],
+    *,
+    seed: int = SEED,
+    scale: stats.Scale = stats.CARTPOLE,
+) -> pd.DataFrame:
     """Each hyperparameter's marginal effect: final-return IQM per value, pooled over the other axes, with CI.
 
     Returns ``axis, value, label, iqm, ci_low, ci_high, n_configs, n_runs`` (``value`` as an object column).
     """
     parts = []
     for a in axes:
-        g = grouped_intervals(summary, runs, "final_eval_return", [a], seed=seed)
+        g = grouped_intervals(summary, runs, "final_eval_return", [a], seed=seed, scale=scale)
         g = g.rename(columns={a: "value"})
         g.insert(0, "axis", a)
         g.insert(2, "label", [format_value(v) for v in g["value"]])
@@ -210,14 +224,21 @@ def sensitivity(summary: pd.DataFrame, runs: pd.DataFrame, axes: Sequence[str], 
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
 
 
-def pair_heatmaps(summary: pd.DataFrame, runs: pd.DataFrame, axes: Sequence[str], *, seed: int = SEED) -> pd.DataFrame:
+def pair_heatmaps(
+    summary: pd.DataFrame,
+    runs: pd.DataFrame,
+    axes: Sequence[str],
+    *,
+    seed: int = SEED,
+    scale: stats.Scale = stats.CARTPOLE,
+) -> pd.DataFrame:
     """Final-return IQM over every pair of axes, pooled over the remaining axes, with CI.
 
     Returns ``x_axis, y_axis, x, y, iqm, ci_low, ci_high, n_configs, n_runs``; empty with fewer than 2 axes.
     """
     parts = []
     for xa, ya in itertools.combinations(axes, 2):
-        g = grouped_intervals(summary, runs, "final_eval_return", [xa, ya], seed=seed)
+        g = grouped_intervals(summary, runs, "final_eval_return", [xa, ya], seed=seed, scale=scale)
         g = g.rename(columns={xa: "x", ya: "y"})
         g.insert(0, "x_axis", xa)
         g.insert(1, "y_axis", ya)
@@ -244,15 +265,22 @@ def improvement_matrix(runs: pd.DataFrame, configs: Sequence[int]) -> pd.DataFra
     return pd.DataFrame({"x": confs[xi], "y": confs[yi], "p": iv.point, "ci_low": iv.low, "ci_high": iv.high})
 
 
-def score_profiles(runs: pd.DataFrame, configs: Sequence[int], *, taus: np.ndarray | None = None) -> pd.DataFrame:
+def score_profiles(
+    runs: pd.DataFrame,
+    configs: Sequence[int],
+    *,
+    taus: np.ndarray | None = None,
+    scale: stats.Scale = stats.CARTPOLE,
+) -> pd.DataFrame:
     """Performance profiles of final eval returns: fraction of seeds scoring at least each tau, with 95% CI.
 
-    Returns ``config, tau, fraction, ci_low, ci_high`` (Agarwal et al., 2021, sec. 5), taus 0..500 by default:
-    at tau = 500 the share of seeds that reached the cap. Each fraction has its Clopper-Pearson interval
+    Returns ``config, tau, fraction, ci_low, ci_high`` (Agarwal et al., 2021, sec. 5), by default at 101 taus
+    from the task's lowest to its highest return (``scale``; CartPole-v1: 0 to 500, where tau = 500 is the share
+    of seeds that reached the cap). Each fraction has its Clopper-Pearson interval
     (``intervals.profile_interval``, exact: no replicates).
     """
-    taus = PROFILE_TAUS if taus is None else np.asarray(taus, np.float64)
     mat, confs = seed_matrix(runs, "final_eval_return")
+    taus = np.linspace(*scale.bounds(mat), PROFILE_POINTS) if taus is None else np.asarray(taus, np.float64)
     pos = {int(c): i for i, c in enumerate(confs)}
     sel = mat[[pos[int(c)] for c in configs]]
     iv = intervals.profile_interval(sel, taus)
@@ -301,6 +329,7 @@ def response_trends(
     n_grid: int = 101,
     n_boot: int = smooth.N_BOOT,
     seed: int = SEED,
+    scale: stats.Scale = stats.CARTPOLE,
 ) -> pd.DataFrame:
     """The smoothed trend of ``response_points``' IQMs against each axis (per ``group``), with a 95% band.
 
@@ -322,9 +351,7 @@ def response_trends(
         grid = np.linspace(x.min(), x.max(), n_grid)
         y = d["iqm"].to_numpy(np.float64)
         h = smooth.choose_bandwidth(x, y)
-        band = smooth.trend_band(
-            x, y, grid, h=h, bounds=intervals.widened(stats.RETURN_RANGE, y), n_boot=n_boot, seed=seed
-        )
+        band = smooth.trend_band(x, y, grid, h=h, bounds=scale.bounds(y), n_boot=n_boot, seed=seed)
         parts.append(
             pd.DataFrame(
                 {

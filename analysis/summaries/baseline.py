@@ -114,7 +114,7 @@ def versus_default(t: RunTables, default: int, *, fdr: float = FDR) -> pd.DataFr
     """
     mats = {
         "final": seed_matrix(t.runs, "final_eval_return")[0],
-        "auc": seed_matrix(t.runs, run_auc(t.runs, t.evals))[0],
+        "auc": seed_matrix(t.runs, run_auc(t.runs, t.evals, t.scale))[0],
     }
     configs = seed_matrix(t.runs, "seed")[1]
     d = int(np.searchsorted(configs, default))

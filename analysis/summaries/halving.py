@@ -43,9 +43,9 @@ def metric(t: RunTables) -> str:
     return "final" if settings(t.manifest).get("metric") == "final" else "auc"
 
 
-def metric_bounds(name: str) -> tuple[float, float]:
-    """The lowest and highest possible value of a rung metric (the intervals' worst cases)."""
-    return AUC_RANGE if name == "auc" else stats.RETURN_RANGE
+def metric_bounds(name: str, scale: stats.Scale = stats.CARTPOLE) -> tuple[float, float]:
+    """The lowest and highest possible value of a rung metric (the intervals' worst cases) on a task's ``scale``."""
+    return AUC_RANGE if name == "auc" else scale.bounds()
 
 
 def rung_steps(t: RunTables) -> list[int]:
@@ -58,13 +58,15 @@ def rung_steps(t: RunTables) -> list[int]:
     return sorted(steps | {int(t.runs["stopped_at"].max())})
 
 
-def score_at(runs: pd.DataFrame, evals: pd.DataFrame, step: int, name: str) -> np.ndarray:
+def score_at(
+    runs: pd.DataFrame, evals: pd.DataFrame, step: int, name: str, scale: stats.Scale = stats.CARTPOLE
+) -> np.ndarray:
     """``[runs]`` each run's metric from its evaluations up to ``step``: its normalised AUC so far
     (``summary.run_auc``) for ``"auc"``, its last eval return for ``"final"``; NaN before any evaluation. The
     engine ranks rungs with the same definition."""
     ev = evals[evals["step"] <= step]
     if name == "auc":
-        return run_auc(runs, ev)
+        return run_auc(runs, ev, scale)
     last = ev.sort_values(["config", "seed", "step"]).groupby(["config", "seed"])["eval_return"].last()
     return last.reindex(pd.MultiIndex.from_frame(runs[["config", "seed"]])).to_numpy(np.float64)
 
@@ -94,14 +96,21 @@ def rung_scores(t: RunTables) -> pd.DataFrame:
         if not last and "score" in at.columns:
             runs = at[["config", "seed", "score"]].sort_values(["config", "seed"])
         else:
-            runs = runs.assign(score=score_at(runs, t.evals, step, name))
+            runs = runs.assign(score=score_at(runs, t.evals, step, name, t.scale))
         runs = runs.assign(rung=k, step=step, kept=runs["config"].map(kept).astype(bool).to_numpy())
         parts.append(runs[SCORE_COLUMNS])
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=SCORE_COLUMNS)
     return out.astype({"rung": np.int64, "step": np.int64, "config": np.int64, "seed": np.int64})
 
 
-def rung_intervals(scores: pd.DataFrame, name: str, *, n_boot: int = N_BOOT, seed: int = SEED) -> pd.DataFrame:
+def rung_intervals(
+    scores: pd.DataFrame,
+    name: str,
+    *,
+    n_boot: int = N_BOOT,
+    seed: int = SEED,
+    scale: stats.Scale = stats.CARTPOLE,
+) -> pd.DataFrame:
     """Each config's IQM over seeds of ``scores`` (``rung_scores``) at each rung, with its 95% CI.
 
     Returns ``rung, step, config, n_seeds, iqm, ci_low, ci_high, kept``, sorted by rung, then IQM (best first),
@@ -112,7 +121,7 @@ def rung_intervals(scores: pd.DataFrame, name: str, *, n_boot: int = N_BOOT, see
     parts = []
     for (k, step), d in scores.groupby(["rung", "step"], sort=True):
         mat, configs = seed_matrix(d, "score")
-        bounds = intervals.widened(metric_bounds(name), mat)
+        bounds = intervals.widened(metric_bounds(name, scale), mat)
         iv = intervals.interval(mat, "iqm", bounds=bounds, n_boot=n_boot, seed=seed)
         kept = d.groupby("config")["kept"].first().reindex(configs).to_numpy(bool)
         parts.append(

@@ -130,15 +130,22 @@ def populations(t: RunTables) -> pd.DataFrame:
 
 
 def final_statistics(
-    finals: Sequence[float] | np.ndarray, *, n_boot: int = N_BOOT, seed: int = SEED
+    finals: Sequence[float] | np.ndarray,
+    *,
+    n_boot: int = N_BOOT,
+    seed: int = SEED,
+    scale: stats.Scale = stats.CARTPOLE,
 ) -> dict[str, intervals.Interval]:
     """IQM and mean over populations of their best members' final returns, with 95% CIs, and the solved share
-    (at least 475) with its Clopper-Pearson interval: ``{"iqm", "mean", "solved"}``, ``Interval``s of floats."""
+    (at least ``scale.solved``; NaN without one) with its Clopper-Pearson interval: ``{"iqm", "mean",
+    "solved"}``, ``Interval``s of floats."""
     x = np.asarray(finals, np.float64)[None, :]
-    bounds = intervals.widened(stats.RETURN_RANGE, x)
+    bounds = scale.bounds(x)
     cis = intervals.intervals_of(x, ["iqm", "mean"], bounds=bounds, n_boot=n_boot, seed=seed)
     out = {k: intervals.Interval(float(v.point[0]), float(v.low[0]), float(v.high[0])) for k, v in cis.items()}
-    n, k = int(np.sum(~np.isnan(x))), int(np.sum(x >= stats.SOLVED_RETURN))
+    n, k = int(np.sum(~np.isnan(x))), int(np.sum(x >= (np.inf if scale.solved is None else scale.solved)))
     lo, hi = intervals.proportion_interval(k, n)
-    out["solved"] = intervals.Interval(k / n if n else float("nan"), float(lo), float(hi))
+    solvable = n and scale.solved is not None
+    nan = float("nan")
+    out["solved"] = intervals.Interval(k / n, float(lo), float(hi)) if solvable else intervals.Interval(nan, nan, nan)
     return out
