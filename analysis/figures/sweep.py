@@ -51,8 +51,8 @@ def run_title(t: RunTables) -> str:
         grid, hps = t.manifest.get("grid") or "sweep", " × ".join(pbt.explored(t.pbt)) or "nothing"
         n_pops = int(t.pbt["population"].nunique())
         return (
-            f"DQN on {', '.join(t.envs)}, grid '{grid}': population-based training of {hps}\n{facts['n_configs']} members "
-            f"× {n_pops} population{'s' if n_pops != 1 else ''}, {facts['total_steps']:,} env steps per member"
+            f"DQN on {', '.join(t.envs)}, grid '{grid}': population-based training of {hps}\n"
+            f"{facts['n_configs']} members × {n_pops} population{'s' if n_pops != 1 else ''}, {facts['total_steps']:,} env steps per member"
         )
     env = ", ".join(t.envs)
     return sweep_title(t.manifest, t.axes, facts["n_configs"], facts["n_seeds"], facts["total_steps"], env)
