@@ -52,7 +52,8 @@ def run_title(t: RunTables) -> str:
         n_pops = int(t.pbt["population"].nunique())
         return (
             f"DQN on {', '.join(t.envs)}, grid '{grid}': population-based training of {hps}\n"
-            f"{facts['n_configs']} members × {n_pops} population{'s' if n_pops != 1 else ''}, {facts['total_steps']:,} env steps per member"
+            f"{facts['n_configs']} members × {n_pops} population{'s' if n_pops != 1 else ''}, "
+            f"{facts['total_steps']:,} env steps per member"
         )
     env = ", ".join(t.envs)
     return sweep_title(t.manifest, t.axes, facts["n_configs"], facts["n_seeds"], facts["total_steps"], env)
