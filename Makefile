@@ -39,7 +39,7 @@ $(VENV)/.installed-cuda12 $(VENV)/.installed-cuda13: $(VENV)/.installed-%: $(STA
 	$(PY) -m pip install --quiet -c constraints.txt "jax[$*]==$(JAX_VERSION)"
 	touch $@
 
-# Two workers, each test file on one of them (its module fixtures computed once): about 6 minutes on 2 cores.
+# Two workers, each test file on one of them (its module fixtures computed once): about 12 minutes on 2 cores.
 test: $(STAMP)
 	JAX_PLATFORMS=cpu $(PY) -m pytest -q -n 2 --dist loadfile
 

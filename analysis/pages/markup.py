@@ -114,8 +114,9 @@ def _rate(v: Any) -> str | None:
 def img_html(f: FigureFile) -> str:
     """The figure embedded in the page (base64 PNG), with its caption and file name."""
     data = base64.b64encode(f.path.read_bytes()).decode("ascii")
+    where = f.path.name if f.path.parent.name == "figures" else f"{f.path.parent.name}/{f.path.name}"
     return (
         f'<figure><img alt="{html.escape(f.path.stem)}" src="data:image/png;base64,{data}">'
-        f"<figcaption>{html.escape(f.caption)} <code>figures/{html.escape(f.path.name)}</code></figcaption>"
+        f"<figcaption>{html.escape(f.caption)} <code>figures/{html.escape(where)}</code></figcaption>"
         "</figure>"
     )

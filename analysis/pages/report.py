@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import math
 import os
+import re
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.figures.style import FigureFile
+from analysis.figures import tasks as task_figures
+from analysis.figures.style import FigureFile, save
 from analysis.figures.sweep import make_figures, run_labels, run_title
 from analysis.pages import search as schedule_report
 from analysis.pages.markup import ci_text, document, img_html, manifest_html
@@ -25,10 +27,23 @@ from analysis.stats import intervals, seeds
 from analysis.stats.improvement import holm, improvement
 from analysis.stats.intervals import CURVE_BOOT
 from analysis.stats.summary import N_BOOT, seed_matrix, summarise
-from analysis.summaries import aggregate, baseline, halving, pbt
+from analysis.summaries import aggregate, baseline, halving, pbt, tasks
 from analysis.tables.format import format_value
 from analysis.tables.run import RunTables, load, write_parquet, write_summary
-from common.files import atomic_write_text
+from common.files import atomic_write_text, make_dir
+
+TASKS_CAPTION = (
+    "Each setting's normalised final score (0: random policy, 1: the task's reference return) pooled over the "
+    "tasks: IQM with its 95% CI (black), each task's own IQM (markers); right, the optimality gap with its 95% CI."
+)
+
+
+def save_figure(fig, path: Path, caption: str) -> FigureFile:
+    """Writes ``fig`` to ``path`` (its folder created) and returns it with its caption."""
+    make_dir(path.parent)
+    save(fig, path)
+    return FigureFile(path, caption)
+
 
 # Below this many seeds the report quotes the coverage measured at that seed count (see ``caveats``).
 FEW_SEEDS = 10
@@ -287,20 +302,46 @@ def _schedule_sections(t: RunTables, labels: dict[int, str]) -> list[str]:
     return []
 
 
-def render(t: RunTables, figs: Sequence[FigureFile]) -> str:
-    """The report page: best config (for PBT: the populations' best members), the halving or PBT section,
-    summary table, figures (embedded), manifest."""
-    labels = run_labels(t)
-    title = run_title(t)
-    method = (
-        "Statistics over seeds follow Agarwal et al., “Deep Reinforcement Learning at the Edge of the "
+def _scale_words(t: RunTables) -> dict[str, str]:
+    """How the method paragraph names the task's highest and solved returns: CartPole-v1's numbers for a sweep of
+    it, words for a sweep of several tasks or one without them."""
+    scale = t.scale if len(t.envs) == 1 else None
+    if scale is not None and scale.high is not None and scale.low is not None:
+        top = f"{scale.high:g}"
+        auc = f"divided by that of a return of {scale.high:g} over the same steps, measured from {scale.low:g} (0–1)"
+    elif scale is not None:
+        top = "the highest return"
+        auc = "divided by the steps it spans (the mean eval return: this task's returns have no top to scale by)"
+    else:
+        top = "the task's highest return"
+        auc = (
+            "divided by that of the task's highest return over the same steps, measured from its lowest (0–1; a "
+            "task without a highest return gets the mean eval return itself)"
+        )
+    if scale is not None and scale.solved is not None:
+        solved = f"reached {scale.solved:g}"
+        gap = f"the <i>shortfall below {scale.solved:g}</i> is the mean of max({scale.solved:g} − return, 0)"
+    elif scale is not None:
+        solved = "reached the solved return (this task has none, so it is left empty)"
+        gap = "the <i>shortfall</i> below the solved return is left empty (this task has none)"
+    else:
+        solved = "reached its task's solved return (none for a task without one)"
+        gap = "the <i>shortfall</i> is the mean of max(solved − return, 0)"
+    return {"top": top, "auc": auc, "solved": solved, "gap": gap}
+
+
+def method_html(t: RunTables) -> str:
+    """The paragraph that says how every number of the page was computed."""
+    w = _scale_words(t)
+    return (
+        "<p>Statistics over seeds follow Agarwal et al., “Deep Reinforcement Learning at the Edge of the "
         "Statistical Precipice” (NeurIPS 2021): interquartile mean (IQM), probability of improvement and "
         "performance profiles. Their 95% confidence intervals were chosen by measured coverage and power: the "
         "IQM's and the median's are expanded percentile bootstraps over seeds (Hesterberg 2015), the mean's "
         "Bayesian-bootstrap intervals with a worst-case atom (Gaffke's bound, Learned-Miller and Thomas 2019), "
         "and where every seed scored the same bound, the IQM and median get the atom's interval too, which "
-        "allows for seeds that were not drawn (with every seed at 500 the IQM's lower end stays below 500 up "
-        "to 12 seeds). P(X &gt; Y) pairs the two configs' runs by seed: Munzel's (1999) studentised statistic "
+        f"allows for seeds that were not drawn (with every seed at {w['top']} the IQM's lower end stays below it "
+        "up to 12 seeds). P(X &gt; Y) pairs the two configs' runs by seed: Munzel's (1999) studentised statistic "
         "on the arcsine scale, closed form. Shares use the Clopper-Pearson interval. Configs share their seeds' "
         "random numbers, so every comparison and pooled cell weighs a seed the same in every config. In "
         "simulation of CartPole-, Acrobot- and MinAtar-like returns these intervals covered the true value at "
@@ -310,14 +351,20 @@ def render(t: RunTables, figs: Sequence[FigureFile]) -> str:
         f"{CURVE_BOOT:,} for learning-curve bands; one seed gives no interval. "
         "<i>Final</i> is the greedy evaluation return at each run's last evaluation; <i>AUC</i> is the area "
         "under a run's evaluation curve (each evaluation's return held over the steps since the previous one, "
-        "from step 0 to the last evaluation; a missing evaluation leaves out its steps) divided by that of a "
-        "return of 500 over the same steps (0–1); <i>solved</i> is the share of a config's seeds whose final "
-        "return reached 475, a seed without any evaluation counting as not solved; the <i>median seed</i> is "
-        "the median over seeds; the <i>shortfall below 475</i> is the mean of max(475 − return, 0) (rliable's "
-        "optimality gap measures it from the best possible score, which for returns capped at 500 is just "
-        "500 − mean). Ranks go by final IQM, ties to the higher lower end of the mean's interval, then the "
-        "mean, then AUC IQM; configs without an interval rank last."
+        f"from step 0 to the last evaluation; a missing evaluation leaves out its steps) {w['auc']}; <i>solved</i> "
+        f"is the share of a config's seeds whose final return {w['solved']}, a seed without any evaluation "
+        f"counting as not solved; the <i>median seed</i> is the median over seeds; {w['gap']} (rliable's "
+        "optimality gap measures it from the best possible score instead). Ranks go by final IQM, ties to the "
+        "higher lower end of the mean's interval, then the mean, then AUC IQM; configs without an interval rank "
+        "last.</p>"
     )
+
+
+def render(t: RunTables, figs: Sequence[FigureFile]) -> str:
+    """The report page: best config (for PBT: the populations' best members), the halving or PBT section,
+    summary table, figures (embedded), manifest."""
+    labels = run_labels(t)
+    title = run_title(t)
     body = [
         f"<h1>{html.escape(title)}</h1>",
         f"<p>Run folder: <code>{html.escape(str(t.path))}</code>. Generated "
@@ -326,7 +373,7 @@ def render(t: RunTables, figs: Sequence[FigureFile]) -> str:
         *caveats(t),
         *schedule_report.missing_tables(t),
         *_schedule_sections(t, labels),
-        f"<p>{method}</p>",
+        method_html(t),
         *defaults_html(t),
         "<h2>Members over populations (best first)</h2>" if pbt.is_pbt(t) else "<h2>Summary (best first)</h2>",
         summary_html(t),
@@ -335,6 +382,99 @@ def render(t: RunTables, figs: Sequence[FigureFile]) -> str:
         "<h2>Sweep</h2>",
         manifest_html(t.manifest),
     ]
+    return document(title, "\n".join(body))
+
+
+def env_folder(env: str) -> str:
+    """The figures folder of a task: its name with anything but letters, digits, '.', '-' and '_' as '_'."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", env)
+
+
+def _task_table(found: tasks.AcrossTasks, *, max_rows: int = 50) -> str:
+    """The settings pooled over tasks as an HTML table, best first."""
+    by = tasks.setting_axes([c for c in found.table.columns if c not in tasks.TABLE_COLUMNS])
+    head = ["rank", *by, "tasks", "runs", "IQM [95% CI]", "mean", "median", "optimality gap"]
+    rows = []
+    for r in found.table.head(max_rows).to_dict("records"):
+        cells = [str(r["rank"]), *(format_value(r[a]) for a in by), str(r["n_tasks"]), str(r["n_runs"])]
+        cells += [ci_text(r, k, ".3f") for k in ("iqm", "mean", "median", "gap")]
+        rows.append("".join(f"<td>{html.escape(c)}</td>" for c in cells))
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    more = f"<p>The best {max_rows} of {len(found.table)} settings.</p>" if len(found.table) > max_rows else ""
+    return f"<table><tr>{th}</tr>" + "".join(f"<tr>{r}</tr>" for r in rows) + f"</table>{more}"
+
+
+def tasks_html(found: tasks.AcrossTasks | None, figs: Sequence[FigureFile]) -> list[str]:
+    """The section "Across tasks": how scores were normalised, the settings ranked over every task, the figure."""
+    if found is None:
+        return []
+    out = ["<h2>Across tasks</h2>"]
+    refs = "; ".join(f"{env}: random {n.random:g}, reference {n.reference:g}" for env, n in found.normalisers.items())
+    out.append(
+        "<p>Each run's final return is put on one scale: its <i>normalised score</i> is (return − random) / "
+        "(reference − random), 0 for a uniformly random policy and 1 at the task's reference return (its solved "
+        "return, else its highest) — "
+        f"{html.escape(refs) or 'no task has one'}. A setting (the values of the swept axes other than the "
+        "environment) pools its runs on every task: the IQM, mean and median of the normalised scores with 95% "
+        "intervals (each task's config a stratum keeping its share of the runs, seeds paired across them, as the "
+        "heatmaps' cells are), and the optimality gap, the mean of max(1 − score, 0), lower better. Ranked by "
+        "IQM.</p>"
+    )
+    if found.left_out:
+        out.append(
+            f"<p><b>Left out of the pooled scores:</b> {html.escape(', '.join(found.left_out))}, whose returns "
+            "have no reference (no solved return and no highest return) or no random return to normalise by; "
+            "see its own section.</p>"
+        )
+    if found.incomplete:
+        out.append(
+            f"<p><b>{len(found.incomplete)} setting{'s' * (len(found.incomplete) > 1)} without runs on every task "
+            f"pooled</b> ({html.escape(_names(found.incomplete))}) are left out of the ranking.</p>"
+        )
+    if len(found.table):
+        out.append(_task_table(found))
+    out += [img_html(f) for f in figs]
+    return out
+
+
+def task_section(t: RunTables, figs: Sequence[FigureFile]) -> list[str]:
+    """One task's part of a report over several: its best config, comparison with the defaults, summary and
+    figures (``t``: ``RunTables.for_env``)."""
+    labels = run_labels(t)
+    return [
+        f"<h2>{html.escape(t.envs[0])}</h2>",
+        best_html(t, labels),
+        *[h.replace("<h2>", "<h3>").replace("</h2>", "</h3>") for h in defaults_html(t)],
+        "<h3>Summary (best first)</h3>",
+        summary_html(t),
+        "<h3>Figures</h3>",
+        *(img_html(f) for f in figs),
+    ]
+
+
+def render_tasks(
+    t: RunTables,
+    found: tasks.AcrossTasks | None,
+    task_figs: Sequence[FigureFile],
+    sections: Sequence[tuple[RunTables, Sequence[FigureFile]]],
+) -> str:
+    """The report page of a sweep over several tasks: the settings across tasks, then a section per task."""
+    title = run_title(t)
+    body = [
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p>Run folder: <code>{html.escape(str(t.path))}</code>. Generated "
+        f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}. Tasks: "
+        + ", ".join(f'<a href="#{env_folder(sub.envs[0])}">{html.escape(sub.envs[0])}</a>' for sub, _ in sections)
+        + ".</p>",
+        *caveats(t),
+        *tasks_html(found, task_figs),
+        method_html(t),
+    ]
+    for sub, figs in sections:
+        part = task_section(sub, figs)
+        part[0] = f'<h2 id="{env_folder(sub.envs[0])}">{html.escape(sub.envs[0])}</h2>'
+        body += part
+    body += ["<h2>Sweep</h2>", manifest_html(t.manifest)]
     return document(title, "\n".join(body))
 
 
@@ -354,7 +494,20 @@ def report(run_dir: str | os.PathLike) -> Path:
         write_parquet(t.path / "rung_summary.parquet", schedule_report.rung_summary(t), t.manifest)
     if pbt.is_pbt(t):
         write_parquet(t.path / "populations.parquet", schedule_report.population_summary(t), t.manifest)
-    figs = make_figures(t, t.path / "figures")
     out = t.path / "report.html"
-    atomic_write_text(out, render(t, figs))
+    if len(t.envs) == 1:
+        atomic_write_text(out, render(t, make_figures(t, t.path / "figures")))
+        return out
+    found = tasks.across_tasks(summary, t.runs, t.axes, t.tasks)
+    task_figs = []
+    if found is not None:
+        write_parquet(t.path / "tasks_summary.parquet", found.table, t.manifest)
+        if len(found.table):
+            fig = task_figures.across_tasks(found, title=run_title(t))
+            task_figs.append(save_figure(fig, t.path / "figures" / "across_tasks.png", TASKS_CAPTION))
+    sections = []
+    for env in t.envs:
+        sub = t.for_env(env)
+        sections.append((sub, make_figures(sub, t.path / "figures" / env_folder(env))))
+    atomic_write_text(out, render_tasks(t, found, task_figs, sections))
     return out

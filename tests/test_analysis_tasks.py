@@ -1,0 +1,136 @@
+"""A sweep over several tasks: summaries on each task's own scale, the settings pooled across tasks on normalised
+scores, and a report with a section per task (no JAX)."""
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_analysis_tables import sweep
+
+import analysis
+from analysis.stats import point as stats
+from analysis.stats.summary import run_auc
+from analysis.summaries import tasks
+from analysis.tables.run import load
+
+TASKS = {
+    "CartPole-v1": {"low": 0.0, "high": 500.0, "solved": 475.0, "random": 21.9},
+    "Acrobot-v1": {"low": -500.0, "high": 0.0, "solved": -100.0, "random": -499.2},
+    "Breakout-MinAtar": {"low": 0.0, "high": None, "solved": None, "random": 0.37},
+}
+
+
+def task_sweep(envs=("CartPole-v1", "Acrobot-v1"), n_seeds=5, lrs=(1e-4, 1e-3)):
+    """``sweep`` with ``env`` as its first axis: CartPole's returns as ``sweep`` draws them (0..500), Acrobot's
+    moved down by 500 (-500..0), Breakout's divided by 10 (no top)."""
+    data = sweep({"env": list(envs), "lr": list(lrs)}, n_seeds=n_seeds)
+    runs, ev = data["runs"], data["evals"]
+    env_of_run = runs["env"].to_numpy()[ev["run"]]
+    ev["eval_return"] = np.where(
+        env_of_run == "Acrobot-v1",
+        ev["eval_return"] - 500.0,
+        np.where(env_of_run == "Breakout-MinAtar", ev["eval_return"] / 10.0, ev["eval_return"]),
+    ).astype(np.float32)
+    data["manifest"]["tasks"] = {e: TASKS[e] for e in envs}
+    return data
+
+
+def test_normalised_score_is_zero_at_random_and_one_at_the_reference():
+    n = tasks.normaliser(stats.Scale(**TASKS["Acrobot-v1"]))
+    np.testing.assert_allclose(n(np.array([-499.2, -100.0, 0.0])), [0.0, 1.0, 499.2 / 399.2])
+    assert tasks.normaliser(stats.Scale(**TASKS["Breakout-MinAtar"])) is None  # no solved, no highest return
+    # No solved return: the highest is the reference.
+    assert tasks.normaliser(stats.Scale(0.0, 10.0, None, 2.0)) == tasks.Normaliser(2.0, 10.0)
+    lo, hi = tasks.normalised_bounds({e: stats.Scale(**TASKS[e]) for e in ("CartPole-v1", "Acrobot-v1")})
+    assert lo == pytest.approx(-21.9 / 453.1) and hi == pytest.approx(499.2 / 399.2)
+
+
+def test_summary_uses_each_tasks_scale(tmp_path):
+    analysis.write_tables(tmp_path, **task_sweep())
+    t = load(tmp_path)
+    assert t.envs == ["Acrobot-v1", "CartPole-v1"]
+    s = t.summary.set_index("config")
+    env = t.runs.groupby("config")["env"].first()
+    # Configs rank within their task: each task has a rank 1 and a rank 2.
+    assert sorted(s["rank"].groupby(env).apply(sorted).tolist()) == [[1, 2], [1, 2]]
+    # Acrobot's shortfall is below -100 (its solved return), not 475.
+    acro = t.runs[t.runs["env"] == "Acrobot-v1"]
+    for c, g in acro.groupby("config"):
+        want = np.mean(np.maximum(-100.0 - g["final_eval_return"].to_numpy(), 0.0))
+        assert s.loc[c, "final_shortfall"] == pytest.approx(want, rel=1e-6)
+    # The AUC is normalised between each task's own lowest and highest return: Acrobot's -500 is 0, not negative.
+    sub = t.for_env("Acrobot-v1")
+    auc = run_auc(sub.runs, sub.evals, sub.scale)
+    assert np.all((auc >= 0) & (auc <= 1))
+    assert sub.axes == ["lr"] and set(sub.runs["env"]) == {"Acrobot-v1"} and list(sub.tasks) == ["Acrobot-v1"]
+
+
+def test_across_tasks_pools_each_setting_over_the_tasks(tmp_path):
+    analysis.write_tables(tmp_path, **task_sweep(("CartPole-v1", "Acrobot-v1", "Breakout-MinAtar")))
+    t = load(tmp_path)
+    found = tasks.across_tasks(t.summary, t.runs, t.axes, t.tasks, n_boot=500)
+    assert found.tasks == ["Acrobot-v1", "CartPole-v1"] and found.left_out == ["Breakout-MinAtar"]
+    assert not found.incomplete and len(found.table) == 2 and list(found.table["rank"]) == [1, 2]
+    for row in found.table.to_dict("records"):
+        runs = t.runs[(t.runs["lr"] == row["lr"]) & t.runs["env"].isin(found.tasks)]
+        score = np.concatenate(
+            [found.normalisers[e](g["final_eval_return"].to_numpy()) for e, g in runs.groupby("env")]
+        )
+        assert row["n_tasks"] == 2 and row["n_runs"] == len(score) == 10
+        assert row["iqm"] == pytest.approx(float(stats.iqm(score[None])[0]))
+        assert row["mean"] == pytest.approx(score.mean())
+        assert row["gap"] == pytest.approx(np.mean(np.maximum(1.0 - score, 0.0)))
+        for k in ("iqm", "mean", "median", "gap"):
+            assert row[f"{k}_ci_low"] <= row[k] <= row[f"{k}_ci_high"]
+            assert row[f"{k}_ci_low"] < row[f"{k}_ci_high"]
+    assert found.table["iqm"].is_monotonic_decreasing
+    assert len(found.per_task) == 4  # each (setting, pooled task)
+
+
+def test_a_setting_missing_a_task_is_left_out_of_the_ranking(tmp_path):
+    data = task_sweep(lrs=(1e-4, 1e-3, 1e-2))
+    runs = data["runs"]
+    drop = (runs["env"] == "Acrobot-v1") & (runs["lr"] == 1e-2)  # lr=0.01 ran on CartPole only
+    keep_runs = np.flatnonzero(~drop.to_numpy())
+    new_index = {int(r): i for i, r in enumerate(keep_runs)}
+    data["runs"] = runs[~drop].reset_index(drop=True)
+    for key in ("evals", "episodes"):
+        table = data[key]
+        mask = np.isin(table["run"], keep_runs)
+        data[key] = {k: v[mask] for k, v in table.items()}
+        data[key]["run"] = np.array([new_index[int(r)] for r in data[key]["run"]])
+    analysis.write_tables(tmp_path, **data)
+    t = load(tmp_path)
+    found = tasks.across_tasks(t.summary, t.runs, t.axes, t.tasks, n_boot=200)
+    assert found.incomplete == ["lr=0.01"] and sorted(found.table["lr"]) == [1e-4, 1e-3]
+
+
+def test_one_task_has_no_across_tasks_section(tmp_path):
+    analysis.write_tables(tmp_path, **task_sweep(("Acrobot-v1",)))
+    t = load(tmp_path)
+    assert tasks.across_tasks(t.summary, t.runs, t.axes, t.tasks) is None
+    html = analysis.report(tmp_path).read_text()
+    assert "Across tasks" not in html and "DQN on Acrobot-v1" in html
+    text = re.sub(r"base64,[^\"]*", "", html).split("<h2>Sweep</h2>")[0]  # the page's words, without images
+    assert "shortfall below -100" in text and "475" not in text and "a return of 0 over the same steps" in text
+
+
+def test_report_over_several_tasks(tmp_path):
+    analysis.write_tables(tmp_path, **task_sweep(("CartPole-v1", "Acrobot-v1", "Breakout-MinAtar")))
+    html = analysis.report(tmp_path).read_text()
+    figs = tmp_path / "figures"
+    assert (figs / "across_tasks.png").is_file()
+    for env in ("CartPole-v1", "Acrobot-v1", "Breakout-MinAtar"):
+        assert (figs / env / "ranking.png").is_file() and (figs / env / "learning_curves_eval.png").is_file()
+        assert f'<h2 id="{env}">{env}</h2>' in html
+    assert "<h2>Across tasks</h2>" in html and "Left out of the pooled scores:</b> Breakout-MinAtar" in html
+    # Each task's summary names its own solved return (Breakout has none).
+    sections = {env: html.split(f'<h2 id="{env}">')[1].split("<h2")[0] for env in ("CartPole-v1", "Acrobot-v1")}
+    assert "shortfall below 475" in sections["CartPole-v1"] and "shortfall below -100" in sections["Acrobot-v1"]
+    breakout = html.split('<h2 id="Breakout-MinAtar">')[1].split("<h2")[0]
+    assert "shortfall (no solved return)" in breakout
+    table = pd.read_parquet(tmp_path / "tasks_summary.parquet")
+    assert list(table["rank"]) == [1, 2] and set(table["n_tasks"]) == {2}
+    summary = pd.read_parquet(tmp_path / "summary.parquet")
+    assert len(summary) == 6 and "env" in summary.columns
