@@ -34,12 +34,15 @@ from analysis.stats import references as refs
 from analysis.stats.improvement import improvement
 from analysis.stats.intervals import CURVE_BOOT
 from analysis.stats.populations import (
+    ACROBOT,
     BOUNDS,
     CARTPOLE,
+    MOUNTAIN_CAR,
     POPULATIONS,
     Quantile,
     draw,
     mixture,
+    normalised,
     point_mass,
     sweep_scale,
     tabulated,
@@ -223,6 +226,32 @@ def _pool(names: Sequence[str], rho: float, n: int, reps: int, n_boot: int, rng,
         rows.append(dict(statistic="pooled IQM", population=label, seeds=n, method=method, **_res(lo, hi, truth)))
 
 
+# Normalised scores pooled over tasks (``summaries.tasks``): the CartPole-, Acrobot- and MountainCar-like shapes,
+# each as (return - random) / (solved - random), independent across tasks (rho 0: a seed means nothing across them).
+TASK_POOL = (
+    (_P[2], 21.9, 475.0, CARTPOLE),
+    (_P[9], -499.2, -100.0, ACROBOT),
+    (_P[10], -200.0, -110.0, MOUNTAIN_CAR),
+)
+
+
+def _task_pool(n: int, reps: int, n_boot: int, rng, rows: list[dict]) -> None:
+    """The IQM of normalised scores pooled over the ``TASK_POOL`` tasks at ``n`` seeds each."""
+    qs = [normalised(POPULATIONS[name], rand, ref) for name, rand, ref, _ in TASK_POOL]
+    ends = [((lo - rand) / (ref - rand), (hi - rand) / (ref - rand)) for _, rand, ref, (lo, hi) in TASK_POOL]
+    bounds = (min(e[0] for e in ends), max(e[1] for e in ends))
+    x = draw(qs, 0.0, reps, n, rng)
+    truth = true_pooled_iqm(qs)
+
+    def ends_of(sl: slice) -> dict:
+        mine = intervals.pooled_interval(np.moveaxis(x[:, sl], 0, -1), bounds=bounds, n_boot=n_boot, seed=_seed(rng))
+        return {"package": mine[1:], "percentile": _old_pooled(x[:, sl], "iqm", n_boot, rng)}
+
+    label = "pool of normalised CartPole-, Acrobot- and MountainCar-like scores, rho 0"
+    for method, (lo, hi) in _chunked(reps, ends_of).items():
+        rows.append(dict(statistic="pooled IQM", population=label, seeds=n, method=method, **_res(lo, hi, truth)))
+
+
 def study(
     *, reps: int = 1000, seed_counts: Sequence[int] = SEED_COUNTS, n_boot: int = intervals.N_BOOT, seed: int = 0
 ) -> list[dict]:
@@ -236,6 +265,7 @@ def study(
             _pair(px, py, rho, n, reps, n_boot, rng, rows)
         for names, rho in POOLS:
             _pool(names, rho, n, reps, n_boot, rng, rows)
+        _task_pool(n, reps, n_boot, rng, rows)
     return rows
 
 

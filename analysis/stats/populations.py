@@ -57,6 +57,12 @@ def tabulated(f: Quantile, size: int = 1 << 16) -> Quantile:
     return lambda v: np.interp(v, u, table)
 
 
+def normalised(q: Quantile, random: float, reference: float) -> Quantile:
+    """The quantile function of ``(X - random) / (reference - random)`` for ``X`` of ``q`` (``reference > random``):
+    a task's normalised score, 0 for a random policy and 1 at its reference return."""
+    return lambda u: (q(u) - random) / (reference - random)
+
+
 def lognormal(median: float, sigma: float) -> Quantile:
     """Lognormal with the given median and log-scale standard deviation."""
     return lambda v: median * np.exp(sigma * sps.norm.ppf(np.clip(v, 1e-12, 1.0 - 1e-12)))
