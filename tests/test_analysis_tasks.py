@@ -9,6 +9,7 @@ import pytest
 from test_analysis_tables import sweep
 
 import analysis
+from analysis import __main__ as cli
 from analysis.stats import point as stats
 from analysis.stats.summary import run_auc
 from analysis.summaries import tasks
@@ -134,3 +135,30 @@ def test_report_over_several_tasks(tmp_path):
     assert list(table["rank"]) == [1, 2] and set(table["n_tasks"]) == {2}
     summary = pd.read_parquet(tmp_path / "summary.parquet")
     assert len(summary) == 6 and "env" in summary.columns
+
+
+def _write(root, name, data):
+    run = root / name
+    run.mkdir()
+    analysis.write_tables(run, **data)
+    return run
+
+
+def test_compare_takes_sweeps_of_one_task(tmp_path, capsys):
+    acrobot = [_write(tmp_path, f"acrobot{i}", task_sweep(("Acrobot-v1",), lrs=lrs)) for i, lrs in
+               enumerate([(1e-4, 1e-3), (3e-4,)])]  # fmt: skip
+    cartpole = _write(tmp_path, "cartpole", task_sweep(("CartPole-v1",)))
+    both = _write(tmp_path, "both", task_sweep())
+    out = tmp_path / "cmp"
+    assert cli.main(["compare", *map(str, acrobot), "--out", str(out)]) == 0
+    table = pd.read_parquet(out / "compare.parquet")
+    assert len(table) == 2 and (table["final_iqm"] < 0).all()  # Acrobot's returns, on its scale
+    capsys.readouterr()
+    for runs, message in (
+        ([acrobot[0], cartpole], "trained on different environments (Acrobot-v1, CartPole-v1)"),
+        ([acrobot[0], both], "trained on 2 environments (Acrobot-v1, CartPole-v1); compare takes sweeps of one"),
+    ):
+        assert cli.main(["compare", *map(str, runs), "--out", str(tmp_path / "refused")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err and "Traceback" not in err
+        assert not (tmp_path / "refused").exists()

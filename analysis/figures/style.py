@@ -213,7 +213,10 @@ def iqm_panels(
     for ax, (m, xlabel) in zip(panels, IQM_PANELS, strict=True):
         p, lo, hi = (table[c].to_numpy(np.float64) for c in (m, f"{m}_ci_low", f"{m}_ci_high"))
         ax.errorbar(p, y, xerr=[p - lo, hi - p], fmt="o", color=colour, **errorbar)
-        a, b = return_limits(scale, np.concatenate([lo, hi])) if m == "final_iqm" else (0.0, 1.0)
+        if m == "final_iqm":
+            a, b = return_limits(scale, np.concatenate([lo, p, hi]))
+        else:  # the AUC: 0-1, a task without a highest return's mean return unscaled (the data's range)
+            a, b = (0.0, 1.0) if scale.high is not None else Scale(0.0, None, None).bounds(np.concatenate([lo, p, hi]))
         ax.set_xlim(a - 0.02 * (b - a), b + 0.02 * (b - a))
         ax.set_xlabel(xlabel)
 

@@ -38,9 +38,11 @@ from analysis.figures.style import (
 from analysis.pages.markup import ci_text, document, img_html
 from analysis.stats import seeds
 from analysis.stats.improvement import improvement_interval
-from analysis.stats.summary import summarise
+from analysis.stats.point import Scale
+from analysis.stats.summary import summarise_task
 from analysis.summaries import aggregate, halving, pbt
 from analysis.tables.format import steps_formatter
+from analysis.tables.read import RunDirError
 from analysis.tables.run import RunTables, load, write_parquet
 from common.files import atomic_write_text, make_dir
 
@@ -64,14 +66,34 @@ def default_out_dir(run_dirs: Sequence[Path], root: str | os.PathLike = "results
     return Path(root) / "compare" / f"{stamp}-{digest}"
 
 
+def check_one_task(tables: Sequence[RunTables]) -> None:
+    """``RunDirError`` unless every sweep trained on the same one environment: returns on different tasks are on
+    different scales, and a sweep over several tasks has no one best config."""
+    for t in tables:
+        if len(t.envs) > 1:
+            raise RunDirError(
+                f"{str(t.path)!r} trained on {len(t.envs)} environments ({', '.join(t.envs)}); compare takes sweeps "
+                "of one environment each (its report compares the settings across those tasks)"
+            )
+    envs = list(dict.fromkeys(t.envs[0] for t in tables))
+    if len(envs) > 1:
+        raise RunDirError(
+            f"these sweeps trained on different environments ({', '.join(envs)}), whose returns are on different "
+            "scales; compare sweeps of one environment, or sweep env as an axis to compare settings across tasks"
+        )
+
+
 def compare(run_dirs: Sequence[str | os.PathLike], *, out_dir: str | os.PathLike | None = None) -> Path:
     """Compares the best configs of several sweeps; returns the path of ``compare.html``.
 
-    Raises ``RunDirError`` if any path is not a readable run folder, ``ValueError`` for fewer than one.
+    Raises ``RunDirError`` if any path is not a readable run folder or the sweeps are not all of one environment
+    (``check_one_task``), ``ValueError`` for fewer than one.
     """
     if not run_dirs:
         raise ValueError("compare needs at least one run folder")
     tables = [load(d) for d in run_dirs]
+    check_one_task(tables)
+    scale = tables[0].scale
     out = Path(out_dir) if out_dir is not None else default_out_dir([t.path for t in tables])
     make_dir(out / "figures")
     names = _labels(tables)
@@ -108,8 +130,8 @@ def compare(run_dirs: Sequence[str | os.PathLike], *, out_dir: str | os.PathLike
         print(f"note: {note}", file=sys.stderr)
 
     figs = [
-        _curves_figure(pd.concat(curves, ignore_index=True), table, out / "figures" / "learning_curves.png"),
-        _intervals_figure(table, out / "figures" / "intervals.png"),
+        _curves_figure(pd.concat(curves, ignore_index=True), table, out / "figures" / "learning_curves.png", scale),
+        _intervals_figure(table, out / "figures" / "intervals.png", scale),
     ]
     pbt_names = [n for n, t in zip(names, tables, strict=True) if pbt.is_pbt(t)]
     atomic_write_text(out / "compare.html", _html(table, names, finals, figs, note, pbt_names))
@@ -126,7 +148,7 @@ def _representative(t: RunTables) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame
     """
     if pbt.is_pbt(t):
         runs, evals = pbt.lineage_runs(t)
-        best = summarise(runs, evals, []).iloc[0]
+        best = summarise_task(runs, evals, [], scale=t.scale).iloc[0]
         n = int(t.pbt.groupby("population")["member"].nunique().max())
         return best, runs, evals, f"best final member of each population (PBT, {n} members)"
     best = t.summary.sort_values("rank").iloc[0]
@@ -171,7 +193,7 @@ def budget_note(table: pd.DataFrame) -> str | None:
     )
 
 
-def _curves_figure(curves: pd.DataFrame, table: pd.DataFrame, path: Path) -> FigureFile:
+def _curves_figure(curves: pd.DataFrame, table: pd.DataFrame, path: Path, scale: Scale) -> FigureFile:
     """Writes the best configs' eval curves, one colour per sweep, to ``path``."""
     names = table["sweep"].tolist()
     legend = dict(zip(names, (f"{n}: {b}" for n, b in zip(names, table["best_config"], strict=True)), strict=True))
@@ -181,7 +203,7 @@ def _curves_figure(curves: pd.DataFrame, table: pd.DataFrame, path: Path) -> Fig
         ax = fig.subplots()
         for n in names:
             curve(ax, curves[curves["sweep"] == n].sort_values("step"), colours[n], lw=1.8, label=legend[n])
-        return_axis(ax)
+        return_axis(ax, scale)
         ax.set_xlabel(STEP_LABEL)
         ax.set_ylabel(EVAL_LABEL)
         ax.xaxis.set_major_formatter(FuncFormatter(steps_formatter))
@@ -191,7 +213,7 @@ def _curves_figure(curves: pd.DataFrame, table: pd.DataFrame, path: Path) -> Fig
     return FigureFile(path, "Each sweep's best config: eval return against env steps, IQM with 95% CI bands.")
 
 
-def _intervals_figure(table: pd.DataFrame, path: Path) -> FigureFile:
+def _intervals_figure(table: pd.DataFrame, path: Path, scale: Scale) -> FigureFile:
     """Writes the best configs' final and AUC IQMs with their CIs, one row per sweep, to ``path``."""
     n = len(table)
     y = np.arange(n)[::-1]
@@ -199,7 +221,7 @@ def _intervals_figure(table: pd.DataFrame, path: Path) -> FigureFile:
     with style():
         fig = figure(11.0, 1.6 + 0.55 * n)
         a1, a2 = fig.subplots(1, 2, sharey=True)
-        iqm_panels((a1, a2), table, y, ms=5, capsize=3)
+        iqm_panels((a1, a2), table, y, scale, ms=5, capsize=3)
         a1.set_yticks(y, names, fontsize=8)
         a1.set_ylim(-0.7, n - 0.3)
         fig.suptitle("Best config of each sweep", fontsize=10)
