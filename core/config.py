@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -188,7 +189,11 @@ def validate_static(cfg: StaticConfig) -> None:
     for name in STATIC_FIELDS:
         field, value = FIELDS[name], getattr(cfg, name)
         if not field.check(value):
-            raise ValueError(f"{name} must be {field.allowed}, got {value!r}")
+            hint = ""
+            if name == "env" and isinstance(value, str):  # a misspelt built-in: name the closest
+                close = difflib.get_close_matches(value, ENV_NAMES, n=1, cutoff=0.6)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ValueError(f"{name} must be {field.allowed}, got {value!r}{hint}")
     if cfg.batch_size > cfg.buffer_capacity:
         raise ValueError(f"batch_size ({cfg.batch_size}) must not exceed buffer_capacity ({cfg.buffer_capacity})")
     if cfg.n_step > cfg.buffer_capacity:

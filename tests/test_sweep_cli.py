@@ -194,6 +194,16 @@ BAD_GRIDS = [
     ("config not a table", "config = 3\n", ["[config]", "table"]),
     ("TOML syntax error", 'seeds = 1\n[grid]\nlr = [1e-3,\n  "a" = 2\n', ["TOML syntax error", "line 4"]),
     ("TOML duplicate key", "seeds = 1\nseeds = 2\n", ["TOML syntax error", "line 2"]),
+    ("misspelt env", '[config]\nenv = "Cartpole-v1"\n', ["env", "'Cartpole-v1'", "did you mean 'CartPole-v1'"]),
+    ("env not a string", "[config]\nenv = 3\n", ["env", "string", "3"]),
+    ("user env that cannot be imported", '[config]\nenv = "nosuchpkg.mod:make"\n', ["nosuchpkg.mod", "cannot import"]),
+    ("conv network on vector observations", '[config]\nnetwork = "minatar_conv"\n', ["minatar_conv", "image"]),
+    (
+        "halving over several envs",
+        '[grid]\nenv = ["CartPole-v1", "Acrobot-v1"]\nlr = [1e-3, 3e-4]\n[search]\nscheduler = "halving"\n'
+        "min_steps = 10000\n",
+        ["successive halving", "different scales", "Acrobot-v1, CartPole-v1"],
+    ),
 ]
 
 

@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.stats.point import Scale
 from analysis.stats.summary import run_auc
+from core.envs import describe
 from sweep.plan import Group, Plan, Wave, cut_group
 from sweep.schedules.base import Chunk
 from sweep.spec.fields import GridError
@@ -34,7 +36,14 @@ def parse_metric(table: Mapping[str, Any], where: str) -> str:
 
 
 def one_total_steps(configs: list[dict[str, Any]], title: str) -> int:
-    """The ``total_steps`` every config shares (a stretch schedule's last boundary), or GridError."""
+    """The ``total_steps`` every config shares (a stretch schedule's last boundary), or GridError; GridError too
+    for configs of several environments, whose returns a schedule could not rank against each other."""
+    envs = sorted({c["env"] for c in configs})
+    if len(envs) > 1:
+        raise GridError(
+            f"{title} ranks configs by their returns, which are on different scales on {', '.join(envs)}; search "
+            "one env per sweep (a grid without a schedule can sweep env as an axis)"
+        )
     steps = sorted({c["total_steps"] for c in configs})
     if len(steps) > 1:
         raise GridError(f"{title} needs one total_steps for every config, got {', '.join(map(str, steps))}")
@@ -59,8 +68,10 @@ def run_scores(
         }
     )
     table = pd.DataFrame({"config": plan.config_of(runs), "seed": plan.seed_of(runs)})
-    if metric == "auc":
-        values = run_auc(table, ev)
+    if metric == "auc":  # on the task's scale, as the analysis computes it
+        first = plan.configs[configs[0]] if configs else {"env": "CartPole-v1", "episode_limit": 0}
+        scale = Scale(**describe(first["env"], first["episode_limit"]).task.record())
+        values = run_auc(table, ev, scale)
     else:
         last = ev.sort_values(["config", "seed", "step"]).groupby(["config", "seed"])["eval_return"].last()
         values = last.reindex(pd.MultiIndex.from_frame(table)).to_numpy(np.float64)
