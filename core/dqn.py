@@ -11,6 +11,7 @@ from typing import NamedTuple
 import haiku as hk
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 import rlax
 
@@ -23,6 +24,28 @@ class Transition(NamedTuple):
     reward: jax.Array  # [] float32
     terminated: jax.Array  # [] float32, 1.0 if the episode ended in a terminal state (not a time limit)
     next_obs: jax.Array  # [*obs_shape] float32, the true next observation (never the reset one)
+
+
+class PatchConv(hk.Module):
+    """A ``k`` x ``k`` convolution, stride 1, no padding ("VALID"), as a matrix product of each position's patch:
+    the same function and parameters (``w [k, k, in, out]``, ``b [out]``, initialised) as ``hk.Conv2D``, but
+    XLA's CPU backend runs the product (and its gradient, and a batch of runs' vmapped copies) tens of times
+    faster than a convolution of these small images. obs ``[..., height, width, in]`` -> ``[..., height - k + 1,
+    width - k + 1, out]``."""
+
+    def __init__(self, channels: int, kernel: int, name: str | None = None):
+        super().__init__(name=name)
+        self.channels, self.kernel = channels, kernel
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        k, (h, w, c) = self.kernel, x.shape[-3:]
+        fan_in = k * k * c
+        w_init = hk.initializers.TruncatedNormal(1.0 / np.sqrt(fan_in))  # hk.Conv2D's default
+        weight = hk.get_parameter("w", (k, k, c, self.channels), x.dtype, init=w_init)
+        bias = hk.get_parameter("b", (self.channels,), x.dtype, init=jnp.zeros)
+        rows, cols = h - k + 1, w - k + 1
+        patches = jnp.stack([x[..., i : i + rows, j : j + cols, :] for i in range(k) for j in range(k)], axis=-2)
+        return patches.reshape(*x.shape[:-3], rows, cols, fan_in) @ weight.reshape(fan_in, self.channels) + bias
 
 
 def make_network(
@@ -38,7 +61,7 @@ def make_network(
 
     def features(obs):
         if conv:
-            x = jax.nn.relu(hk.Conv2D(16, kernel_shape=3, stride=1, padding="VALID", name="conv")(obs))
+            x = jax.nn.relu(PatchConv(16, 3, name="conv")(obs))
             return x.reshape(*obs.shape[: obs.ndim - 3], -1)
         if obs_ndim > 1:
             return obs.reshape(*obs.shape[: obs.ndim - obs_ndim], -1)

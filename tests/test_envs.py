@@ -135,3 +135,23 @@ def test_a_user_environment_that_cannot_be_made_is_one_sentence(name, facts):
     with pytest.raises(EnvError) as err:
         make_env(name)
     assert all(f in str(err.value) for f in facts) and "\n" not in str(err.value)
+
+
+def test_minatar_network_is_haikus_convolution_as_a_matrix_product():
+    # PatchConv has hk.Conv2D's parameters, initial values and outputs (to float32 rounding), batched or not.
+    import haiku as hk
+
+    from core.dqn import PatchConv
+
+    x = jax.random.normal(jax.random.PRNGKey(0), (5, 10, 10, 4))
+    ref = hk.without_apply_rng(hk.transform(lambda o: hk.Conv2D(16, 3, padding="VALID", name="conv")(o)))
+    mine = hk.without_apply_rng(hk.transform(lambda o: PatchConv(16, 3, name="conv")(o)))
+    p_ref, p_mine = ref.init(jax.random.PRNGKey(1), x), mine.init(jax.random.PRNGKey(1), x)
+    assert jax.tree.structure(p_ref) == jax.tree.structure(p_mine)
+    for a, b in zip(jax.tree.leaves(p_ref), jax.tree.leaves(p_mine), strict=True):
+        np.testing.assert_array_equal(a, b)
+    params = jax.tree.map(lambda a: a + 0.1, p_ref)  # a non-zero bias too
+    for obs in (x, x[0]):
+        want, got = ref.apply(params, obs), mine.apply(params, obs)
+        assert got.shape == want.shape == (*obs.shape[:-3], 8, 8, 16)
+        np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
