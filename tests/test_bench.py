@@ -136,3 +136,21 @@ def test_bad_argument_is_one_line(capsys):
     assert bench_main(["--sed"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("python -m sweep.bench: error: ") and "--sed" in err and err.count("\n") == 1
+
+
+def test_tasks_benchmark_times_each_case_against_cartpole(tmp_path, monkeypatch, capsys):
+    # python -m sweep.bench.tasks in miniature: two small cases, their rates written and tabled against the first.
+    from sweep.bench import tasks
+
+    small = {"hidden_sizes": (8,), "buffer_capacity": 256, "batch_size": 8, "eval_every": 1_000, "eval_episodes": 1}
+    monkeypatch.setattr(tasks, "CASES", (("CartPole-v1", small), ("Acrobot-v1", {**small, "env": "Acrobot-v1"})))
+    monkeypatch.setattr(tasks, "RUNS", 2)
+    assert tasks.main(["--quick", "--out", str(tmp_path)]) == 0
+    (found,) = tmp_path.glob("tasks-*-quick.json")
+    result = json.loads(found.read_text())
+    assert [t["label"] for t in result["tasks"]] == ["CartPole-v1", "Acrobot-v1"]
+    assert result["tasks"][1]["fields"]["env"] == "Acrobot-v1"
+    assert all(t["env_steps_per_s"] > 0 and t["chunk_seconds"] for t in result["tasks"])
+    table = capsys.readouterr().out
+    ratio = result["tasks"][1]["env_steps_per_s"] / result["tasks"][0]["env_steps_per_s"]
+    assert "1.00x" in table and f"{ratio:5.2f}x" in table
