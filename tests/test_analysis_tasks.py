@@ -162,3 +162,23 @@ def test_compare_takes_sweeps_of_one_task(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and message in err and "Traceback" not in err
         assert not (tmp_path / "refused").exists()
+
+
+def test_env_as_the_only_axis_pools_one_setting(tmp_path):
+    data = task_sweep()
+    data["runs"] = data["runs"].drop(columns="lr")
+    data["axes"] = data["manifest"]["axes"] = ["env"]
+    # Keep one config per env: the lr=1e-4 ones (configs 0 and 2 of env x lr).
+    keep = np.flatnonzero(data["runs"]["config"].isin([0, 2]).to_numpy())
+    index = {int(r): i for i, r in enumerate(keep)}
+    data["runs"] = data["runs"].iloc[keep].reset_index(drop=True)
+    data["runs"]["config"] = data["runs"]["config"] // 2
+    for key in ("evals", "episodes"):
+        mask = np.isin(data[key]["run"], keep)
+        data[key] = {k: v[mask] for k, v in data[key].items()}
+        data[key]["run"] = np.array([index[int(r)] for r in data[key]["run"]])
+    analysis.write_tables(tmp_path, **data)
+    t = load(tmp_path)
+    found = tasks.across_tasks(t.summary, t.runs, t.axes, t.tasks, n_boot=200)
+    assert list(found.table["label"]) == ["the sweep's config"] and int(found.table["n_runs"][0]) == 10
+    assert "<h2>Across tasks</h2>" in analysis.report(tmp_path).read_text()

@@ -81,7 +81,7 @@ def setting_axes(axes: Sequence[str]) -> list[str]:
 
 
 def setting_label(row: Mapping, by: Sequence[str]) -> str:
-    """``lr=0.001, eps_end=0.05``; ``every task's defaults`` with no other axis."""
+    """``lr=0.001, eps_end=0.05``; ``the sweep's config`` where env is the only axis."""
     return ", ".join(f"{a}={format_value(row[a])}" for a in by) if by else "the sweep's config"
 
 
