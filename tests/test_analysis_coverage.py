@@ -101,7 +101,14 @@ def test_small_study_meets_the_target_loosely_where_the_percentile_bootstrap_doe
     assert min(r["coverage"] for r in mine) >= 0.85
     assert np.mean([r["coverage"] for r in mine]) >= coverage.TARGET + 0.02
     statistics = {r["statistic"] for r in mine}
-    assert statistics == {*coverage.STATISTICS, *coverage.SHARES, coverage.CURVE, "P(X > Y)", "pooled IQM"}
+    assert statistics == {
+        *coverage.STATISTICS,
+        *coverage.SHARES,
+        coverage.CURVE,
+        "P(X > Y)",
+        "pooled IQM",
+        "P(X > Y) across tasks",
+    }
     # Every population gets the single-config statistics, on its own bounds; shares are CartPole's only.
     assert {r["population"] for r in mine if r["statistic"] == "iqm"} == set(P)
     assert not any(r["population"] == ACROBOT for r in mine if r["statistic"] == "solved (>= 475)")

@@ -11,6 +11,7 @@ from test_analysis_tables import sweep
 import analysis
 from analysis import __main__ as cli
 from analysis.stats import point as stats
+from analysis.stats.improvement import improvement, improvement_across
 from analysis.stats.summary import run_auc
 from analysis.summaries import tasks
 from analysis.tables.run import load
@@ -87,6 +88,24 @@ def test_across_tasks_pools_each_setting_over_the_tasks(tmp_path):
             assert row[f"{k}_ci_low"] < row[f"{k}_ci_high"]
     assert found.table["iqm"].is_monotonic_decreasing
     assert len(found.per_task) == 4  # each (setting, pooled task)
+    # P(best > the other) across tasks: each task's P(X > Y) of final returns, paired by seed, averaged.
+    best, other = (found.table["lr"][i] for i in (0, 1))
+
+    def finals(lr):
+        return np.stack([t.runs[(t.runs["lr"] == lr) & (t.runs["env"] == e)].sort_values("seed")[
+            "final_eval_return"].to_numpy() for e in found.tasks])  # fmt: skip
+
+    want = improvement_across(finals(best), finals(other))
+    row = found.table.iloc[1]
+    assert row["p_best"] == pytest.approx(float(want.point)) and row["p_best_ci_low"] == pytest.approx(float(want.low))
+    per_task = [stats.probability_of_improvement(a, b) for a, b in zip(finals(best), finals(other), strict=True)]
+    assert row["p_best"] == pytest.approx(np.mean(per_task))
+    assert np.isnan(found.table["p_best"][0])
+    # Profiles: the top settings' share of runs (both tasks pooled) at or above each tau.
+    prof = found.profiles[found.profiles["label"] == found.table["label"][0]]
+    scores = np.concatenate([found.normalisers[e](finals(best)[i]) for i, e in enumerate(found.tasks)])
+    for tau, share in zip(prof["tau"][::25], prof["share"][::25], strict=True):
+        assert share == pytest.approx(np.mean(scores >= tau))
 
 
 def test_a_setting_missing_a_task_is_left_out_of_the_ranking(tmp_path):
@@ -182,3 +201,25 @@ def test_env_as_the_only_axis_pools_one_setting(tmp_path):
     found = tasks.across_tasks(t.summary, t.runs, t.axes, t.tasks, n_boot=200)
     assert list(found.table["label"]) == ["the sweep's config"] and int(found.table["n_runs"][0]) == 10
     assert "<h2>Across tasks</h2>" in analysis.report(tmp_path).read_text()
+
+
+def test_improvement_across_one_task_is_improvement_and_averages_tasks():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(3, 16)), rng.normal(size=(3, 16)) - 0.3
+    one, alone = improvement_across(x[:1], y[:1]), improvement(x[0], y[0])
+    for a, b in zip(one, alone, strict=True):
+        assert float(a) == pytest.approx(float(b))
+    found = improvement_across(x, y)
+    assert float(found.point) == pytest.approx(
+        np.mean([float(improvement(a, b).point) for a, b in zip(x, y, strict=True)])
+    )
+    # Three tasks' variances add: narrower than any one task's interval, and still around the estimate.
+    width = float(found.high - found.low)
+    assert all(width < float(improvement(a, b).high - improvement(a, b).low) for a, b in zip(x, y, strict=True))
+    assert found.low < found.point < found.high and (found.pvalue < 0.05) == (found.low > 0.5 or found.high < 0.5)
+    # Batched: [settings, tasks, seeds] gives one value per setting; a task without 2 paired seeds gives NaN ends.
+    batched = improvement_across(np.stack([x, y]), x[None])
+    assert batched.point.shape == (2,) and float(batched.point[0]) == pytest.approx(0.5)
+    y_gap = y.copy()
+    y_gap[1, 1:] = np.nan
+    assert np.isnan(improvement_across(x, y_gap).low)

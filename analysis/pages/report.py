@@ -34,7 +34,9 @@ from common.files import atomic_write_text, make_dir
 
 TASKS_CAPTION = (
     "Each setting's normalised final score (0: random policy, 1: the task's reference return) pooled over the "
-    "tasks: IQM with its 95% CI (black), each task's own IQM (markers); right, the optimality gap with its 95% CI."
+    "tasks: IQM with its 95% CI (black), each task's own IQM (markers); middle, the optimality gap with its 95% CI; "
+    "right, the top settings' performance profiles: the share of their runs on all tasks scoring at least τ, with "
+    "95% Clopper-Pearson bands."
 )
 
 
@@ -394,10 +396,13 @@ def _task_table(found: tasks.AcrossTasks, *, max_rows: int = 50) -> str:
     """The settings pooled over tasks as an HTML table, best first."""
     by = tasks.setting_axes([c for c in found.table.columns if c not in tasks.TABLE_COLUMNS])
     head = ["rank", *by, "tasks", "runs", "IQM [95% CI]", "mean", "median", "optimality gap"]
+    head.append("P(best > it) across tasks [95% CI]")
     rows = []
     for r in found.table.head(max_rows).to_dict("records"):
         cells = [str(r["rank"]), *(format_value(r[a]) for a in by), str(r["n_tasks"]), str(r["n_runs"])]
         cells += [ci_text(r, k, ".3f") for k in ("iqm", "mean", "median", "gap")]
+        cells.append("" if r["rank"] == 1 else _p_text(r["p_best"], r["p_best_ci_low"], r["p_best_ci_high"])
+                     + (" ✓" if r["clear"] else ""))  # fmt: skip
         rows.append("".join(f"<td>{html.escape(c)}</td>" for c in cells))
     th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
     more = f"<p>The best {max_rows} of {len(found.table)} settings.</p>" if len(found.table) > max_rows else ""
@@ -418,7 +423,10 @@ def tasks_html(found: tasks.AcrossTasks | None, figs: Sequence[FigureFile]) -> l
         "environment) pools its runs on every task: the IQM, mean and median of the normalised scores with 95% "
         "intervals (each task's config a stratum keeping its share of the runs, seeds paired across them, as the "
         "heatmaps' cells are), and the optimality gap, the mean of max(1 − score, 0), lower better. Ranked by "
-        "IQM.</p>"
+        "IQM. P(best &gt; it) across tasks is the probability that a run of the best setting beats a run of this "
+        "one on the same task, averaged over the tasks (rliable's average probability of improvement; each task's "
+        "runs paired by seed, Munzel's interval with the tasks' variances added); ✓: the best clearly beats it, "
+        f"with a family-wise error rate of {tasks.FWER:.0%} over these comparisons (Holm).</p>"
     )
     if found.left_out:
         out.append(

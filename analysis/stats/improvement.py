@@ -121,6 +121,58 @@ def improvement(x: np.ndarray, y: np.ndarray, *, confidence: float = 0.95) -> Im
     return Improvement(point.reshape(shape), *ends)
 
 
+def improvement_across(x: np.ndarray, y: np.ndarray, *, confidence: float = 0.95) -> Improvement:
+    """P(X > Y) averaged over tasks (rliable's average probability of improvement), with its interval and p-value.
+
+    Args:
+      x, y: ``[..., tasks, seeds]`` scores of two settings on each task, the same seed in the same column within a
+        task (NaN: missing); tasks are independent of each other.
+
+    Each task's estimate ``p_t`` and variance ``var(Z_t) / n_t`` are Munzel's (``improvement``); the mean ``p`` of
+    the ``T`` tasks' estimates has variance ``sum_t var_t / T^2``, and the interval is a t interval on the
+    arcsine-square-root scale as for one task, its degrees of freedom Welch-Satterthwaite's
+    (``(sum v_t)^2 / sum(v_t^2 / (n_t - 1))``). Without any variance (every task tied, or separated completely) the
+    degenerate rule of ``improvement`` applies with ``n`` the seeds of all tasks. NaN where a task has fewer than
+    2 seeds with both scores.
+    """
+    check_confidence(confidence)
+    alpha = 1.0 - confidence
+    a = np.asarray(x, dtype=np.float64)
+    b = np.asarray(y, dtype=np.float64)
+    if a.ndim < 2 or a.shape[-2:] != b.shape[-2:]:
+        raise ValueError(f"x and y must be [..., tasks, seeds] of one shape, got {a.shape} and {b.shape}")
+    n_tasks = a.shape[-2]
+    ra, rb, valid, shape = _rows(a, b)  # rows: [... x tasks, seeds]
+    p_t, s2_t, k_t = _placements(ra, rb, valid)
+    p_t, s2_t, k_t = (v.reshape(-1, n_tasks) for v in (p_t, s2_t, k_t))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v_t = np.where(s2_t > _TINY, s2_t, 0.0) / np.maximum(k_t, 1)
+        p = p_t.mean(axis=-1)
+        var = v_t.sum(axis=-1) / n_tasks**2
+        df = np.maximum(v_t.sum(axis=-1) ** 2 / np.sum(v_t**2 / np.maximum(k_t - 1, 1), axis=-1), 1.0)
+        t = sps.t.ppf(1.0 - alpha / 2.0, np.where(np.isfinite(df), df, 1.0))
+        se = np.sqrt(var)
+        h, dh = np.arcsin(np.sqrt(p)), 0.5 / np.sqrt(p * (1.0 - p))
+        low = np.sin(np.clip(h - t * se * dh, 0.0, np.pi / 2)) ** 2
+        high = np.sin(np.clip(h + t * se * dh, 0.0, np.pi / 2)) ** 2
+        pvalue = 2.0 * sps.t.sf(np.abs(h - np.pi / 4) / (se * dh), df)
+    k = k_t.sum(axis=-1)
+    flat = ~(var > _TINY / np.maximum(k, 1)) | (p <= 0.0) | (p >= 1.0)
+    shrink = (alpha / 2.0) ** (1.0 / np.maximum(k, 1))
+    far = np.maximum(p, 1.0 - p)
+    with np.errstate(divide="ignore"):
+        flat_p = np.where(far <= 0.5, 1.0, np.minimum(1.0, 2.0 * (0.5 / far) ** np.maximum(k, 1)))
+    low = np.where(flat, shrink * p, low)
+    high = np.where(flat, 1.0 - shrink * (1.0 - p), high)
+    pvalue = np.where(flat, flat_p, pvalue)
+    ok = np.all(k_t >= MIN_SEEDS, axis=-1)
+    point = np.where(np.all(k_t > 0, axis=-1), p, np.nan)
+    low, high = np.minimum(low, point), np.maximum(high, point)
+    out = shape[:-1]
+    ends = (np.where(ok, v, np.nan).reshape(out) for v in (np.clip(low, 0, 1), np.clip(high, 0, 1), pvalue))
+    return Improvement(point.reshape(out), *ends)
+
+
 def improvement_interval(x: np.ndarray, y: np.ndarray, *, confidence: float = 0.95) -> Interval:
     """P(X > Y) with its interval (``improvement(x, y).interval()``)."""
     return improvement(x, y, confidence=confidence).interval()

@@ -12,6 +12,11 @@ stratum keeping its share of the runs, seeds paired across them) for the IQM, me
 scores with 95% intervals, and its **optimality gap** (Agarwal et al., 2021): the mean of ``max(1 - score, 0)``,
 how far its runs fall short of the reference, lower better (its interval is that of the mean of
 ``min(score, 1)``, mirrored). Settings that do not cover every task kept are left out of the ranking.
+
+Beside them, **P(best > setting) across tasks** (rliable's average probability of improvement: each task's
+P(X > Y) of final returns, runs paired by seed, averaged over the tasks; ``improvement.improvement_across``), with
+Holm's correction over the comparisons with the best, and the top settings' **performance profiles** over
+normalised scores (every task's runs pooled; Clopper-Pearson bands).
 """
 
 from __future__ import annotations
@@ -23,14 +28,19 @@ import numpy as np
 import pandas as pd
 
 from analysis.stats import point as stats
+from analysis.stats.improvement import holm, improvement_across
+from analysis.stats.intervals import profile_interval
 from analysis.stats.summary import N_BOOT, SEED, task_scales
 from analysis.summaries.aggregate import grouped_intervals
 from analysis.tables.format import format_value
 
 STATISTICS = ("iqm", "mean", "median")
+FWER = 0.05  # the family-wise error rate of the marks "the best setting clearly beats this one" (Holm)
+PROFILED = 5  # settings whose performance profiles are drawn, best first
+PROFILE_POINTS = 101
 # The columns of ``AcrossTasks.table`` besides the setting's axes.
-TABLE_COLUMNS = ("rank", "label", "n_tasks", "n_runs") + tuple(
-    f"{s}{end}" for s in (*STATISTICS, "gap") for end in ("", "_ci_low", "_ci_high")
+TABLE_COLUMNS = ("rank", "label", "n_tasks", "n_runs", "clear") + tuple(
+    f"{s}{end}" for s in (*STATISTICS, "gap", "p_best") for end in ("", "_ci_low", "_ci_high")
 )
 
 
@@ -72,7 +82,8 @@ class AcrossTasks(NamedTuple):
     normalisers: dict[str, Normaliser]  # each pooled task's
     left_out: list[str]  # tasks without a normalised score
     incomplete: list[str]  # settings (labels) that lack a pooled task's runs, left out of the table
-    per_task: pd.DataFrame  # each (setting, task): the normalised final IQM (for the figure's dots)
+    per_task: pd.DataFrame  # each (setting, task): its config and normalised final IQM (the figure's markers)
+    profiles: pd.DataFrame = pd.DataFrame()  # the top settings' performance profiles over normalised scores
 
 
 def setting_axes(axes: Sequence[str]) -> list[str]:
@@ -112,7 +123,7 @@ def across_tasks(
     tasks = sorted(norms)
     empty = pd.DataFrame(columns=[*by, "label", "n_tasks", "n_runs"])
     if not tasks:
-        return AcrossTasks(empty, [], {}, left_out, [], pd.DataFrame())
+        return AcrossTasks(empty, [], {}, left_out, [], pd.DataFrame())  # nothing to pool
     # Settings that have a config on every pooled task.
     configs = summary[summary["config"].isin(keep["config"].unique())]
     env_of = keep.groupby("config")["env"].first().astype(str)
@@ -153,4 +164,59 @@ def across_tasks(
     per = keep.groupby("config")["normalised"].apply(lambda v: float(stats.iqm(v.to_numpy()[None])[0]))
     per_task = configs[[*by, "config", "env"]].assign(iqm=configs["config"].map(per).to_numpy())
     per_task["label"] = [setting_label(r, by) for r in per_task.to_dict("records")]
-    return AcrossTasks(table, tasks, norms, left_out, incomplete, per_task.reset_index(drop=True))
+    per_task = per_task.reset_index(drop=True)
+    table = _versus_best(table, _seed_cube(keep, per_task, table["label"].tolist(), tasks))
+    profiles = _profiles(keep, per_task, table["label"].head(PROFILED).tolist(), lo)
+    return AcrossTasks(table, tasks, norms, left_out, incomplete, per_task, profiles)
+
+
+def _seed_cube(runs: pd.DataFrame, per_task: pd.DataFrame, labels: list[str], tasks: list[str]) -> np.ndarray:
+    """``[settings, tasks, seeds]`` final returns (NaN: missing), settings in the order of ``labels``; a setting
+    with several configs on one task (a sampled axis) gets NaN there."""
+    seeds = np.sort(runs["seed"].unique())
+    cube = np.full((len(labels), len(tasks), len(seeds)), np.nan)
+    at = {label: i for i, label in enumerate(labels)}
+    count = per_task.groupby(["label", "env"])["config"].transform("size")
+    for row, n in zip(per_task.to_dict("records"), count, strict=True):
+        if n != 1:
+            continue
+        mine = runs[runs["config"] == row["config"]]
+        cube[at[row["label"]], tasks.index(row["env"]), np.searchsorted(seeds, mine["seed"])] = mine[
+            "final_eval_return"
+        ]
+    return cube
+
+
+def _versus_best(table: pd.DataFrame, cube: np.ndarray) -> pd.DataFrame:
+    """``table`` with P(best > setting) across tasks (``improvement_across``: each task's P(X > Y), seeds paired,
+    averaged over the tasks) and its interval for every setting after the first, and ``clear``: significant under
+    Holm's correction over those comparisons (family-wise error ``FWER``), where the best is ahead."""
+    out = table.copy()
+    for col in ("p_best", "p_best_ci_low", "p_best_ci_high"):
+        out[col] = np.nan
+    out["clear"] = False
+    if len(out) < 2:
+        return out
+    found = improvement_across(cube[:1], cube[1:])
+    marked = holm(np.where(found.point > 0.5, found.pvalue, np.nan), FWER)
+    out.loc[1:, "p_best"], out.loc[1:, "p_best_ci_low"], out.loc[1:, "p_best_ci_high"] = (
+        found.point,
+        found.low,
+        found.high,
+    )
+    out.loc[1:, "clear"] = marked
+    return out
+
+
+def _profiles(runs: pd.DataFrame, per_task: pd.DataFrame, labels: list[str], low: float) -> pd.DataFrame:
+    """Performance profiles over normalised scores of the settings ``labels``, every task's runs pooled: the share
+    of runs scoring at least tau, with its Clopper-Pearson interval, tau from ``min(low, 0)`` to the highest score."""
+    top = float(np.nanmax(runs["normalised"])) if len(runs) else 1.0
+    taus = np.linspace(min(low, 0.0), max(top, 1.0), PROFILE_POINTS)
+    parts = []
+    for label in labels:
+        scores = runs.loc[runs["config"].isin(per_task.loc[per_task["label"] == label, "config"]), "normalised"]
+        iv = profile_interval(scores.to_numpy(np.float64)[None], taus)
+        parts.append(pd.DataFrame({"label": label, "tau": taus, "share": iv.point[0], "ci_low": iv.low[0],
+                                   "ci_high": iv.high[0]}))  # fmt: skip
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["label", "tau", "share"])
