@@ -145,6 +145,7 @@ def test_tasks_benchmark_times_each_case_against_cartpole(tmp_path, monkeypatch,
     small = {"hidden_sizes": (8,), "buffer_capacity": 256, "batch_size": 8, "eval_every": 1_000, "eval_episodes": 1}
     monkeypatch.setattr(tasks, "CASES", (("CartPole-v1", small), ("Acrobot-v1", {**small, "env": "Acrobot-v1"})))
     monkeypatch.setattr(tasks, "RUNS", 2)
+    monkeypatch.setattr(tasks, "ENVS", ("Acrobot-v1", "Breakout-MinAtar"))
     assert tasks.main(["--quick", "--out", str(tmp_path)]) == 0
     (found,) = tmp_path.glob("tasks-*-quick.json")
     result = json.loads(found.read_text())
@@ -154,3 +155,7 @@ def test_tasks_benchmark_times_each_case_against_cartpole(tmp_path, monkeypatch,
     table = capsys.readouterr().out
     ratio = result["tasks"][1]["env_steps_per_s"] / result["tasks"][0]["env_steps_per_s"]
     assert "1.00x" in table and f"{ratio:5.2f}x" in table
+    # Each environment alone, vmapped, against gymnasium's loop (which has no MinAtar).
+    acrobot, breakout = result["envs"]
+    assert acrobot["vmapped"] > 0 and acrobot["gymnasium_loop"] > 0 and breakout["gymnasium_loop"] is None
+    assert result["envs_vmapped"] == 64 and "n/a" in table.splitlines()[-1]

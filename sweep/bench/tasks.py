@@ -6,13 +6,16 @@
   (``network = "minatar_conv"``, 128 units) at the same settings, and with ``minatar_breakout``'s settings (an
   update every 4 env steps, batch 32).
 
-Each task's rate is the median of timed chunks, relative to CartPole-v1's measured in the same process. Results
+Each task's rate is the median of timed chunks, relative to CartPole-v1's measured in the same process. Then
+each environment alone: 1,024 copies under ``vmap`` in a jitted scan with random actions, against gymnasium's
+own environment stepped in a Python loop (none for MinAtar, which gymnasium does not have). Results
 are printed and written as strict JSON to ``results/bench/tasks-<UTC time>.json``. A measurement, not a test.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +23,8 @@ from sweep.bench import command
 
 PROG = "python -m sweep.bench.tasks"
 RUNS = 16
+ENVS = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Breakout-MinAtar")  # timed alone too
+ENVS_VMAPPED = 1_024
 # (label, static fields besides the defaults)
 CASES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("CartPole-v1", {}),
@@ -50,13 +55,71 @@ def measure_case(fields: dict[str, Any], *, chunk_steps: int, seconds: float) ->
             "compile_s": bench.compile_s}  # fmt: skip
 
 
+def env_alone(name: str, *, n_envs: int, steps: int, repeats: int) -> float:
+    """Env steps/s of ``n_envs`` copies of the environment under ``vmap`` in a jitted ``lax.scan``, uniformly random
+    actions, no learning (an episode's end is not reset: each copy runs on past it, as the step function allows)."""
+    import jax
+
+    from core.envs import make_env
+    from sweep.bench.measure import median
+
+    env = make_env(name, 0)
+
+    def run(key):
+        obs, state = jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(key, n_envs), env.params)
+
+        def body(state, k):
+            keys = jax.random.split(k, n_envs)
+            actions = jax.random.randint(k, (n_envs,), 0, env.num_actions)
+            _, state, reward, *_ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(keys, state, actions, env.params)
+            return state, reward.sum()
+
+        return jax.lax.scan(body, state, jax.random.split(key, steps))[1].sum()
+
+    f = jax.jit(run)
+    f(jax.random.key(0)).block_until_ready()
+    times = []
+    for i in range(repeats):
+        t0 = time.perf_counter()
+        f(jax.random.key(i + 1)).block_until_ready()
+        times.append(time.perf_counter() - t0)
+    return n_envs * steps / median(times)
+
+
+def gymnasium_loop(name: str, *, seconds: float) -> float | None:
+    """Env steps/s of gymnasium's environment stepped in a Python loop with random actions (reset at each episode's
+    end), or None for a task gymnasium does not have (MinAtar)."""
+    import gymnasium as gym
+
+    if name not in gym.registry:
+        return None
+    env = gym.make(name)
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    steps, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for _ in range(1_000):
+            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+            if terminated or truncated:
+                env.reset()
+        steps += 1_000
+    return steps / (time.perf_counter() - t0)
+
+
 def format_table(r: dict[str, Any]) -> str:
     lines = [f"machine: {r['device']} x{r['device_count']} ({r['cpu_model']}), jax {r['jax_version']}, {r['created']}"]
-    lines.append(f"{RUNS} runs, env steps/s (relative to CartPole-v1):")
+    lines.append(f"DQN training, {RUNS} runs, env steps/s (relative to CartPole-v1):")
     base = r["tasks"][0]["env_steps_per_s"]
     for t in r["tasks"]:
         rate = t["env_steps_per_s"]
         lines.append(f"  {t['label']:<42} {rate:>9,.0f}  {rate / base:5.2f}x")
+    lines.append(
+        f"The environment alone, env steps/s: vmapped ({r['envs_vmapped']:,} copies) vs gymnasium's Python loop:"
+    )
+    for e in r["envs"]:
+        loop = f"{e['gymnasium_loop']:>11,.0f}" if e["gymnasium_loop"] else "        n/a"
+        ratio = f"{e['vmapped'] / e['gymnasium_loop']:8,.0f}x" if e["gymnasium_loop"] else ""
+        lines.append(f"  {e['env']:<22} {e['vmapped']:>13,.0f} {loop} {ratio}")
     return "\n".join(lines)
 
 
@@ -68,6 +131,14 @@ def _measure(args) -> dict[str, Any]:
     result: dict[str, Any] = {"created": datetime.now(UTC).isoformat(timespec="seconds"), **machine_info()}
     kw = dict(chunk_steps=200, seconds=3.0) if args.quick else dict(chunk_steps=500, seconds=10.0)
     result["tasks"] = [{"label": label, **measure_case(fields, **kw)} for label, fields in CASES]
+    n_envs = 64 if args.quick else ENVS_VMAPPED
+    alone = dict(n_envs=n_envs, steps=200 if args.quick else 1_000, repeats=3)
+    seconds = 0.5 if args.quick else 3.0
+    result["envs_vmapped"] = n_envs
+    result["envs"] = [
+        {"env": name, "vmapped": env_alone(name, **alone), "gymnasium_loop": gymnasium_loop(name, seconds=seconds)}
+        for name in ENVS
+    ]
     return result
 
 
