@@ -50,8 +50,8 @@ class TrainState(NamedTuple):
     params: hk.Params  # online Q-network
     target_params: hk.Params  # target Q-network
     opt_state: optax.OptState
-    # [capacity, row_size(static)] float32 packed transitions (see pack_transition); with per, a
-    # prioritized.PrioritizedState around them.
+    # [capacity, row_size(static)] float32 packed transitions (two parts for binary observations; see
+    # pack_transition); with per, a prioritized.PrioritizedState around them.
     buffer: replay.BufferState | prioritized.PrioritizedState
     env_state: Any  # the environment's state (a pytree: cartpole.EnvState for CartPole)
     obs: jax.Array  # [*obs_shape] float32, current observation ([4] for CartPole)
@@ -71,7 +71,10 @@ SHARED_FIELDS = ("step",)  # TrainState fields that every run of a batch shares 
 # for CartPole): a sampled transition is then one gather from one place in memory instead of five (+4-5% env
 # steps/s at 32-128 runs on one device, once the buffers of many runs outgrow the caches). Actions are exact as
 # floats. n-step returns need to know where episodes ended, also by the time limit: their rows carry one more
-# float, the episode's end (terminated or truncated).
+# float, the episode's end (terminated or truncated). An environment whose observations hold only 0 and 1
+# (``Env.binary_obs``: MinAtar's images, 800 of a row's 803 floats) stores a row as two parts instead, the two
+# observations as uint8 and the scalars (action, reward, terminated, end) as float32: a quarter of the memory and
+# of the checkpoint, and the same float32 values back.
 def packed_size(obs_size: int) -> int:
     """Floats of a packed transition whose observations hold ``obs_size`` floats."""
     return 2 * obs_size + 3
@@ -85,26 +88,60 @@ def row_size(static: StaticConfig, obs_size: int = cartpole.OBS_SIZE) -> int:
     return packed_size(obs_size) + (static.n_step > 1)
 
 
-def pack_transition(t: Transition, end: jax.Array | None = None) -> jax.Array:
-    """One transition -> [PACKED_SIZE] float32, or [PACKED_SIZE + 1] with the episode-end flag ``end``."""
+def empty_row(static: StaticConfig, env: Env) -> jax.Array | tuple[jax.Array, jax.Array]:
+    """A stored transition of zeros, shaped as ``pack_transition`` packs one of ``env``'s (the buffer's example)."""
+    if env.binary_obs:
+        return jnp.zeros((2 * env.obs_size,), jnp.uint8), jnp.zeros((3 + (static.n_step > 1),), jnp.float32)
+    return jnp.zeros((row_size(static, env.obs_size),), jnp.float32)
+
+
+def pack_transition(
+    t: Transition, end: jax.Array | None = None, binary_obs: bool = False
+) -> jax.Array | tuple[jax.Array, jax.Array]:
+    """One transition -> [PACKED_SIZE] float32, or [PACKED_SIZE + 1] with the episode-end flag ``end``. With
+    ``binary_obs`` (observations of 0 and 1 only): ([2 * obs_size] uint8 observations, [3 (+1)] float32 action,
+    reward, terminated (and end))."""
     scalars = jnp.stack([t.action.astype(jnp.float32), t.reward, t.terminated])
-    parts = [t.obs.reshape(-1), scalars, t.next_obs.reshape(-1)]
-    parts += [] if end is None else [jnp.asarray(end, jnp.float32)[None]]
+    tail = [] if end is None else [jnp.asarray(end, jnp.float32)[None]]
+    if binary_obs:
+        images = jnp.concatenate([t.obs.reshape(-1), t.next_obs.reshape(-1)]).astype(jnp.uint8)
+        return images, jnp.concatenate([scalars.astype(jnp.float32), *tail])
+    parts = [t.obs.reshape(-1), scalars, t.next_obs.reshape(-1), *tail]
     return jnp.concatenate(parts).astype(jnp.float32)
 
 
-def unpack_transitions(rows: jax.Array, obs_shape: tuple[int, ...] = (cartpole.OBS_SIZE,)) -> Transition:
-    """[..., packed_size (+1)] float32 -> a Transition with leading dims [...] (inverse of ``pack_transition``;
-    observations back in ``obs_shape``; the end flag, if any, is ``rows[..., packed_size]``)."""
+def unpack_transitions(
+    rows: jax.Array | tuple[jax.Array, jax.Array], obs_shape: tuple[int, ...] = (cartpole.OBS_SIZE,)
+) -> Transition:
+    """[..., packed_size (+1)] float32, or the two parts of binary observations' rows -> a Transition with leading
+    dims [...] (inverse of ``pack_transition``; observations back in ``obs_shape`` as float32; the end flag, if
+    any, is ``end_flags(rows, ...)``)."""
     n = math.prod(obs_shape)
-    lead = rows.shape[:-1]
+    if isinstance(rows, tuple):
+        images, scalars = rows
+        lead = scalars.shape[:-1]
+        images = images.astype(jnp.float32)
+        obs, action, reward, terminated, next_obs = (
+            images[..., :n], scalars[..., 0], scalars[..., 1], scalars[..., 2], images[..., n:]
+        )  # fmt: skip
+    else:
+        lead = rows.shape[:-1]
+        obs, action, reward, terminated = rows[..., :n], rows[..., n], rows[..., n + 1], rows[..., n + 2]
+        next_obs = rows[..., n + 3 : packed_size(n)]
     return Transition(
-        obs=rows[..., :n].reshape(*lead, *obs_shape),
-        action=rows[..., n].astype(jnp.int32),
-        reward=rows[..., n + 1],
-        terminated=rows[..., n + 2],
-        next_obs=rows[..., n + 3 : packed_size(n)].reshape(*lead, *obs_shape),
+        obs=obs.reshape(*lead, *obs_shape),
+        action=action.astype(jnp.int32),
+        reward=reward,
+        terminated=terminated,
+        next_obs=next_obs.reshape(*lead, *obs_shape),
     )
+
+
+def end_flags(rows: jax.Array | tuple[jax.Array, jax.Array], obs_size: int) -> jax.Array:
+    """The episode-end flags of rows packed with one (n-step returns): [...] float32."""
+    if isinstance(rows, tuple):
+        return rows[1][..., 3]
+    return rows[..., packed_size(obs_size)]
 
 
 class Learner(NamedTuple):
@@ -163,13 +200,12 @@ class Trainer:
         obs, env_state = self.env.reset(k_env, self.env_params)
         params = self.network.init(k_net, obs)
         opt_state = make_optimizer(hparams, self.static).init(params)
-        example = jnp.zeros((row_size(self.static, self.env.obs_size),), jnp.float32)
         new_buffer = prioritized.init if self.static.per else replay.init
         return TrainState(
             params=params,
             target_params=params,
             opt_state=opt_state,
-            buffer=new_buffer(self.static.buffer_capacity, example),
+            buffer=new_buffer(self.static.buffer_capacity, empty_row(self.static, self.env)),
             env_state=env_state,
             obs=obs,
             episode_return=jnp.zeros((), jnp.float32),
@@ -217,7 +253,7 @@ class Trainer:
         )
         transition = Transition(state.obs, action, reward, terminated.astype(jnp.float32), next_obs)
         done = terminated | truncated
-        row = pack_transition(transition, done if static.n_step > 1 else None)
+        row = pack_transition(transition, done if static.n_step > 1 else None, self.env.binary_obs)
         buffer = (prioritized.add if static.per else replay.add)(state.buffer, row)
 
         # Episode bookkeeping; the caller-side reset keeps the true final observation in the buffer.
@@ -325,12 +361,13 @@ class Trainer:
         (``core.dqn.n_step_target``) whose ``next_obs`` is the state they bootstrap from."""
         n = self.static.n_step
         if n == 1:
-            batch = unpack_transitions(jnp.take(ring.data, idx, axis=0), self.env.obs_shape)
+            rows = jax.tree.map(lambda d: jnp.take(d, idx, axis=0), ring.data)
+            batch = unpack_transitions(rows, self.env.obs_shape)
             return batch, hp.gamma * (1.0 - batch.terminated)
         rows, stored = replay.sequences(ring, idx, n)  # [B, n, row], [B, n]
         steps = unpack_transitions(rows, self.env.obs_shape)  # leaves [B, n, ...]
         ret, discount, last = jax.vmap(n_step_target, in_axes=(0, 0, 0, 0, None))(
-            steps.reward, steps.terminated, rows[..., packed_size(self.env.obs_size)], stored, hp.gamma
+            steps.reward, steps.terminated, end_flags(rows, self.env.obs_size), stored, hp.gamma
         )
         pick = jax.vmap(lambda x, i: x[i])  # row ``last`` of each [n, ...] sequence
         batch = Transition(

@@ -155,3 +155,52 @@ def test_minatar_network_is_haikus_convolution_as_a_matrix_product():
         want, got = ref.apply(params, obs), mine.apply(params, obs)
         assert got.shape == want.shape == (*obs.shape[:-3], 8, 8, 16)
         np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", [n for n in BUILTINS if n.endswith("-MinAtar")])
+def test_minatar_observations_are_zeros_and_ones(name):
+    # What lets the replay buffer keep them as uint8 (Env.binary_obs): 200 random steps of 4 copies, resets
+    # included, see nothing but 0 and 1.
+    env = make_env(name)
+    assert env.binary_obs
+
+    def step(carry, key):
+        obs, state = carry
+        k_act, k_step, k_reset = jax.random.split(key, 3)
+        action = jax.random.randint(k_act, (), 0, env.num_actions)
+        obs, state, _, terminated, truncated, _ = env.step(k_step, state, action, env.params)
+        reset_obs, reset_state = env.reset(k_reset, env.params)
+        done = terminated | truncated
+        state = jax.tree.map(lambda r, s: jnp.where(done, r, s), reset_state, state)
+        return (jnp.where(done, reset_obs, obs), state), obs
+
+    def episode(key):
+        k0, k1 = jax.random.split(key)
+        return jax.lax.scan(step, env.reset(k0, env.params), jax.random.split(k1, 200))[1]
+
+    seen = np.unique(np.asarray(jax.jit(jax.vmap(episode))(jax.random.split(jax.random.key(0), 4))))
+    assert set(seen.tolist()) <= {0.0, 1.0} and 1.0 in seen
+
+
+def test_binary_observations_stored_as_uint8_train_bitwise_as_float32():
+    # Breakout's images in a uint8 buffer (a quarter of the memory and checkpoint) give the learner the same
+    # values as float32 rows: the same outputs and parameters, bit for bit. With 3-step returns and prioritized
+    # replay, the rows are read by slot, in sequences, with their end flags (uniform sampling reads them with
+    # the same tree-wide gather).
+    n_step = 3
+    static = StaticConfig(env="Breakout-MinAtar", total_steps=400, learning_starts=100, buffer_capacity=200,
+                          batch_size=8, hidden_sizes=(16,), eval_every=200, eval_episodes=1, n_step=n_step,
+                          per=True)  # fmt: skip
+    results = {}
+    for binary in (True, False):
+        trainer = make_train(static)
+        trainer.__dict__["env"] = trainer.env._replace(binary_obs=binary)  # the cached environment, marked or not
+        state, outputs = jax.jit(lambda s, t=trainer: t.run(s, 400))(trainer.init(jax.random.key(3), HParams()))
+        results[binary] = state, outputs
+    stored = {b: [(x.dtype, x.shape) for x in jax.tree.leaves(results[b][0].buffer.ring.data)] for b in results}
+    assert stored[True] == [(np.uint8, (200, 800)), (np.float32, (200, 3 + (n_step > 1)))]
+    assert stored[False] == [(np.float32, (200, 803 + (n_step > 1)))]
+    assert float(results[True][1].episode_return.sum()) > 0  # episodes ended and scored
+    for a, b in zip(jax.tree.leaves((results[True][1], results[True][0].params)),
+                    jax.tree.leaves((results[False][1], results[False][0].params)), strict=True):  # fmt: skip
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

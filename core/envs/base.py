@@ -41,6 +41,9 @@ class Env(NamedTuple):
     reset: Callable[..., tuple[Any, Any]]
     step: Callable[..., tuple[Any, Any, Any, Any, Any, Any]]
     task: Task
+    # Observations hold only 0 and 1 (MinAtar's images): the replay buffer stores them as uint8, a quarter of
+    # float32's memory and checkpoint, and gives the learner the same float32 values back.
+    binary_obs: bool = False
 
     @property
     def obs_size(self) -> int:

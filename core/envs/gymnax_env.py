@@ -17,8 +17,9 @@ import jax.numpy as jnp
 from core.envs.base import Env, Task
 
 
-def wrap(name: str, env: Any, params: Any, task: Task, max_steps: int | None = None) -> Env:
-    """A gymnax-style ``env`` with ``params`` (its episode limit ``max_steps`` if given) as an ``Env``."""
+def wrap(name: str, env: Any, params: Any, task: Task, max_steps: int | None = None, binary_obs: bool = False) -> Env:
+    """A gymnax-style ``env`` with ``params`` (its episode limit ``max_steps`` if given) as an ``Env``;
+    ``binary_obs``: its observations hold only 0 and 1 (see ``Env.binary_obs``)."""
     if max_steps:
         params = params.replace(max_steps_in_episode=max_steps)
 
@@ -34,12 +35,13 @@ def wrap(name: str, env: Any, params: Any, task: Task, max_steps: int | None = N
 
     obs, _ = jax.eval_shape(reset, jax.random.key(0))
     return Env(name, tuple(obs.shape), int(env.num_actions), int(params.max_steps_in_episode), params, reset, step,
-               task)  # fmt: skip
+               task, binary_obs)  # fmt: skip
 
 
 def make(name: str, task: Task, max_steps: int | None = None) -> Env:
-    """gymnax's ``name`` with its default parameters (the episode limit ``max_steps`` if given)."""
+    """gymnax's ``name`` with its default parameters (the episode limit ``max_steps`` if given). MinAtar's
+    observations are 0/1 images (gymnax gives them as float32), so its games are marked ``binary_obs``."""
     import gymnax  # here: only the environments that need it import it (and flax with it)
 
     env, params = gymnax.make(name)
-    return wrap(name, env, params, task, max_steps)
+    return wrap(name, env, params, task, max_steps, binary_obs=name.endswith("-MinAtar"))
