@@ -265,6 +265,8 @@ def test_report_of_a_pbt_sweep(folder, tmp_path):
     assert len(pops) == 4 and {"member", "final_eval_return", "exploits", "lr", "eps_end"} <= set(pops.columns)
     s = pbt.final_statistics(pops["final_eval_return"])["iqm"]
     assert f"IQM <b>{s.point:.1f} [{s.low:.1f}, {s.high:.1f}]</b>" in html
+    solved = pbt.final_statistics(pops["final_eval_return"])["solved"]
+    assert f"{solved.point:.0%} [{solved.low:.0%}–{solved.high:.0%}] solved (≥ 475)" in html  # CartPole-v1's
     assert "<b>Best config</b>" not in html and "<h2>Members over populations (best first)</h2>" in html
     assert run_labels(analysis.load(run_dir))[0].startswith("member 0 (initial lr=")  # the figures' labels
     assert "every 1,000 env steps each member of the bottom 25%" in html and "multiplied by 0.8 or 1.25" in html

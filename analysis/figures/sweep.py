@@ -316,8 +316,8 @@ FIGURES: tuple[tuple[str, Callable[[_Context], Figure | None], str], ...] = (
         "score_distributions",
         _score_distributions,
         "Final return of every seed of the top configs, and performance profiles: the fraction of seeds "
-        "with a return of at least τ (at the highest return, the share that reached the cap), with 95% Clopper-Pearson "
-        "bands.",
+        "with a return of at least τ (at the task's highest return, the share that reached it), with 95% "
+        "Clopper-Pearson bands.",
     ),
 )
 

@@ -190,15 +190,15 @@ def pbt_html(t: RunTables, pops: pd.DataFrame, finals: Mapping[str, Interval]) -
     n_int = int(t.pbt["interval"].max()) + 1 if len(t.pbt) else 0
     n_members = int(pops["n_members"].max()) if len(pops) else 0
     iqm, mean, solved = finals["iqm"], finals["mean"], finals["solved"]
-    solved_text = "–"
-    if np.isfinite(solved.point):
+    solved_text = ""  # a task without a solved return (MinAtar's) says nothing of it
+    if np.isfinite(solved.point) and t.scale.solved is not None:
         ci = f" [{solved.low:.0%}–{solved.high:.0%}]" if np.isfinite(solved.low) else ""
-        solved_text = f"{solved.point:.0%}{ci}"
+        solved_text = f"; {solved.point:.0%}{ci} solved (≥ {t.scale.solved:g})"
     box = (
         f"<div class='box'><p><b>Populations' final return</b> (each population's best member's final greedy "
         f"eval return, over {len(pops)} population{'s' if len(pops) != 1 else ''}): IQM "
-        f"<b>{_ci(iqm.point, iqm.low, iqm.high, '.1f')}</b>, mean {_ci(mean.point, mean.low, mean.high, '.1f')}; "
-        f"{solved_text} solved (≥ 475). The best member is picked on the same runs it is scored on, as a "
+        f"<b>{_ci(iqm.point, iqm.low, iqm.high, '.1f')}</b>, mean {_ci(mean.point, mean.low, mean.high, '.1f')}"
+        f"{solved_text}. The best member is picked on the same runs it is scored on, as a "
         "grid's best config is, so the numbers are optimistic. <code>python -m analysis compare</code> sets "
         "them beside another sweep's best config, and <code>populations.parquet</code> holds the rows "
         "below.</p></div>"
