@@ -45,6 +45,11 @@ class StaticConfig:
     n_step: int = 1  # n-step returns: rewards of up to n steps, then bootstrap (Sutton 1988; Hessel et al. 2018)
     dueling: bool = False  # value and advantage streams, Q = V + A - mean(A) (Wang et al., 2016)
     per: bool = False  # proportional prioritized replay (Schaul et al., 2016); see per_alpha, per_beta, per_eps
+    # Distributional C51 (Bellemare et al., 2017): the network gives each action a distribution over num_atoms
+    # returns evenly spaced from v_min to v_max, learnt by cross-entropy with the projected target distribution;
+    # actions are greedy in its mean. The loss field does not apply (huber is refused).
+    distributional: bool = False
+    num_atoms: int = 51
     # The task (core.envs): a built-in name or "package.module:function" (a researcher's own environment).
     env: str = "CartPole-v1"
     network: str = "auto"  # "mlp", "minatar_conv" (images), or "auto": the one that fits the observation
@@ -79,6 +84,10 @@ class HParams(NamedTuple):
     per_alpha: Any = 0.6
     per_beta: Any = 0.4
     per_eps: Any = 1e-6
+    # The support of C51's return distributions (used only with distributional = true): num_atoms returns from
+    # v_min to v_max. The defaults hold every return of the classic-control tasks at gamma 0.99 (|Q| <= 100).
+    v_min: Any = -100.0
+    v_max: Any = 100.0
 
 
 def _is_int(v: Any) -> bool:
@@ -160,6 +169,8 @@ FIELDS: dict[str, Field] = {
         _static("n_step", "int", is_positive_int, "a positive integer"),
         _static("dueling", "bool", lambda v: isinstance(v, bool), "true or false"),
         _static("per", "bool", lambda v: isinstance(v, bool), "true or false"),
+        _static("distributional", "bool", lambda v: isinstance(v, bool), "true or false"),
+        _static("num_atoms", "int", lambda v: _is_int(v) and v >= 2, "an integer of at least 2"),
         _static("env", "str", is_env_name, f"one of {', '.join(ENV_NAMES)}, or package.module:function"),
         _static("network", "str", lambda v: v in NETWORKS, f"one of {', '.join(NETWORKS)}"),
         _static("episode_limit", "int", _non_negative_int, "a non-negative integer (0: the environment's own)"),
@@ -175,6 +186,8 @@ FIELDS: dict[str, Field] = {
         _traced("per_alpha", "float", _in_unit_interval, "a number in [0, 1]"),
         _traced("per_beta", "float", _in_unit_interval, "a number in [0, 1]"),
         _traced("per_eps", "float", lambda v: v > 0, "a positive number"),
+        _traced("v_min", "float", lambda v: np.ones_like(v, bool), "a number"),
+        _traced("v_max", "float", lambda v: np.ones_like(v, bool), "a number"),
     )
 }
 STATIC_FIELDS = tuple(f.name for f in dataclasses.fields(StaticConfig))
@@ -198,6 +211,9 @@ def validate_static(cfg: StaticConfig) -> None:
         raise ValueError(f"batch_size ({cfg.batch_size}) must not exceed buffer_capacity ({cfg.buffer_capacity})")
     if cfg.n_step > cfg.buffer_capacity:
         raise ValueError(f"n_step ({cfg.n_step}) must not exceed buffer_capacity ({cfg.buffer_capacity})")
+    if cfg.distributional and cfg.loss == "huber":
+        raise ValueError("loss 'huber' does not go with distributional = true: C51 learns by the cross-entropy of "
+                         "its return distributions (leave loss at its default)")  # fmt: skip
     if cfg.eval_every > cfg.total_steps:
         raise ValueError(f"eval_every ({cfg.eval_every}) must not exceed total_steps ({cfg.total_steps})")
 
@@ -218,6 +234,14 @@ def validate_hparams(hparams: HParams) -> None:
             first = float(arr.reshape(-1)[np.argmax(np.asarray(bad).reshape(-1))])
             integral = field.kind == "int" and math.isfinite(first) and first == int(first)
             raise ValueError(f"{name} must be {field.allowed}, got {int(first) if integral else first!r}")
+    v_min, v_max = hparams.v_min, hparams.v_max
+    if not isinstance(v_min, jax.core.Tracer) and not isinstance(v_max, jax.core.Tracer):
+        lo, hi = np.asarray(v_min, np.float64), np.asarray(v_max, np.float64)
+        if np.any(lo >= hi):
+            i = np.argmax(np.broadcast_to(lo >= hi, np.broadcast(lo, hi).shape).reshape(-1))
+            pair = np.broadcast_arrays(lo, hi)
+            raise ValueError(f"v_min must be below v_max, got v_min {float(pair[0].reshape(-1)[i])!r} and v_max "
+                             f"{float(pair[1].reshape(-1)[i])!r}")  # fmt: skip
 
 
 def hparams_as_arrays(hparams: HParams, xp: Any = jnp) -> HParams:

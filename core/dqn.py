@@ -49,9 +49,17 @@ class PatchConv(hk.Module):
 
 
 def make_network(
-    hidden_sizes: tuple[int, ...], num_actions: int, dueling: bool = False, *, obs_ndim: int = 1, conv: bool = False
+    hidden_sizes: tuple[int, ...],
+    num_actions: int,
+    dueling: bool = False,
+    *,
+    obs_ndim: int = 1,
+    conv: bool = False,
+    num_atoms: int = 0,
 ) -> hk.Transformed:
-    """A Q-network, obs [..., *obs_shape] -> Q-values [..., num_actions], ReLU hidden layers.
+    """A Q-network, obs [..., *obs_shape] -> Q-values [..., num_actions], ReLU hidden layers; with ``num_atoms``
+    (C51), the logits of each action's return distribution, [..., num_actions, num_atoms] (``q_values`` gives
+    their means).
 
     ``obs_ndim``: the observation's dimensions (1: a vector; 3: a [height, width, channels] image, flattened for
     an MLP). ``conv``: MinAtar's network first (Young and Tian, 2019): one 3 x 3 convolution of 16 channels,
@@ -67,13 +75,23 @@ def make_network(
             return obs.reshape(*obs.shape[: obs.ndim - obs_ndim], -1)
         return obs  # a vector, as it comes: CartPole's networks are what they always were
 
+    atoms = max(num_atoms, 1)
+
+    def per_atom(x):  # [..., actions * atoms] -> [..., actions, atoms] (C51's logits)
+        return x.reshape(*x.shape[:-1], -1, num_atoms)
+
     def q_fn(obs):
-        return hk.nets.MLP((*hidden_sizes, num_actions), activation=jax.nn.relu)(features(obs))
+        out = hk.nets.MLP((*hidden_sizes, num_actions * atoms), activation=jax.nn.relu)(features(obs))
+        return per_atom(out) if num_atoms else out
 
     def dueling_fn(obs):
         *shared, width = hidden_sizes
         obs = features(obs)
         torso = hk.nets.MLP(shared, activation=jax.nn.relu, activate_final=True, name="torso")(obs) if shared else obs
+        if num_atoms:  # per atom: logits = V + A - mean_a A (Hessel et al., 2018)
+            value = hk.nets.MLP((width, num_atoms), activation=jax.nn.relu, name="value")(torso)  # [..., atoms]
+            advantages = hk.nets.MLP((width, num_actions * num_atoms), activation=jax.nn.relu, name="advantage")
+            return dueling_q(value, per_atom(advantages(torso)), axis=-2)
         value = hk.nets.MLP((width, 1), activation=jax.nn.relu, name="value")(torso)[..., 0]
         advantages = hk.nets.MLP((width, num_actions), activation=jax.nn.relu, name="advantage")(torso)
         return dueling_q(value, advantages)
@@ -96,10 +114,24 @@ def network_kind(network: str, obs_shape: tuple[int, ...]) -> str:
     return network
 
 
-def dueling_q(value: jax.Array, advantages: jax.Array) -> jax.Array:
+def dueling_q(value: jax.Array, advantages: jax.Array, axis: int = -1) -> jax.Array:
     """Q = V + (A - mean_a A): value [...], advantages [..., A] -> Q [..., A]. Subtracting the mean makes V and A
-    identifiable (mean_a Q = V) and is the variant Wang et al. (2016, eq. 9) found more stable than the max."""
-    return value[..., None] + advantages - jnp.mean(advantages, axis=-1, keepdims=True)
+    identifiable (mean_a Q = V) and is the variant Wang et al. (2016, eq. 9) found more stable than the max.
+    ``axis=-2``: C51's logits, value [..., atoms] and advantages [..., A, atoms], combined atom by atom."""
+    return jnp.expand_dims(value, axis) + advantages - jnp.mean(advantages, axis=axis, keepdims=True)
+
+
+def atoms(hparams: HParams, num_atoms: int) -> jax.Array:
+    """C51's support: [num_atoms] returns evenly spaced from ``v_min`` to ``v_max``."""
+    return jnp.linspace(hparams.v_min, hparams.v_max, num_atoms, dtype=jnp.float32)
+
+
+def q_values(out: jax.Array, hparams: HParams, static: StaticConfig) -> jax.Array:
+    """Q-values [..., A] from the network's output: itself, or with C51 each action's mean return under its
+    distribution (softmax of the logits [..., A, atoms] over ``atoms``)."""
+    if not static.distributional:
+        return out
+    return jnp.sum(jax.nn.softmax(out, axis=-1) * atoms(hparams, static.num_atoms), axis=-1)
 
 
 def make_optimizer(hparams: HParams, static: StaticConfig) -> optax.GradientTransformation:
@@ -162,6 +194,30 @@ def td_errors(
     return jax.vmap(rlax.q_learning)(q_tm1, batch.action, batch.reward, discount, q_t_target)
 
 
+def categorical_losses(
+    online_params: hk.Params,
+    target_params: hk.Params,
+    batch: Transition,
+    discount: jax.Array,
+    hparams: HParams,
+    static: StaticConfig,
+    network: hk.Transformed,
+) -> jax.Array:
+    """[B] C51 losses of a batch (leaves [B, ...]): the cross-entropy between the distribution of ``Q(obs, action)``
+    and the target, ``reward + discount * Z(next_obs, a*)`` projected onto the support (rlax's
+    ``categorical_q_learning``; ``categorical_double_q_learning`` with double Q-learning, ``a*`` then the online
+    network's greedy action). ``a*`` is greedy in the distributions' means; the target carries no gradient."""
+    z = atoms(hparams, static.num_atoms)
+    logits_tm1 = network.apply(online_params, batch.obs)  # [B, A, atoms]
+    logits_t = network.apply(target_params, batch.next_obs)  # [B, A, atoms]
+    if static.double_q:
+        selector = q_values(network.apply(online_params, batch.next_obs), hparams, static)  # [B, A]
+        loss = jax.vmap(rlax.categorical_double_q_learning, in_axes=(None, 0, 0, 0, 0, None, 0, 0))
+        return loss(z, logits_tm1, batch.action, batch.reward, discount, z, logits_t, selector)
+    loss = jax.vmap(rlax.categorical_q_learning, in_axes=(None, 0, 0, 0, 0, None, 0))
+    return loss(z, logits_tm1, batch.action, batch.reward, discount, z, logits_t)
+
+
 def _losses(td: jax.Array, static: StaticConfig) -> jax.Array:
     if static.loss == "huber":
         return rlax.huber_loss(td, 1.0)
@@ -182,6 +238,8 @@ def td_loss(
     and bootstraps from its next state.
     """
     discount = hparams.gamma * (1.0 - batch.terminated)  # [B]
+    if static.distributional:
+        return jnp.mean(categorical_losses(online_params, target_params, batch, discount, hparams, static, network))
     return jnp.mean(_losses(td_errors(online_params, target_params, batch, discount, static, network), static))
 
 
@@ -193,9 +251,15 @@ def weighted_td_loss(
     weights: jax.Array | None,
     static: StaticConfig,
     network: hk.Transformed,
+    hparams: HParams | None = None,
 ) -> tuple[jax.Array, jax.Array]:
     """(mean of ``weights * loss(td)``, the [B] TD errors) for a batch whose [B] bootstrap ``discount`` is given
-    (n-step targets: ``n_step_target``); ``weights`` None weighs every transition 1."""
+    (n-step targets: ``n_step_target``); ``weights`` None weighs every transition 1. With C51 (``hparams``
+    needed for its support) the [B] cross-entropies take the TD errors' place, as prioritized replay's priorities
+    too (Hessel et al., 2018)."""
+    if static.distributional:
+        losses = categorical_losses(online_params, target_params, batch, discount, hparams, static, network)
+        return jnp.mean(losses if weights is None else weights * losses), losses
     td = td_errors(online_params, target_params, batch, discount, static, network)
     losses = _losses(td, static)
     return jnp.mean(losses if weights is None else weights * losses), td

@@ -37,6 +37,7 @@ from core.dqn import (
     make_optimizer,
     n_step_target,
     network_kind,
+    q_values,
     target_update,
     td_loss,
     weighted_td_loss,
@@ -242,7 +243,7 @@ class Trainer:
         )
 
         # Epsilon-greedy action.
-        q = self.network.apply(state.params, state.obs)  # [A]
+        q = q_values(self.network.apply(state.params, state.obs), hp, static)  # [A]
         eps = epsilon(state.step, hp, static)
         random_action = jax.random.randint(k_action, (), 0, self.env.num_actions, jnp.int32)
         explore = jax.random.uniform(k_explore) < eps
@@ -290,7 +291,7 @@ class Trainer:
         do_eval = state.step % static.eval_every == 0
         eval_return = jax.lax.cond(
             do_eval,
-            self._evaluate,
+            functools.partial(self._evaluate, hp=hp),
             lambda p, k: jnp.zeros((), jnp.float32),
             state.params,
             k_eval,
@@ -391,7 +392,7 @@ class Trainer:
     ) -> tuple[Learner, jax.Array]:
         """``update`` with given [B] discounts and optional [B] loss weights; also returns the [B] TD errors."""
         (loss, td), grads = jax.value_and_grad(weighted_td_loss, has_aux=True)(
-            learner.params, learner.target_params, batch, discount, weights, self.static, self.network
+            learner.params, learner.target_params, batch, discount, weights, self.static, self.network, hp
         )
         return self._apply(learner, loss, grads, hp), td
 
@@ -407,14 +408,15 @@ class Trainer:
             diverged=learner.diverged | ~jnp.isfinite(loss),
         )
 
-    def _evaluate(self, params: hk.Params, key: jax.Array) -> jax.Array:
+    def _evaluate(self, params: hk.Params, key: jax.Array, hp: HParams) -> jax.Array:
         """Mean return of ``eval_episodes`` fresh greedy episodes of up to ``max_steps_in_episode`` steps."""
         n, horizon = self.static.eval_episodes, int(self.env_params.max_steps_in_episode)
         obs, env_state = jax.vmap(self.env.reset, in_axes=(0, None))(jax.random.split(key, n), self.env_params)
 
         def body(carry, t):
             obs, env_state, alive, returns = carry
-            action = jnp.argmax(self.network.apply(params, obs), axis=-1).astype(jnp.int32)  # [n]
+            q = q_values(self.network.apply(params, obs), hp, self.static)  # [n, A]
+            action = jnp.argmax(q, axis=-1).astype(jnp.int32)  # [n]
             # Each episode and step its own key (CartPole ignores it; gymnax's games draw from it).
             keys = jax.random.split(jax.random.fold_in(key, t), n)
             obs, env_state, reward, terminated, truncated, _ = jax.vmap(self.env.step, in_axes=(0, 0, 0, None))(
@@ -440,5 +442,6 @@ def make_train(static: StaticConfig = StaticConfig(), env_params: Any = None) ->
         static=static,
         env_params=env.params if env_params is None else env_params,
         network=make_network(static.hidden_sizes, env.num_actions, static.dueling, obs_ndim=len(env.obs_shape),
-                             conv=network_kind(static.network, env.obs_shape) == "minatar_conv"),
+                             conv=network_kind(static.network, env.obs_shape) == "minatar_conv",
+                             num_atoms=static.num_atoms if static.distributional else 0),
     )  # fmt: skip

@@ -195,6 +195,13 @@ BAD_GRIDS = [
     ("TOML syntax error", 'seeds = 1\n[grid]\nlr = [1e-3,\n  "a" = 2\n', ["TOML syntax error", "line 4"]),
     ("TOML duplicate key", "seeds = 1\nseeds = 2\n", ["TOML syntax error", "line 2"]),
     ("misspelt env", '[config]\nenv = "Cartpole-v1"\n', ["env", "'Cartpole-v1'", "did you mean 'CartPole-v1'"]),
+    ("C51 with the huber loss", '[config]\ndistributional = true\nloss = "huber"\n', ["huber", "distributional"]),
+    ("one atom", "[config]\ndistributional = true\nnum_atoms = 1\n", ["num_atoms", "at least 2", "1"]),
+    (
+        "v_min above v_max",
+        "[config]\ndistributional = true\n[grid]\nv_max = [10.0, -200.0]\n",
+        ["v_min must be below v_max", "-200"],
+    ),
     ("env not a string", "[config]\nenv = 3\n", ["env", "string", "3"]),
     ("user env that cannot be imported", '[config]\nenv = "nosuchpkg.mod:make"\n', ["nosuchpkg.mod", "cannot import"]),
     ("conv network on vector observations", '[config]\nnetwork = "minatar_conv"\n', ["minatar_conv", "image"]),
