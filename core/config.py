@@ -50,6 +50,11 @@ class StaticConfig:
     # actions are greedy in its mean. The loss field does not apply (huber is refused).
     distributional: bool = False
     num_atoms: int = 51
+    # Noisy networks (Fortunato et al., 2018): every dense layer's weights get factorised Gaussian noise, scaled by
+    # learnt sigmas that start at noisy_sigma / sqrt(fan_in); fresh noise from the run's key at every acting step
+    # and every update (online and target networks their own draws), none at greedy evaluation.
+    noisy: bool = False
+    noisy_sigma: float = 0.5
     # The task (core.envs): a built-in name or "package.module:function" (a researcher's own environment).
     env: str = "CartPole-v1"
     network: str = "auto"  # "mlp", "minatar_conv" (images), or "auto": the one that fits the observation
@@ -171,6 +176,10 @@ FIELDS: dict[str, Field] = {
         _static("per", "bool", lambda v: isinstance(v, bool), "true or false"),
         _static("distributional", "bool", lambda v: isinstance(v, bool), "true or false"),
         _static("num_atoms", "int", lambda v: _is_int(v) and v >= 2, "an integer of at least 2"),
+        _static("noisy", "bool", lambda v: isinstance(v, bool), "true or false"),
+        _static(
+            "noisy_sigma", "float", lambda v: isinstance(v, float) and math.isfinite(v) and v > 0, "a positive number"
+        ),  # fmt: skip
         _static("env", "str", is_env_name, f"one of {', '.join(ENV_NAMES)}, or package.module:function"),
         _static("network", "str", lambda v: v in NETWORKS, f"one of {', '.join(NETWORKS)}"),
         _static("episode_limit", "int", _non_negative_int, "a non-negative integer (0: the environment's own)"),

@@ -48,6 +48,59 @@ class PatchConv(hk.Module):
         return patches.reshape(*x.shape[:-3], rows, cols, fan_in) @ weight.reshape(fan_in, self.channels) + bias
 
 
+def factorised_noise(key: jax.Array, n_in: int, n_out: int) -> tuple[jax.Array, jax.Array]:
+    """Fortunato et al. (2018)'s factorised Gaussian noise for an ``n_in`` x ``n_out`` layer: ``f(e_in) [n_in]``
+    and ``f(e_out) [n_out]`` with e standard normal and f(x) = sign(x) sqrt(|x|); the weights' noise is their
+    outer product, the bias's ``f(e_out)``."""
+    k_in, k_out = jax.random.split(key)
+
+    def f(e):
+        return jnp.sign(e) * jnp.sqrt(jnp.abs(e))
+
+    return f(jax.random.normal(k_in, (n_in,))), f(jax.random.normal(k_out, (n_out,)))
+
+
+class NoisyLinear(hk.Module):
+    """A dense layer with factorised Gaussian noise (Fortunato et al., 2018): ``y = x (mu_w + sigma_w * (f_in
+    f_out^T)) + mu_b + sigma_b * f_out``, the noise from ``key``, or none (the mean weights) where ``key`` is None.
+    mu starts uniform in +-1/sqrt(fan_in), sigma at ``sigma0`` / sqrt(fan_in) (the paper's factorised case)."""
+
+    def __init__(self, size: int, sigma0: float, name: str | None = None):
+        super().__init__(name=name)
+        self.size, self.sigma0 = size, sigma0
+
+    def __call__(self, x: jax.Array, key: jax.Array | None) -> jax.Array:
+        n_in = x.shape[-1]
+        bound = 1.0 / np.sqrt(n_in)
+        mu_init = hk.initializers.RandomUniform(-bound, bound)
+        sigma_init = hk.initializers.Constant(self.sigma0 / np.sqrt(n_in))
+        w_mu = hk.get_parameter("w_mu", (n_in, self.size), x.dtype, init=mu_init)
+        w_sigma = hk.get_parameter("w_sigma", (n_in, self.size), x.dtype, init=sigma_init)
+        b_mu = hk.get_parameter("b_mu", (self.size,), x.dtype, init=mu_init)
+        b_sigma = hk.get_parameter("b_sigma", (self.size,), x.dtype, init=sigma_init)
+        out = x @ w_mu + b_mu
+        if key is None:
+            return out
+        f_in, f_out = factorised_noise(key, n_in, self.size)
+        return out + ((x * f_in) @ w_sigma) * f_out + b_sigma * f_out  # x (sigma_w * f_in f_out^T), without the matrix
+
+
+class NoisyMLP(hk.Module):
+    """``hk.nets.MLP`` with ``NoisyLinear`` layers (ReLU between), each layer's noise its own fold of ``key``."""
+
+    def __init__(self, sizes: tuple[int, ...], sigma0: float, activate_final: bool = False, name: str | None = None):
+        super().__init__(name=name)
+        self.sizes, self.sigma0, self.activate_final = tuple(sizes), sigma0, activate_final
+
+    def __call__(self, x: jax.Array, key: jax.Array | None) -> jax.Array:
+        for i, size in enumerate(self.sizes):
+            layer_key = None if key is None else jax.random.fold_in(key, i)
+            x = NoisyLinear(size, self.sigma0, name=f"noisy_linear_{i}")(x, layer_key)
+            if i < len(self.sizes) - 1 or self.activate_final:
+                x = jax.nn.relu(x)
+        return x
+
+
 def make_network(
     hidden_sizes: tuple[int, ...],
     num_actions: int,
@@ -56,6 +109,7 @@ def make_network(
     obs_ndim: int = 1,
     conv: bool = False,
     num_atoms: int = 0,
+    noisy_sigma: float = 0.0,
 ) -> hk.Transformed:
     """A Q-network, obs [..., *obs_shape] -> Q-values [..., num_actions], ReLU hidden layers; with ``num_atoms``
     (C51), the logits of each action's return distribution, [..., num_actions, num_atoms] (``q_values`` gives
@@ -65,7 +119,18 @@ def make_network(
     an MLP). ``conv``: MinAtar's network first (Young and Tian, 2019): one 3 x 3 convolution of 16 channels,
     stride 1, ReLU, flattened; then the MLP layers of ``hidden_sizes`` (the paper's: one of 128). Dueling (Wang et
     al., 2016): the last hidden layer is split into a value stream and an advantage stream (each
-    ``hidden_sizes[-1]`` wide, on the shared layers before it), joined by ``dueling_q`` (per action)."""
+    ``hidden_sizes[-1]`` wide, on the shared layers before it), joined by ``dueling_q`` (per action).
+    ``noisy_sigma`` > 0: every dense layer a ``NoisyLinear``; the network then takes the noise's key after the
+    observation (``apply(params, obs, key)``; without one, the mean weights)."""
+    noisy = noisy_sigma > 0
+
+    def mlp(sizes, stream, name=None, activate_final=False):  # a dense stack; noisy ones draw from their stream
+        if not noisy:
+            relu = jax.nn.relu
+            return lambda x, key: hk.nets.MLP(sizes, activation=relu, activate_final=activate_final, name=name)(x)
+        return lambda x, key: NoisyMLP(sizes, noisy_sigma, activate_final, name=name or "noisy_mlp")(
+            x, None if key is None else jax.random.fold_in(key, stream)
+        )
 
     def features(obs):
         if conv:
@@ -80,20 +145,20 @@ def make_network(
     def per_atom(x):  # [..., actions * atoms] -> [..., actions, atoms] (C51's logits)
         return x.reshape(*x.shape[:-1], -1, num_atoms)
 
-    def q_fn(obs):
-        out = hk.nets.MLP((*hidden_sizes, num_actions * atoms), activation=jax.nn.relu)(features(obs))
+    def q_fn(obs, key=None):
+        out = mlp((*hidden_sizes, num_actions * atoms), 0)(features(obs), key)
         return per_atom(out) if num_atoms else out
 
-    def dueling_fn(obs):
+    def dueling_fn(obs, key=None):
         *shared, width = hidden_sizes
         obs = features(obs)
-        torso = hk.nets.MLP(shared, activation=jax.nn.relu, activate_final=True, name="torso")(obs) if shared else obs
+        torso = mlp(shared, 0, "torso", activate_final=True)(obs, key) if shared else obs
         if num_atoms:  # per atom: logits = V + A - mean_a A (Hessel et al., 2018)
-            value = hk.nets.MLP((width, num_atoms), activation=jax.nn.relu, name="value")(torso)  # [..., atoms]
-            advantages = hk.nets.MLP((width, num_actions * num_atoms), activation=jax.nn.relu, name="advantage")
-            return dueling_q(value, per_atom(advantages(torso)), axis=-2)
-        value = hk.nets.MLP((width, 1), activation=jax.nn.relu, name="value")(torso)[..., 0]
-        advantages = hk.nets.MLP((width, num_actions), activation=jax.nn.relu, name="advantage")(torso)
+            value = mlp((width, num_atoms), 1, "value")(torso, key)  # [..., atoms]
+            advantages = mlp((width, num_actions * num_atoms), 2, "advantage")(torso, key)
+            return dueling_q(value, per_atom(advantages), axis=-2)
+        value = mlp((width, 1), 1, "value")(torso, key)[..., 0]
+        advantages = mlp((width, num_actions), 2, "advantage")(torso, key)
         return dueling_q(value, advantages)
 
     return hk.without_apply_rng(hk.transform(dueling_fn if dueling else q_fn))
@@ -174,6 +239,14 @@ def importance_exponent(step: jax.Array, hparams: HParams, static: StaticConfig)
     return hparams.per_beta + (1.0 - hparams.per_beta) * progress
 
 
+def noisy_apply(network: hk.Transformed, params: hk.Params, obs: jax.Array, key: jax.Array | None, draw: int):
+    """``network.apply(params, obs)``, with a noisy network's noise from ``key`` folded with ``draw`` (each of an
+    update's passes its own: 0 online, 1 target, 2 the online network's selection); without a key, no noise."""
+    if key is None:
+        return network.apply(params, obs)
+    return network.apply(params, obs, jax.random.fold_in(key, draw))
+
+
 def td_errors(
     online_params: hk.Params,
     target_params: hk.Params,
@@ -181,15 +254,16 @@ def td_errors(
     discount: jax.Array,
     static: StaticConfig,
     network: hk.Transformed,
+    noise_key: jax.Array | None = None,
 ) -> jax.Array:
     """[B] TD errors ``reward + discount * Q_target(next_obs, a*) - Q(obs, action)`` of a batch (leaves [B, ...]);
     ``a*`` is the target network's greedy action, or the online network's with double Q-learning, which selects
     the next action with the online network and evaluates it with the target network (van Hasselt et al., 2016).
-    The target carries no gradient."""
-    q_tm1 = network.apply(online_params, batch.obs)  # [B, A]
-    q_t_target = network.apply(target_params, batch.next_obs)  # [B, A]
+    The target carries no gradient. ``noise_key``: noisy networks' draws (see ``noisy_apply``)."""
+    q_tm1 = noisy_apply(network, online_params, batch.obs, noise_key, 0)  # [B, A]
+    q_t_target = noisy_apply(network, target_params, batch.next_obs, noise_key, 1)  # [B, A]
     if static.double_q:
-        q_t_selector = network.apply(online_params, batch.next_obs)  # [B, A]
+        q_t_selector = noisy_apply(network, online_params, batch.next_obs, noise_key, 2)  # [B, A]
         return jax.vmap(rlax.double_q_learning)(q_tm1, batch.action, batch.reward, discount, q_t_target, q_t_selector)
     return jax.vmap(rlax.q_learning)(q_tm1, batch.action, batch.reward, discount, q_t_target)
 
@@ -202,16 +276,17 @@ def categorical_losses(
     hparams: HParams,
     static: StaticConfig,
     network: hk.Transformed,
+    noise_key: jax.Array | None = None,
 ) -> jax.Array:
     """[B] C51 losses of a batch (leaves [B, ...]): the cross-entropy between the distribution of ``Q(obs, action)``
     and the target, ``reward + discount * Z(next_obs, a*)`` projected onto the support (rlax's
     ``categorical_q_learning``; ``categorical_double_q_learning`` with double Q-learning, ``a*`` then the online
     network's greedy action). ``a*`` is greedy in the distributions' means; the target carries no gradient."""
     z = atoms(hparams, static.num_atoms)
-    logits_tm1 = network.apply(online_params, batch.obs)  # [B, A, atoms]
-    logits_t = network.apply(target_params, batch.next_obs)  # [B, A, atoms]
+    logits_tm1 = noisy_apply(network, online_params, batch.obs, noise_key, 0)  # [B, A, atoms]
+    logits_t = noisy_apply(network, target_params, batch.next_obs, noise_key, 1)  # [B, A, atoms]
     if static.double_q:
-        selector = q_values(network.apply(online_params, batch.next_obs), hparams, static)  # [B, A]
+        selector = q_values(noisy_apply(network, online_params, batch.next_obs, noise_key, 2), hparams, static)
         loss = jax.vmap(rlax.categorical_double_q_learning, in_axes=(None, 0, 0, 0, 0, None, 0, 0))
         return loss(z, logits_tm1, batch.action, batch.reward, discount, z, logits_t, selector)
     loss = jax.vmap(rlax.categorical_q_learning, in_axes=(None, 0, 0, 0, 0, None, 0))
@@ -231,16 +306,19 @@ def td_loss(
     hparams: HParams,
     static: StaticConfig,
     network: hk.Transformed,
+    noise_key: jax.Array | None = None,
 ) -> jax.Array:
-    """Mean one-step TD loss over a batch of transitions (leaves [B, ...]).
+    """Mean one-step TD loss over a batch of transitions (leaves [B, ...]); ``noise_key``: noisy networks' draws.
 
     Bootstraps with discount = gamma * (1 - terminated): a transition cut by the time limit is not terminal
     and bootstraps from its next state.
     """
     discount = hparams.gamma * (1.0 - batch.terminated)  # [B]
     if static.distributional:
-        return jnp.mean(categorical_losses(online_params, target_params, batch, discount, hparams, static, network))
-    return jnp.mean(_losses(td_errors(online_params, target_params, batch, discount, static, network), static))
+        losses = categorical_losses(online_params, target_params, batch, discount, hparams, static, network, noise_key)
+        return jnp.mean(losses)
+    td = td_errors(online_params, target_params, batch, discount, static, network, noise_key)
+    return jnp.mean(_losses(td, static))
 
 
 def weighted_td_loss(
@@ -252,15 +330,16 @@ def weighted_td_loss(
     static: StaticConfig,
     network: hk.Transformed,
     hparams: HParams | None = None,
+    noise_key: jax.Array | None = None,
 ) -> tuple[jax.Array, jax.Array]:
     """(mean of ``weights * loss(td)``, the [B] TD errors) for a batch whose [B] bootstrap ``discount`` is given
     (n-step targets: ``n_step_target``); ``weights`` None weighs every transition 1. With C51 (``hparams``
     needed for its support) the [B] cross-entropies take the TD errors' place, as prioritized replay's priorities
     too (Hessel et al., 2018)."""
     if static.distributional:
-        losses = categorical_losses(online_params, target_params, batch, discount, hparams, static, network)
+        losses = categorical_losses(online_params, target_params, batch, discount, hparams, static, network, noise_key)
         return jnp.mean(losses if weights is None else weights * losses), losses
-    td = td_errors(online_params, target_params, batch, discount, static, network)
+    td = td_errors(online_params, target_params, batch, discount, static, network, noise_key)
     losses = _losses(td, static)
     return jnp.mean(losses if weights is None else weights * losses), td
 

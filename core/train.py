@@ -37,6 +37,7 @@ from core.dqn import (
     make_optimizer,
     n_step_target,
     network_kind,
+    noisy_apply,
     q_values,
     target_update,
     td_loss,
@@ -243,7 +244,10 @@ class Trainer:
         )
 
         # Epsilon-greedy action.
-        q = q_values(self.network.apply(state.params, state.obs), hp, static)  # [A]
+        # Noisy networks act with fresh noise, drawn from a fold of the exploration key (no new split: every other
+        # run's stream stays what it was).
+        noise = jax.random.fold_in(k_explore, 1) if static.noisy else None
+        q = q_values(noisy_apply(self.network, state.params, state.obs, noise, 0), hp, static)  # [A]
         eps = epsilon(state.step, hp, static)
         random_action = jax.random.randint(k_action, (), 0, self.env.num_actions, jnp.int32)
         explore = jax.random.uniform(k_explore) < eps
@@ -328,9 +332,8 @@ class Trainer:
         replay, ``learn_and_prioritize`` also gives the sampled slots' new priorities."""
         static = self.static
         if not static.per and static.n_step == 1:
-            return self.update(
-                learner, unpack_transitions(replay.sample(buffer, key, static.batch_size), self.env.obs_shape), hp
-            )
+            batch = unpack_transitions(replay.sample(buffer, key, static.batch_size), self.env.obs_shape)
+            return self.update(learner, batch, hp, key)
         return self.learn_and_prioritize(learner, buffer, hp, key, jnp.zeros((), jnp.int32))[0]
 
     def learn_and_prioritize(
@@ -350,11 +353,11 @@ class Trainer:
         if not static.per:
             idx = replay.sample_indices(buffer, key, batch_size)
             batch, discount = self._targets(buffer, idx, hp)
-            return self._weighted_update(learner, batch, discount, None, hp)[0], None
+            return self._weighted_update(learner, batch, discount, None, hp, key)[0], None
         idx, probs = prioritized.sample_indices(buffer, key, batch_size)
         batch, discount = self._targets(buffer.ring, idx, hp)
         weights = prioritized.importance_weights(probs, buffer.ring.size, importance_exponent(step, hp, static))
-        learner, td = self._weighted_update(learner, batch, discount, weights, hp)
+        learner, td = self._weighted_update(learner, batch, discount, weights, hp, key)
         return learner, PriorityUpdate(idx, jnp.power(jnp.abs(td) + hp.per_eps, hp.per_alpha))
 
     def _targets(self, ring: replay.BufferState, idx: jax.Array, hp: HParams) -> tuple[Transition, jax.Array]:
@@ -380,20 +383,32 @@ class Trainer:
         )
         return batch, discount
 
-    def update(self, learner: Learner, batch: Transition, hp: HParams) -> Learner:
-        """One gradient step of the TD loss on ``batch`` (leaves [batch_size, ...]), then the target update."""
+    def _noise_key(self, key: jax.Array | None) -> jax.Array | None:
+        """An update's noise for noisy networks: a fold of its sampling ``key`` (None without noisy networks)."""
+        return jax.random.fold_in(key, 1) if self.static.noisy and key is not None else None
+
+    def update(self, learner: Learner, batch: Transition, hp: HParams, key: jax.Array | None = None) -> Learner:
+        """One gradient step of the TD loss on ``batch`` (leaves [batch_size, ...]), then the target update;
+        ``key`` (the batch's sampling key) gives noisy networks their noise."""
         loss, grads = jax.value_and_grad(td_loss)(
-            learner.params, learner.target_params, batch, hp, self.static, self.network
+            learner.params, learner.target_params, batch, hp, self.static, self.network, self._noise_key(key)
         )
         return self._apply(learner, loss, grads, hp)
 
     def _weighted_update(
-        self, learner: Learner, batch: Transition, discount: jax.Array, weights: jax.Array | None, hp: HParams
+        self,
+        learner: Learner,
+        batch: Transition,
+        discount: jax.Array,
+        weights: jax.Array | None,
+        hp: HParams,
+        key: jax.Array | None = None,
     ) -> tuple[Learner, jax.Array]:
         """``update`` with given [B] discounts and optional [B] loss weights; also returns the [B] TD errors."""
         (loss, td), grads = jax.value_and_grad(weighted_td_loss, has_aux=True)(
-            learner.params, learner.target_params, batch, discount, weights, self.static, self.network, hp
-        )
+            learner.params, learner.target_params, batch, discount, weights, self.static, self.network, hp,
+            self._noise_key(key),
+        )  # fmt: skip
         return self._apply(learner, loss, grads, hp), td
 
     def _apply(self, learner: Learner, loss: jax.Array, grads: hk.Params, hp: HParams) -> Learner:
@@ -443,5 +458,6 @@ def make_train(static: StaticConfig = StaticConfig(), env_params: Any = None) ->
         env_params=env.params if env_params is None else env_params,
         network=make_network(static.hidden_sizes, env.num_actions, static.dueling, obs_ndim=len(env.obs_shape),
                              conv=network_kind(static.network, env.obs_shape) == "minatar_conv",
-                             num_atoms=static.num_atoms if static.distributional else 0),
+                             num_atoms=static.num_atoms if static.distributional else 0,
+                             noisy_sigma=static.noisy_sigma if static.noisy else 0.0),
     )  # fmt: skip

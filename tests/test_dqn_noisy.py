@@ -1,0 +1,95 @@
+"""Noisy networks (``noisy = true``; Fortunato et al., 2018): the factorised noise's statistics and structure with
+fixed keys, the initialisation, no noise without a key (greedy evaluation), fresh noise per draw; a noisy run
+(with C51, dueling, double Q-learning) trains finitely; off, every run is bitwise what it was
+(tests/test_sweep_golden.py)."""
+
+import haiku as hk
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from core import HParams, StaticConfig, make_train
+from core.dqn import NoisyLinear, factorised_noise, make_network
+
+
+def _layer(sigma0=0.5, size=3):
+    return hk.without_apply_rng(hk.transform(lambda x, key=None: NoisyLinear(size, sigma0, name="n")(x, key)))
+
+
+def test_the_noise_is_factorised_with_the_papers_marginals():
+    # f(e) = sign(e) sqrt(|e|), e ~ N(0, 1): mean 0, E f(e)^2 = E|e| = sqrt(2 / pi); 20,000 fixed draws.
+    f_in, f_out = jax.vmap(lambda k: factorised_noise(k, 4, 3))(jax.random.split(jax.random.key(0), 20_000))
+    assert f_in.shape == (20_000, 4) and f_out.shape == (20_000, 3)
+    both = np.concatenate([np.asarray(f_in).ravel(), np.asarray(f_out).ravel()])
+    assert abs(both.mean()) < 0.01 and abs(np.mean(both**2) - np.sqrt(2 / np.pi)) < 0.01
+    assert abs(np.corrcoef(np.asarray(f_in)[:, 0], np.asarray(f_out)[:, 0])[0, 1]) < 0.03  # independent factors
+    # The layer's weight noise is their outer product: with mu = 0 and sigma = 1 the rows of the identity read
+    # the effective weight matrix, rank one, and the bias's noise is f_out.
+    layer = _layer(size=3)
+    shapes = jax.tree.map(jnp.shape, layer.init(jax.random.key(1), jnp.zeros((4,))))
+    params = {
+        "n": {"w_mu": jnp.zeros((4, 3)), "b_mu": jnp.zeros(3), "w_sigma": jnp.ones((4, 3)), "b_sigma": jnp.ones(3)}
+    }
+    assert jax.tree.map(jnp.shape, params) == shapes
+    key = jax.random.key(2)
+    f_in, f_out = factorised_noise(key, 4, 3)
+    w = layer.apply(params, jnp.eye(4), key) - layer.apply(params, jnp.zeros((1, 4)), key)
+    np.testing.assert_allclose(np.asarray(w), np.outer(f_in, f_out), rtol=1e-5, atol=1e-6)
+    assert np.linalg.matrix_rank(np.asarray(w), tol=1e-5) == 1
+    np.testing.assert_allclose(np.asarray(layer.apply(params, jnp.zeros((4,)), key)), np.asarray(f_out), rtol=1e-6)
+
+
+def test_initial_values_and_no_noise_without_a_key():
+    layer = _layer(sigma0=0.5, size=5)
+    params = layer.init(jax.random.key(0), jnp.zeros((16,)))["n"]
+    assert np.all(np.abs(params["w_mu"]) <= 0.25) and np.all(np.abs(params["b_mu"]) <= 0.25)  # 1 / sqrt(16)
+    np.testing.assert_allclose(params["w_sigma"], 0.5 / 4)
+    np.testing.assert_allclose(params["b_sigma"], 0.5 / 4)
+    x = jax.random.normal(jax.random.key(1), (7, 16))
+    mean = np.asarray(x @ params["w_mu"] + params["b_mu"])
+    p = {"n": params}
+    np.testing.assert_array_equal(np.asarray(layer.apply(p, x)), np.asarray(layer.apply(p, x)))  # deterministic
+    np.testing.assert_allclose(np.asarray(layer.apply(p, x)), mean, rtol=1e-6, atol=1e-6)  # the mean weights
+    a, b = (np.asarray(layer.apply(p, x, jax.random.key(k))) for k in (2, 3))
+    assert not np.allclose(a, mean) and not np.allclose(a, b)  # each key its own draw...
+    np.testing.assert_array_equal(a, np.asarray(layer.apply(p, x, jax.random.key(2))))  # ...the same for the same
+
+
+def test_a_noisy_network_is_noisy_in_every_dense_layer_and_stream():
+    net = make_network((8, 8), 2, True, noisy_sigma=0.5, num_atoms=3)
+    obs = jnp.ones((4,))
+    params = net.init(jax.random.key(0), obs)
+    assert all("noisy_linear" in name for name in params) and {n.split("/")[0] for n in params} == {
+        "torso", "value", "advantage"}  # fmt: skip
+    assert net.apply(params, obs).shape == (2, 3)
+    np.testing.assert_array_equal(np.asarray(net.apply(params, obs)), np.asarray(net.apply(params, obs)))
+    assert not np.allclose(np.asarray(net.apply(params, obs, jax.random.key(1))), np.asarray(net.apply(params, obs)))
+
+
+def _first_actions(noisy):
+    """The action of one step from the same state under 64 different run keys, with no epsilon."""
+    static = StaticConfig(total_steps=400, buffer_capacity=200, batch_size=16, hidden_sizes=(16,), eval_every=200,
+                          noisy=noisy, noisy_sigma=2.0)  # fmt: skip
+    train = make_train(static)
+    state = train.init(jax.random.key(0), HParams(eps_start=0.0, eps_end=0.0))
+    keys = jax.vmap(jax.random.key_data)(jax.random.split(jax.random.key(1), 64))
+    step = jax.vmap(lambda k: train.run(state._replace(key=k), 1)[0].buffer.data[0, 4])  # row 0: obs [4], action
+    return np.asarray(step(keys))
+
+
+def test_acting_draws_fresh_noise_from_the_runs_key():
+    assert len(np.unique(_first_actions(noisy=False))) == 1  # greedy in the same network: the same action
+    assert len(np.unique(_first_actions(noisy=True))) == 2  # each key its own noise, so both actions
+
+
+def test_a_noisy_c51_run_trains_its_sigmas():
+    static = StaticConfig(total_steps=400, buffer_capacity=200, batch_size=16, hidden_sizes=(16,), learning_starts=100,
+                          eval_every=200, eval_episodes=2, noisy=True, distributional=True, num_atoms=11,
+                          dueling=True, double_q=True)  # fmt: skip
+    train = make_train(static)
+    start = train.init(jax.random.key(0), HParams(eps_start=0.0, eps_end=0.0, v_min=-10.0, v_max=110.0))
+    state, out = jax.jit(train.run, static_argnums=1)(start, 400)
+    assert not bool(state.diverged) and np.isfinite(np.asarray(out.eval_return)).all()
+    for layer in state.params:
+        for name in ("w_sigma", "b_sigma"):  # every noise scale learnt away from its initial value
+            assert not np.allclose(state.params[layer][name], start.params[layer][name])
