@@ -89,6 +89,10 @@ class HParams(NamedTuple):
     per_alpha: Any = 0.6
     per_beta: Any = 0.4
     per_eps: Any = 1e-6
+    # The importance-sampling exponent's value at the run's end (1: full correction, Schaul et al.; per_beta for a
+    # constant exponent, as Dopamine's 0.5).
+    per_beta_end: Any = 1.0
+    adam_eps: Any = 1e-8  # Adam's epsilon (optax's default; Dopamine's classic-control agents use 3.125e-4)
     # The support of C51's return distributions (used only with distributional = true): num_atoms returns from
     # v_min to v_max. The defaults hold every return of the classic-control tasks at gamma 0.99 (|Q| <= 100).
     v_min: Any = -100.0
@@ -195,6 +199,8 @@ FIELDS: dict[str, Field] = {
         _traced("per_alpha", "float", _in_unit_interval, "a number in [0, 1]"),
         _traced("per_beta", "float", _in_unit_interval, "a number in [0, 1]"),
         _traced("per_eps", "float", lambda v: v > 0, "a positive number"),
+        _traced("per_beta_end", "float", _in_unit_interval, "a number in [0, 1]"),
+        _traced("adam_eps", "float", lambda v: v > 0, "a positive number"),
         _traced("v_min", "float", lambda v: np.ones_like(v, bool), "a number"),
         _traced("v_max", "float", lambda v: np.ones_like(v, bool), "a number"),
     )

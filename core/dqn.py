@@ -200,16 +200,16 @@ def q_values(out: jax.Array, hparams: HParams, static: StaticConfig) -> jax.Arra
 
 
 def make_optimizer(hparams: HParams, static: StaticConfig) -> optax.GradientTransformation:
-    """Global-norm clipping then Adam, its step size decaying linearly from ``lr`` to ``lr * (1 - lr_decay)``
-    over the run's gradient updates. The hyperparameters may be traced: the state's structure does not
-    depend on their values, so one optimizer state fits every run of a vmapped batch."""
+    """Global-norm clipping then Adam (its epsilon ``adam_eps``), its step size decaying linearly from ``lr`` to
+    ``lr * (1 - lr_decay)`` over the run's gradient updates. The hyperparameters may be traced: the state's
+    structure does not depend on their values, so one optimizer state fits every run of a vmapped batch."""
     n_updates = max(1, (static.total_steps - static.learning_starts) // static.train_every)
 
     def step_size(count):
         progress = jnp.minimum(count.astype(jnp.float32) / n_updates, 1.0)
         return hparams.lr * (1.0 - hparams.lr_decay * progress)
 
-    return optax.chain(optax.clip_by_global_norm(hparams.max_grad_norm), optax.adam(step_size))
+    return optax.chain(optax.clip_by_global_norm(hparams.max_grad_norm), optax.adam(step_size, eps=hparams.adam_eps))
 
 
 def epsilon(step: jax.Array, hparams: HParams, static: StaticConfig) -> jax.Array:
@@ -233,10 +233,11 @@ def epsilon(step: jax.Array, hparams: HParams, static: StaticConfig) -> jax.Arra
 
 
 def importance_exponent(step: jax.Array, hparams: HParams, static: StaticConfig) -> jax.Array:
-    """Prioritized replay's importance-sampling exponent after ``step`` env steps: ``per_beta`` at step 0, rising
-    linearly to 1 at ``total_steps`` (Schaul et al., 2016: full correction by the end of learning)."""
+    """Prioritized replay's importance-sampling exponent after ``step`` env steps: ``per_beta`` at step 0, going
+    linearly to ``per_beta_end`` at ``total_steps`` (by default 1, Schaul et al., 2016: full correction by the end
+    of learning; ``per_beta_end = per_beta`` keeps it constant)."""
     progress = jnp.minimum(step.astype(jnp.float32) / static.total_steps, 1.0)
-    return hparams.per_beta + (1.0 - hparams.per_beta) * progress
+    return hparams.per_beta + (hparams.per_beta_end - hparams.per_beta) * progress
 
 
 def noisy_apply(network: hk.Transformed, params: hk.Params, obs: jax.Array, key: jax.Array | None, draw: int):
