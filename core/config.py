@@ -59,6 +59,7 @@ class StaticConfig:
     env: str = "CartPole-v1"
     network: str = "auto"  # "mlp", "minatar_conv" (images), or "auto": the one that fits the observation
     episode_limit: int = 0  # env steps at which an episode is truncated; 0: the environment's own limit
+    obs_rescale: bool = False  # observations rescaled to [-1, 1] from the env's fixed bounds (Dopamine's), in the net
 
     def __post_init__(self):
         validate_static(self)
@@ -187,6 +188,7 @@ FIELDS: dict[str, Field] = {
         _static("env", "str", is_env_name, f"one of {', '.join(ENV_NAMES)}, or package.module:function"),
         _static("network", "str", lambda v: v in NETWORKS, f"one of {', '.join(NETWORKS)}"),
         _static("episode_limit", "int", _non_negative_int, "a non-negative integer (0: the environment's own)"),
+        _static("obs_rescale", "bool", lambda v: isinstance(v, bool), "true or false"),
         _traced("lr", "float", lambda v: v > 0, "a positive number"),
         _traced("lr_decay", "float", _in_unit_interval, "a number in [0, 1]"),
         _traced("gamma", "float", _in_unit_interval, "a number in [0, 1]"),

@@ -110,6 +110,7 @@ def make_network(
     conv: bool = False,
     num_atoms: int = 0,
     noisy_sigma: float = 0.0,
+    obs_bounds: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
 ) -> hk.Transformed:
     """A Q-network, obs [..., *obs_shape] -> Q-values [..., num_actions], ReLU hidden layers; with ``num_atoms``
     (C51), the logits of each action's return distribution, [..., num_actions, num_atoms] (``q_values`` gives
@@ -121,7 +122,8 @@ def make_network(
     al., 2016): the last hidden layer is split into a value stream and an advantage stream (each
     ``hidden_sizes[-1]`` wide, on the shared layers before it), joined by ``dueling_q`` (per action).
     ``noisy_sigma`` > 0: every dense layer a ``NoisyLinear``; the network then takes the noise's key after the
-    observation (``apply(params, obs, key)``; without one, the mean weights)."""
+    observation (``apply(params, obs, key)``; without one, the mean weights). ``obs_bounds`` (lows, highs): the
+    observation first rescaled from them to [-1, 1]."""
     noisy = noisy_sigma > 0
 
     def mlp(sizes, stream, name=None, activate_final=False):  # a dense stack; noisy ones draw from their stream
@@ -133,6 +135,9 @@ def make_network(
         )
 
     def features(obs):
+        if obs_bounds is not None:
+            low, high = (jnp.asarray(b, jnp.float32) for b in obs_bounds)
+            obs = 2.0 * (obs - low) / (high - low) - 1.0
         if conv:
             x = jax.nn.relu(PatchConv(16, 3, name="conv")(obs))
             return x.reshape(*obs.shape[: obs.ndim - 3], -1)
@@ -177,6 +182,19 @@ def network_kind(network: str, obs_shape: tuple[int, ...]) -> str:
             f"gives {'x'.join(map(str, obs_shape))}; use network 'mlp' or 'auto'"
         )
     return network
+
+
+def rescale_bounds(
+    obs_rescale: bool, env_name: str, obs_bounds: tuple[tuple[float, ...], tuple[float, ...]] | None
+) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """The bounds the static field ``obs_rescale`` rescales ``env_name``'s observations from (None when off);
+    ValueError, naming the field, for an environment that has none."""
+    if not obs_rescale:
+        return None
+    if obs_bounds is None:
+        raise ValueError(f"obs_rescale needs fixed observation bounds, and {env_name} has none (only CartPole, "
+                         "Acrobot and MountainCar do)")  # fmt: skip
+    return obs_bounds
 
 
 def dueling_q(value: jax.Array, advantages: jax.Array, axis: int = -1) -> jax.Array:

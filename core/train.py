@@ -39,6 +39,7 @@ from core.dqn import (
     network_kind,
     noisy_apply,
     q_values,
+    rescale_bounds,
     target_update,
     td_loss,
     weighted_td_loss,
@@ -459,5 +460,6 @@ def make_train(static: StaticConfig = StaticConfig(), env_params: Any = None) ->
         network=make_network(static.hidden_sizes, env.num_actions, static.dueling, obs_ndim=len(env.obs_shape),
                              conv=network_kind(static.network, env.obs_shape) == "minatar_conv",
                              num_atoms=static.num_atoms if static.distributional else 0,
-                             noisy_sigma=static.noisy_sigma if static.noisy else 0.0),
+                             noisy_sigma=static.noisy_sigma if static.noisy else 0.0,
+                             obs_bounds=rescale_bounds(static.obs_rescale, env.name, env.obs_bounds)),
     )  # fmt: skip

@@ -9,7 +9,7 @@ import pytest
 
 from core import HParams, StaticConfig
 from core.config import hparams_as_arrays
-from core.dqn import epsilon, importance_exponent, make_optimizer
+from core.dqn import epsilon, importance_exponent, make_network, make_optimizer
 
 
 @pytest.mark.parametrize("adam_eps", [1e-8, 3.125e-4])
@@ -38,3 +38,31 @@ def test_a_constant_epsilon():
     for schedule in ("linear", "exponential", "hyperbolic"):
         eps = jax.vmap(lambda t, s=schedule: epsilon(t, hp, StaticConfig(eps_schedule=s)))(jnp.arange(0, 50_000, 997))
         np.testing.assert_allclose(np.asarray(eps), 0.01, rtol=1e-6)
+
+
+@pytest.mark.parametrize("env", ["CartPole-v1", "Acrobot-v1", "MountainCar-v0"])
+def test_observations_rescaled_from_dopamines_bounds(env):
+    # The network sees 2 (obs - low) / (high - low) - 1: the bounds map to -1 and 1.
+    from core.envs import make_env
+
+    bounds = make_env(env).obs_bounds
+    low, high = (np.asarray(b, np.float32) for b in bounds)
+    net = make_network((len(low),), 2, obs_bounds=bounds)
+    params = net.init(jax.random.key(0), jnp.zeros(len(low)))
+    feature = jax.jit(lambda o: 2.0 * (o - low) / (high - low) - 1.0)
+    np.testing.assert_allclose(np.asarray(feature(jnp.asarray(low))), -1.0, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(feature(jnp.asarray(high))), 1.0, atol=1e-6)
+    # The network with rescaling equals the network without it applied to the rescaled observation.
+    plain = make_network((len(low),), 2)
+    obs = jnp.asarray(np.random.default_rng(0).uniform(low, high), jnp.float32)
+    np.testing.assert_allclose(
+        np.asarray(net.apply(params, obs)), np.asarray(plain.apply(params, feature(obs))), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_rescaling_an_environment_without_bounds_is_refused():
+    from core import make_train
+
+    with pytest.raises(ValueError, match="obs_rescale needs fixed observation bounds, and Breakout-MinAtar has none"):
+        make_train(StaticConfig(env="Breakout-MinAtar", obs_rescale=True))
+    make_train(StaticConfig(obs_rescale=True))  # CartPole-v1 has them

@@ -197,6 +197,11 @@ BAD_GRIDS = [
     ("misspelt env", '[config]\nenv = "Cartpole-v1"\n', ["env", "'Cartpole-v1'", "did you mean 'CartPole-v1'"]),
     ("C51 with the huber loss", '[config]\ndistributional = true\nloss = "huber"\n', ["huber", "distributional"]),
     ("one atom", "[config]\ndistributional = true\nnum_atoms = 1\n", ["num_atoms", "at least 2", "1"]),
+    (
+        "rescaling without bounds",
+        '[config]\nenv = "Breakout-MinAtar"\nobs_rescale = true\n',
+        ["obs_rescale", "Breakout-MinAtar has none"],
+    ),
     ("noise scale of zero", "[config]\nnoisy = true\nnoisy_sigma = 0.0\n", ["noisy_sigma", "positive number", "0.0"]),
     (
         "v_min above v_max",

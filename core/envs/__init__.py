@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import math
 import re
 from typing import NamedTuple
 
@@ -32,13 +33,22 @@ class Builtin(NamedTuple):
     num_actions: int
     max_steps: int  # the default episode limit
     task: Task
+    obs_bounds: tuple[tuple[float, ...], tuple[float, ...]] | None = None  # for obs_rescale (Dopamine's)
 
+
+# The bounds Dopamine rescales classic-control observations from (dopamine/discrete_domains/gym_lib.py), as the
+# Revisiting Rainbow study trained with them: a velocity beyond them maps outside [-1, 1].
+_CARTPOLE_BOUNDS = ((-2.4, -5.0, -math.pi / 12, -math.pi * 2), (2.4, 5.0, math.pi / 12, math.pi * 2))
+_ACROBOT_BOUNDS = ((-1.0, -1.0, -1.0, -1.0, -5.0, -5.0), (1.0, 1.0, 1.0, 1.0, 5.0, 5.0))
+_MOUNTAINCAR_BOUNDS = ((-1.2, -0.07), (0.6, 0.07))
 
 BUILTINS: dict[str, Builtin] = {
-    "CartPole-v1": Builtin((4,), 2, 500, Task(low=0.0, high=500.0, solved=475.0, random=21.9)),
-    "CartPole-v0": Builtin((4,), 2, 200, Task(low=0.0, high=200.0, solved=195.0, random=21.9)),
-    "Acrobot-v1": Builtin((6,), 3, 500, Task(low=-500.0, high=0.0, solved=-100.0, random=-499.2)),
-    "MountainCar-v0": Builtin((2,), 3, 200, Task(low=-200.0, high=0.0, solved=-110.0, random=-200.0)),
+    "CartPole-v1": Builtin((4,), 2, 500, Task(low=0.0, high=500.0, solved=475.0, random=21.9), _CARTPOLE_BOUNDS),
+    "CartPole-v0": Builtin((4,), 2, 200, Task(low=0.0, high=200.0, solved=195.0, random=21.9), _CARTPOLE_BOUNDS),
+    "Acrobot-v1": Builtin((6,), 3, 500, Task(low=-500.0, high=0.0, solved=-100.0, random=-499.2), _ACROBOT_BOUNDS),
+    "MountainCar-v0": Builtin(
+        (2,), 3, 200, Task(low=-200.0, high=0.0, solved=-110.0, random=-200.0), _MOUNTAINCAR_BOUNDS
+    ),
     "Breakout-MinAtar": Builtin((10, 10, 4), 3, 1000, Task(low=0.0, high=None, solved=None, random=0.37)),
     "Asterix-MinAtar": Builtin((10, 10, 4), 5, 1000, Task(low=0.0, high=None, solved=None, random=0.52)),
     "Freeway-MinAtar": Builtin((10, 10, 7), 3, 2500, Task(low=0.0, high=None, solved=None, random=0.41)),
@@ -77,7 +87,8 @@ def _cartpole(name: str, limit: int) -> Env:
     """This package's CartPole truncated at ``limit`` steps."""
     params = cartpole.EnvParams(max_steps_in_episode=limit)
     task = _limited(name, TASKS[name], limit, BUILTINS[name].max_steps)
-    return Env(name, (cartpole.OBS_SIZE,), cartpole.NUM_ACTIONS, limit, params, cartpole.reset, cartpole.step, task)
+    return Env(name, (cartpole.OBS_SIZE,), cartpole.NUM_ACTIONS, limit, params, cartpole.reset, cartpole.step, task,
+               obs_bounds=BUILTINS[name].obs_bounds)  # fmt: skip
 
 
 class EnvInfo(NamedTuple):
@@ -88,6 +99,7 @@ class EnvInfo(NamedTuple):
     num_actions: int
     max_steps: int
     task: Task
+    obs_bounds: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
 
 def describe(name: str, episode_limit: int = 0) -> EnvInfo:
@@ -96,9 +108,9 @@ def describe(name: str, episode_limit: int = 0) -> EnvInfo:
     if name in BUILTINS:
         b = BUILTINS[name]
         limit = episode_limit or b.max_steps
-        return EnvInfo(b.obs_shape, b.num_actions, limit, _limited(name, b.task, limit, b.max_steps))
+        return EnvInfo(b.obs_shape, b.num_actions, limit, _limited(name, b.task, limit, b.max_steps), b.obs_bounds)
     env = make_env(name, episode_limit)
-    return EnvInfo(env.obs_shape, env.num_actions, env.max_steps, env.task)
+    return EnvInfo(env.obs_shape, env.num_actions, env.max_steps, env.task, env.obs_bounds)
 
 
 @functools.lru_cache(maxsize=64)
@@ -110,7 +122,7 @@ def make_env(name: str, episode_limit: int = 0) -> Env:
     if name in BUILTINS:
         b = BUILTINS[name]
         limit = episode_limit or b.max_steps
-        env = gymnax_env.make(name, _limited(name, b.task, limit, b.max_steps), limit)
+        env = gymnax_env.make(name, _limited(name, b.task, limit, b.max_steps), limit)._replace(obs_bounds=b.obs_bounds)
         if (env.obs_shape, env.num_actions) != (b.obs_shape, b.num_actions):  # the table must tell the truth
             raise EnvError(f"{name}: gymnax gives {env.obs_shape} and {env.num_actions} actions, BUILTINS says "
                            f"{b.obs_shape} and {b.num_actions}")  # fmt: skip

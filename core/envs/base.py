@@ -44,6 +44,9 @@ class Env(NamedTuple):
     # Observations hold only 0 and 1 (MinAtar's images): the replay buffer stores them as uint8, a quarter of
     # float32's memory and checkpoint, and gives the learner the same float32 values back.
     binary_obs: bool = False
+    # Fixed bounds of each observation coordinate, (lows, highs), for rescaling to [-1, 1] (static field
+    # obs_rescale); None where the environment has none.
+    obs_bounds: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
     @property
     def obs_size(self) -> int:

@@ -28,7 +28,7 @@ from typing import Any
 
 from common.errors import option
 from core import FIELDS, STATIC_FIELDS, TRACED_FIELDS, HParams, StaticConfig, envs, validate_hparams
-from core.dqn import network_kind
+from core.dqn import network_kind, rescale_bounds
 from sweep.spec import space as spaces
 from sweep.spec.fields import (
     FLOAT32_MAX,
@@ -253,7 +253,9 @@ def _validate_config(cfg: dict[str, Any], where: str) -> None:
     try:
         static, hparams = split_config(cfg)
         validate_hparams(hparams)
-        network_kind(static.network, envs.describe(static.env, static.episode_limit).obs_shape)  # made or read
+        info = envs.describe(static.env, static.episode_limit)  # made or read
+        network_kind(static.network, info.obs_shape)
+        rescale_bounds(static.obs_rescale, static.env, info.obs_bounds)
     except ValueError as err:
         raise GridError(f"{err} in {where}") from None
     if static.learning_starts >= static.total_steps:
