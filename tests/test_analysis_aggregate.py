@@ -43,6 +43,25 @@ def test_grouped_intervals_pool_the_configs_sharing_a_value():
     assert np.all((g["ci_low"] <= g["iqm"]) & (g["iqm"] <= g["ci_high"]))
 
 
+def test_a_cell_of_one_config_has_the_summarys_interval():
+    # Two axes, each (lr, eps) cell one config: its interval is the config's own IQM interval, as the summary
+    # prints it, not a pooled one (which allows for a seed at the task's bounds and was far wider on Acrobot).
+    from analysis.stats import intervals
+    from analysis.stats.point import Scale
+
+    rng = np.random.default_rng(0)
+    summary = pd.DataFrame({"config": [0, 1, 2, 3], "lr": [1.0, 1.0, 2.0, 2.0], "eps": [0.1, 0.2, 0.1, 0.2]})
+    runs = pd.DataFrame({"config": np.repeat(np.arange(4), 8), "seed": np.tile(np.arange(8), 4)})
+    values = rng.uniform(-95.0, -75.0, 32)
+    scale = Scale(low=-500.0, high=0.0, solved=-100.0, random=-499.2)
+    g = aggregate.grouped_intervals(summary, runs, values, ["lr", "eps"], n_boot=500, scale=scale)
+    own = intervals.interval(values.reshape(4, 8), "iqm", bounds=(-500.0, 0.0), n_boot=500)
+    np.testing.assert_allclose(g[["iqm", "ci_low", "ci_high"]].to_numpy(), np.stack([own.point, own.low, own.high], 1))
+    assert (g["ci_high"] - g["ci_low"]).max() < 20  # one config allowed for seeds at the bounds before
+    pooled = aggregate.grouped_intervals(summary, runs, values, ["lr"], n_boot=500, scale=scale)
+    assert (pooled["n_configs"] == 2).all() and (pooled["ci_low"] < -110).all()  # pools keep the atom
+
+
 def test_profile_at_the_cap_is_the_share_that_reached_it_with_exact_intervals():
     # Config 0's final returns 500, 500, 500, 200: at tau = 500 the profile is 3/4 (rliable's "above tau" would
     # be 0 there for any capped config), with the Clopper-Pearson interval of 3 of 4.

@@ -169,7 +169,8 @@ def grouped_intervals(
 
     The configs in a group are the strata of ``intervals.pooled_interval``: each keeps its share of the runs,
     and a seed weighs the same in every config of the group (the configs share its random numbers, so their
-    runs on one seed are not independent). With ``by`` = all axes each group is one config.
+    runs on one seed are not independent). With ``by`` = all axes each group is one config, and its interval is
+    the one the summary gives it (``intervals.interval``), so a heatmap of a two-axis grid agrees with the table.
 
     Returns one row per group: the ``by`` columns, ``iqm`` (or the statistic's name), ``ci_low``, ``ci_high``,
     ``n_configs``, ``n_runs``.
@@ -188,7 +189,10 @@ def grouped_intervals(
     t = np.full((n_groups, mat.shape[1], t_max), np.nan)
     t[codes, :, rank_within(codes, n_groups)] = mat
     bounds = scale.bounds(t)
-    iv = intervals.pooled_interval(t, statistic, bounds=bounds, n_boot=n_boot, seed=seed)
+    if t_max == 1:  # every group one config: the interval the summary gives that config (no pooling to allow for)
+        iv = intervals.interval(t[..., 0], statistic, bounds=bounds, n_boot=n_boot, seed=seed)
+    else:
+        iv = intervals.pooled_interval(t, statistic, bounds=bounds, n_boot=n_boot, seed=seed)
     first = np.full(n_groups, -1)
     first[codes[::-1]] = np.arange(len(codes))[::-1]
     out = meta.iloc[first].reset_index(drop=True) if by else pd.DataFrame(index=range(n_groups))
