@@ -245,8 +245,8 @@ class Trainer:
         )
 
         # Epsilon-greedy action.
-        # Noisy networks act with fresh noise, drawn from a fold of the exploration key (no new split: every other
-        # run's stream stays what it was).
+        # Noisy networks act with fresh noise, drawn from a fold of the exploration key (no new split, so a run
+        # without them keeps the key stream it always had).
         noise = jax.random.fold_in(k_explore, 1) if static.noisy else None
         q = q_values(noisy_apply(self.network, state.params, state.obs, noise, 0), hp, static)  # [A]
         eps = epsilon(state.step, hp, static)
