@@ -83,6 +83,28 @@ def _placements(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> tuple[np.nda
     return p, s2, k
 
 
+def _interval(
+    p: np.ndarray, se: np.ndarray, df: np.ndarray, k: np.ndarray, flat: np.ndarray, alpha: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(low, high, p-value)`` of an estimate ``p`` of P(X > Y) with standard error ``se``: a t interval with
+    ``df`` degrees of freedom on the arcsine-square-root scale (delta method); where ``flat`` (no variance, or
+    ``p`` at 0 or 1) the degenerate rule for ``k`` seeds: ``p`` shrunk by (alpha / 2) ^ (1 / k) towards the far
+    end, the p-value that of ``k`` wins in ``k``."""
+    t = sps.t.ppf(1.0 - alpha / 2.0, df)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h, dh = np.arcsin(np.sqrt(p)), 0.5 / np.sqrt(p * (1.0 - p))
+        low = np.sin(np.clip(h - t * se * dh, 0.0, np.pi / 2)) ** 2
+        high = np.sin(np.clip(h + t * se * dh, 0.0, np.pi / 2)) ** 2
+        pvalue = 2.0 * sps.t.sf(np.abs(h - np.pi / 4) / (se * dh), df)
+    shrink = (alpha / 2.0) ** (1.0 / np.maximum(k, 1))  # the degenerate rule's factor
+    far = np.maximum(p, 1.0 - p)
+    with np.errstate(divide="ignore"):
+        flat_p = np.where(far <= 0.5, 1.0, np.minimum(1.0, 2.0 * (0.5 / far) ** np.maximum(k, 1)))
+    low = np.where(flat, shrink * p, low)
+    high = np.where(flat, 1.0 - shrink * (1.0 - p), high)
+    return low, high, np.where(flat, flat_p, pvalue)
+
+
 def improvement(x: np.ndarray, y: np.ndarray, *, confidence: float = 0.95) -> Improvement:
     """P(X > Y) of runs paired by seed, with its interval and p-value (see the module docstring).
 
@@ -98,22 +120,10 @@ def improvement(x: np.ndarray, y: np.ndarray, *, confidence: float = 0.95) -> Im
     alpha = 1.0 - confidence
     a, b, valid, shape = _rows(x, y)
     p, s2, k = _placements(a, b, valid)
-    df = np.maximum(k - 1, 1)
-    t = sps.t.ppf(1.0 - alpha / 2.0, df)
     with np.errstate(invalid="ignore", divide="ignore"):
         se = np.sqrt(np.maximum(s2, 0.0) / np.maximum(k, 1))
-        h, dh = np.arcsin(np.sqrt(p)), 0.5 / np.sqrt(p * (1.0 - p))
-        low = np.sin(np.clip(h - t * se * dh, 0.0, np.pi / 2)) ** 2
-        high = np.sin(np.clip(h + t * se * dh, 0.0, np.pi / 2)) ** 2
-        pvalue = 2.0 * sps.t.sf(np.abs(h - np.pi / 4) / (se * dh), df)
     flat = ~(s2 > _TINY) | (p <= 0.0) | (p >= 1.0)
-    shrink = (alpha / 2.0) ** (1.0 / np.maximum(k, 1))  # the degenerate rule's factor
-    far = np.maximum(p, 1.0 - p)
-    with np.errstate(divide="ignore"):
-        flat_p = np.where(far <= 0.5, 1.0, np.minimum(1.0, 2.0 * (0.5 / far) ** np.maximum(k, 1)))
-    low = np.where(flat, shrink * p, low)
-    high = np.where(flat, 1.0 - shrink * (1.0 - p), high)
-    pvalue = np.where(flat, flat_p, pvalue)
+    low, high, pvalue = _interval(p, se, np.maximum(k - 1, 1), k, flat, alpha)
     ok = k >= MIN_SEEDS  # fewer seeds with both scores: the point alone
     point = np.where(k > 0, p, np.nan)
     low, high = np.minimum(low, point), np.maximum(high, point)
@@ -150,21 +160,9 @@ def improvement_across(x: np.ndarray, y: np.ndarray, *, confidence: float = 0.95
         p = p_t.mean(axis=-1)
         var = v_t.sum(axis=-1) / n_tasks**2
         df = np.maximum(v_t.sum(axis=-1) ** 2 / np.sum(v_t**2 / np.maximum(k_t - 1, 1), axis=-1), 1.0)
-        t = sps.t.ppf(1.0 - alpha / 2.0, np.where(np.isfinite(df), df, 1.0))
-        se = np.sqrt(var)
-        h, dh = np.arcsin(np.sqrt(p)), 0.5 / np.sqrt(p * (1.0 - p))
-        low = np.sin(np.clip(h - t * se * dh, 0.0, np.pi / 2)) ** 2
-        high = np.sin(np.clip(h + t * se * dh, 0.0, np.pi / 2)) ** 2
-        pvalue = 2.0 * sps.t.sf(np.abs(h - np.pi / 4) / (se * dh), df)
     k = k_t.sum(axis=-1)
-    flat = ~(var > _TINY / np.maximum(k, 1)) | (p <= 0.0) | (p >= 1.0)
-    shrink = (alpha / 2.0) ** (1.0 / np.maximum(k, 1))
-    far = np.maximum(p, 1.0 - p)
-    with np.errstate(divide="ignore"):
-        flat_p = np.where(far <= 0.5, 1.0, np.minimum(1.0, 2.0 * (0.5 / far) ** np.maximum(k, 1)))
-    low = np.where(flat, shrink * p, low)
-    high = np.where(flat, 1.0 - shrink * (1.0 - p), high)
-    pvalue = np.where(flat, flat_p, pvalue)
+    flat = ~(var > _TINY / np.maximum(k, 1)) | (p <= 0.0) | (p >= 1.0)  # where df is not finite too
+    low, high, pvalue = _interval(p, np.sqrt(var), np.where(np.isfinite(df), df, 1.0), k, flat, alpha)
     ok = np.all(k_t >= MIN_SEEDS, axis=-1)
     point = np.where(np.all(k_t > 0, axis=-1), p, np.nan)
     low, high = np.minimum(low, point), np.maximum(high, point)
