@@ -7,7 +7,7 @@
   update every 4 env steps, batch 32).
 
 Each task's rate is the median of timed chunks, relative to CartPole-v1's measured in the same process. Then
-each environment alone: 1,024 copies under ``vmap`` in a jitted scan with random actions, against gymnasium's
+each environment alone: 1,024 copies under ``vmap`` in a jitted scan with random actions and resets, against gymnasium's
 own environment stepped in a Python loop (none for MinAtar, which gymnasium does not have). Results
 are printed and written as strict JSON to ``results/bench/tasks-<UTC time>.json``. A measurement, not a test.
 """
@@ -57,22 +57,37 @@ def measure_case(fields: dict[str, Any], *, chunk_steps: int, seconds: float) ->
 
 def env_alone(name: str, *, n_envs: int, steps: int, repeats: int) -> float:
     """Env steps/s of ``n_envs`` copies of the environment under ``vmap`` in a jitted ``lax.scan``, uniformly random
-    actions, no learning (an episode's end is not reset: each copy runs on past it, as the step function allows)."""
+    actions, no learning; an episode's end resets the copy as the training loop does (a fresh reset every step,
+    selected where the episode ended). The scan returns the sum of every observation and reward, so that the
+    compiler cannot drop the dynamics (CartPole's and MountainCar's rewards do not depend on the state: summing
+    the rewards alone let XLA skip the physics and report billions of steps per second)."""
     import jax
+    import jax.numpy as jnp
 
     from core.envs import make_env
     from sweep.bench.measure import median
 
     env = make_env(name, 0)
+    step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
+    reset = jax.vmap(env.reset, in_axes=(0, None))
 
     def run(key):
-        obs, state = jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(key, n_envs), env.params)
+        _, state = reset(jax.random.split(key, n_envs), env.params)
 
         def body(state, k):
-            keys = jax.random.split(k, n_envs)
-            actions = jax.random.randint(k, (n_envs,), 0, env.num_actions)
-            _, state, reward, *_ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(keys, state, actions, env.params)
-            return state, reward.sum()
+            k_step, k_act, k_reset = jax.random.split(k, 3)
+            actions = jax.random.randint(k_act, (n_envs,), 0, env.num_actions)
+            obs, state, reward, terminated, truncated, _ = step(
+                jax.random.split(k_step, n_envs), state, actions, env.params
+            )
+            _, fresh = reset(jax.random.split(k_reset, n_envs), env.params)
+            done = terminated | truncated
+
+            def pick(r, s):
+                return jnp.where(done.reshape(done.shape + (1,) * (s.ndim - 1)), r, s)
+
+            state = jax.tree.map(pick, fresh, state)
+            return state, reward.sum() + obs.sum()
 
         return jax.lax.scan(body, state, jax.random.split(key, steps))[1].sum()
 
