@@ -1,6 +1,6 @@
 """Distributional C51 (``distributional = true``): the loss against the paper's projection written here in numpy,
-greedy actions from the distributions' means, dueling per atom, priorities from the loss; off, every run is
-bitwise what it was (tests/test_sweep_golden.py)."""
+greedy actions from the distributions' means, dueling per atom; a Rainbow run with every option (priorities from
+the loss, noise scales learnt); off, every run is bitwise what it was (tests/test_sweep_golden.py)."""
 
 import haiku as hk
 import jax
@@ -96,18 +96,22 @@ def test_the_network_gives_each_action_a_distribution(dueling):
         np.testing.assert_allclose(np.asarray(logits.mean(axis=1)), np.asarray(v), rtol=1e-5, atol=1e-5)
 
 
-def test_a_c51_run_with_prioritized_replay_learns_finitely_and_prioritizes_by_its_loss():
+def test_a_rainbow_run_trains_finitely_prioritizes_by_its_loss_and_learns_its_noise():
+    # Every option at once: C51, noisy networks, prioritized replay, 3-step returns, double Q-learning, dueling.
     static = StaticConfig(total_steps=600, buffer_capacity=200, batch_size=16, hidden_sizes=(16,), learning_starts=50,
                           eval_every=300, eval_episodes=2, distributional=True, num_atoms=11, per=True, n_step=3,
-                          double_q=True, dueling=True)  # fmt: skip
+                          double_q=True, dueling=True, noisy=True)  # fmt: skip
     from core import prioritized
 
     train = make_train(static)
-    state = train.init(jax.random.key(0), HParams(v_min=-10.0, v_max=110.0))
-    state, out = jax.jit(train.run, static_argnums=1)(state, 600)
+    start = train.init(jax.random.key(0), HParams(v_min=-10.0, v_max=110.0))
+    state, out = jax.jit(train.run, static_argnums=1)(start, 600)
     assert not bool(state.diverged) and np.isfinite(np.asarray(out.eval_return)).all()
     pri = np.asarray(prioritized.priorities(state.buffer))
     assert np.all(pri > 0) and len(np.unique(pri)) > 50  # set from the cross-entropies, not the initial 1s
-    last = ("value/~/linear_1", "advantage/~/linear_1")
-    heads = sorted(v["w"].shape for k, v in state.params.items() if k.endswith(last))
+    last = ("value/noisy_linear_1", "advantage/noisy_linear_1")
+    heads = sorted(v["w_mu"].shape for k, v in state.params.items() if k.endswith(last))
     assert heads == [(16, 11), (16, 2 * 11)]  # value: one distribution; advantages: one for each action
+    for layer in state.params:
+        for name in ("w_sigma", "b_sigma"):  # every noise scale learnt away from its initial value
+            assert not np.allclose(state.params[layer][name], start.params[layer][name])
