@@ -1,4 +1,5 @@
-"""``python -m sweep.bench.replay [--quick] [--json PATH] [--out DIR]``: what prioritized replay costs.
+"""``python -m sweep.bench.replay [--quick] [--json PATH] [--out DIR]``: what prioritized replay (and each of
+DQN's other options) costs.
 
 Two measurements, each interleaved in one process (the variants' timed chunks alternate, so their ratios share the
 machine's load):
@@ -11,7 +12,7 @@ machine's load):
 * **training**: env steps/s of whole DQN runs compiled and sharded as a sweep runs them (a
   ``sweep.compute.program.GroupProgram``, 8 runs per device), after ``learning_starts`` so that every step holds an
   update: uniform replay against prioritized replay at each capacity, and at the first capacity also 3-step
-  returns, dueling heads and all options together.
+  returns, dueling heads, those with double Q-learning together, C51, noisy networks, and all of them (Rainbow).
 
 Results are printed as a table and written as strict JSON to ``results/bench/replay-<UTC time>.json`` (and
 ``--json PATH``). A measurement, not a test: nothing here asserts a speed.
@@ -154,6 +155,16 @@ TRAINING_VARIANTS = {
     "n_step 3": {"n_step": 3},
     "dueling": {"dueling": True},
     "all (per, n_step 3, dueling, double_q)": {"per": True, "n_step": 3, "dueling": True, "double_q": True},
+    "C51 (51 atoms)": {"distributional": True},
+    "noisy": {"noisy": True},
+    "Rainbow (all, C51, noisy)": {
+        "per": True,
+        "n_step": 3,
+        "dueling": True,
+        "double_q": True,
+        "distributional": True,
+        "noisy": True,
+    },  # fmt: skip
 }
 
 
