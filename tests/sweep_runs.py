@@ -7,6 +7,14 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+TABLES = ("episodes", "evals", "runs")  # a run folder's tables of rows
+
+
+def read_tables(run_dir) -> dict:
+    """``{table: DataFrame}`` of ``TABLES`` in ``run_dir``."""
+    import pandas as pd
+
+    return {t: pd.read_parquet(Path(run_dir) / f"{t}.parquet") for t in TABLES}
 
 
 def cpu_env(devices: int = 2, **extra) -> dict[str, str]:

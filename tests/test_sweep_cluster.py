@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sweep_runs import TABLES, read_tables
 
 from sweep import cli, cluster
 from sweep.cluster import supervisor
@@ -36,7 +37,6 @@ eval_episodes = 2
 [grid]
 lr = [1e-3, 3e-3]
 """
-TABLES = ("episodes", "evals", "runs")
 TIMEOUT = 240  # seconds for any one process; the stops below must come far sooner
 NATIVE_TRACE = ("Check failure stack trace", "Traceback", "F1201", "absl::")
 
@@ -104,10 +104,6 @@ def _last_line(err):
     return lines[-1]
 
 
-def _tables(run_dir):
-    return {t: pd.read_parquet(Path(run_dir) / f"{t}.parquet") for t in TABLES}
-
-
 @pytest.fixture(scope="module")
 def grid_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("grid") / "tiny.toml"
@@ -123,7 +119,7 @@ def reference(grid_file, tmp_path_factory):
            "--no-progress"]  # fmt: skip
     proc = subprocess.run(cmd, env=_env(), cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return _tables(out / "tiny" / "ref")
+    return read_tables(out / "tiny" / "ref")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -228,7 +224,7 @@ def test_stops_and_a_lost_process_keep_the_checkpoint_and_resume_to_the_same_row
     # Resumed again to the end: the rows of one uninterrupted process.
     results = _cluster(grid_file, None, *resume)
     assert [rc for rc, _, _ in results] == [0, 0], [err[-2000:] for _, err, _ in results]
-    got = _tables(run_dir)
+    got = read_tables(run_dir)
     for t in TABLES:
         pd.testing.assert_frame_equal(reference[t], got[t], check_exact=True)
     assert (run_dir / folders.DONE).is_file()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sweep_runs import TABLES, read_tables
 
 from sweep import cluster, engine
 from sweep.schedules import load_grid
@@ -33,7 +34,6 @@ eval_episodes = 2
 [grid]
 lr = [1e-3, 3e-3]
 """
-TABLES = ("episodes", "evals", "runs")
 
 
 def _env(devices=1, **extra):
@@ -56,10 +56,6 @@ def _sweep(grid_file, out, run_id, *args, devices=1, check=True, **env):
     return proc
 
 
-def _tables(run_dir):
-    return {t: pd.read_parquet(Path(run_dir) / f"{t}.parquet") for t in TABLES}
-
-
 def _assert_same_rows(a, b):
     for t in TABLES:
         pd.testing.assert_frame_equal(a[t], b[t], check_exact=True)
@@ -78,7 +74,7 @@ def reference(grid_file, tmp_path_factory):
     out = tmp_path_factory.mktemp("ref")
     g = load_grid(str(grid_file))
     run_dir = engine.run_sweep(g, engine.Options(out=out, run_id="ref", chunk_steps=600, progress=False, report=False))
-    return _tables(run_dir)
+    return read_tables(run_dir)
 
 
 def test_reference_tables_are_complete(reference):
@@ -106,7 +102,7 @@ def test_four_devices_waves_and_chunks_give_identical_rows(reference, grid_file,
     for i, (chunk, per_device) in enumerate([("150", "1"), ("250", "2")]):
         _sweep(grid_file, tmp_path, f"d4-{i}", "--chunk-steps", chunk, "--runs-per-device", per_device, devices=4)
         run_dir = tmp_path / "tiny" / f"d4-{i}"
-        _assert_same_rows(reference, _tables(run_dir))
+        _assert_same_rows(reference, read_tables(run_dir))
         manifest = json.loads((run_dir / "manifest.json").read_text())
         assert manifest["num_devices"] == 4
 
@@ -115,7 +111,7 @@ def test_rows_do_not_depend_on_batch_neighbours(reference, grid_file, tmp_path):
     # Run config lr=3e-3 alone (and with fewer seeds): its rows equal those it had beside lr=1e-3.
     g = load_grid(str(grid_file)).with_overrides(seeds=2, fixed={"lr": 3e-3})
     run_dir = engine.run_sweep(g, engine.Options(out=tmp_path, run_id="alone", progress=False, report=False))
-    alone = _tables(run_dir)
+    alone = read_tables(run_dir)
     for t in ("episodes", "evals"):
         ref = reference[t][(reference[t].config == 1) & (reference[t].seed < 2)].drop(columns=["config", "lr"])
         got = alone[t].drop(columns=["config"])
@@ -141,7 +137,7 @@ def test_killed_sweep_resumes_to_the_same_rows(reference, grid_file, tmp_path, s
 
     resumed = _sweep(grid_file, None, None, "--resume", str(run_dir), "--chunk-steps", "200")
     assert "Traceback" not in resumed.stderr
-    _assert_same_rows(reference, _tables(run_dir))
+    _assert_same_rows(reference, read_tables(run_dir))
     assert (run_dir / folders.DONE).is_file()
     assert not (run_dir / "checkpoint").exists()  # removed once the tables are written
     assert (tmp_path / "tiny" / "latest").resolve() == run_dir.resolve()
@@ -180,7 +176,7 @@ def test_two_process_cluster_writes_the_same_rows(reference, grid_file, tmp_path
     for rc, err in results:
         assert rc == 0, err[-3000:]
     run_dir = tmp_path / "tiny" / "cluster"
-    _assert_same_rows(reference, _tables(run_dir))
+    _assert_same_rows(reference, read_tables(run_dir))
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["num_processes"] == 2 and manifest["num_devices"] == 4
 
@@ -220,7 +216,7 @@ def test_stopped_before_its_marker_resumes_and_cleanup_kill_leaves_a_finished_fo
     monkeypatch.setattr(shutil, "rmtree", stop)
     assert engine.run_sweep(g, engine.Options(resume=run_dir, chunk_steps=300, progress=False, report=False)) == run_dir
     monkeypatch.undo()
-    _assert_same_rows(reference, _tables(run_dir))
+    _assert_same_rows(reference, read_tables(run_dir))
     assert (run_dir / folders.DONE).is_file() and not (run_dir / checkpoint.CHECKPOINT).exists()
     assert folders.status(run_dir) == "finished"
     assert (tmp_path / "tiny" / "latest").resolve() == run_dir.resolve()

@@ -5,7 +5,7 @@ records the task's facts, which the analysis reads."""
 import json
 
 import pandas as pd
-from sweep_runs import run_sweep
+from sweep_runs import TABLES, read_tables, run_sweep
 
 from sweep.store import checkpoint
 
@@ -24,11 +24,6 @@ eval_episodes = 1
 [grid]
 lr = [1e-3, 3e-3]
 """
-TABLES = ("episodes", "evals", "runs")
-
-
-def _tables(run_dir):
-    return {t: pd.read_parquet(run_dir / f"{t}.parquet") for t in TABLES}
 
 
 def test_rows_do_not_depend_on_devices_or_a_kill(tmp_path):
@@ -36,7 +31,7 @@ def test_rows_do_not_depend_on_devices_or_a_kill(tmp_path):
     grid.write_text(GRID)
     straight = run_sweep(grid, tmp_path, "d2", chunk="300", devices=2)
     assert straight.returncode == 0, straight.stderr[-3000:]
-    reference = _tables(tmp_path / "acro" / "d2")
+    reference = read_tables(tmp_path / "acro" / "d2")
     # Four devices, killed after its second checkpoint (200 of 600 steps), resumed.
     killed = run_sweep(grid, tmp_path, "d4", chunk="100", devices=4, **{checkpoint.FAULT_ENV: "2:SIGKILL"})
     assert killed.returncode == -9, killed.stderr[-3000:]
@@ -44,7 +39,7 @@ def test_rows_do_not_depend_on_devices_or_a_kill(tmp_path):
     assert json.loads((run_dir / "checkpoint" / "latest.json").read_text())["steps_done"] == 200
     resumed = run_sweep(grid, None, None, "--resume", str(run_dir), chunk="100", devices=4)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    got = _tables(run_dir)
+    got = read_tables(run_dir)
     for t in TABLES:
         pd.testing.assert_frame_equal(reference[t], got[t], check_exact=True)
     episodes = reference["episodes"]
