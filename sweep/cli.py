@@ -177,7 +177,7 @@ def _cmd_list(_args) -> int:
             scheduler = f" ({g.search.scheduler.name})" if g.search.scheduler is not None else ""
             axes = f"{g.search.method} x {len(g.points)}{scheduler}: " + ", ".join(g.space)
         else:
-            axes = ", ".join(f"{k}[{len(v)}]" for k, v in g.axes.items()) or "(seeds only)"
+            axes = ", ".join(f"{k}[{len(v)}]" for k, v in g.axis_values.items()) or "(seeds only)"
         rows.append((name, axes, f"{s.runs:,}", f"{s.groups:,}", f"{s.waves:,}", f"{s.env_steps:,}", g.description))
     header = ("grid", "axes", "runs", "static groups", "waves", "env steps", "description")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(6)]

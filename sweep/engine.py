@@ -82,6 +82,7 @@ def intent(grid: Grid, options: Options) -> dict[str, Any]:
                 "space": grid.space,
                 "search": grid.search.record(),
                 "points": {str(i): point for i, point in enumerate(grid.points)},
+                "variants": grid.variants,
             },
             "options": {
                 "out": str(options.out),

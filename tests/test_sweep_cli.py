@@ -217,6 +217,34 @@ BAD_GRIDS = [
         "min_steps = 10000\n",
         ["successive halving", "different scales", "Acrobot-v1, CartPole-v1"],
     ),
+    # named variants (sweep.spec.variants)
+    ("variants empty", "[variants]\n", ["[variants]", "empty"]),
+    ("variant not a table", "[variants]\nDQN = 3\n", ["variant 'DQN'", "table of hyperparameters"]),
+    ("variant with a misspelt field", "[variants.A]\nperr = true\n", ["'perr'", "[variants.A]", "did you mean 'per'"]),
+    ("variant with a wrong type", "[variants.A]\nper = 1\n", ["per", "[variants.A]", "true or false"]),
+    (
+        "variant from a later base",
+        '[variants.A]\nbase = "B"\n[variants.B]\nper = true\n',
+        ["base in [variants.A]", "earlier variant", "'B'", "earlier variants: none"],
+    ),
+    ("variant setting an axis", "[grid]\nlr = [1e-3, 3e-3]\n[variants.A]\nlr = 1e-4\n", ["lr", "axis", "[variants.A]"]),
+    (
+        "variants and a sampled space",
+        '[space]\nlr = {dist = "log_uniform", low = 1e-4, high = 1e-2}\n[search]\nmethod = "random"\nsamples = 2\n'
+        "[variants.A]\n",
+        ["[variants] and [space]"],
+    ),
+    (
+        "variants and a scheduler",
+        '[grid]\nlr = [1e-3, 3e-3]\n[search]\nscheduler = "halving"\nmin_steps = 10000\n[variants.A]\n',
+        ["[variants] and a scheduler"],
+    ),
+    (
+        "a variant's bad combination",
+        '[variants.A]\n[variants."C51 + huber"]\ndistributional = true\nloss = "huber"\n',
+        ["huber", "variant=C51 + huber"],
+    ),
+    ("variant name of spaces", '[variants."  "]\n', ["variant name", "non-empty"]),
 ]
 
 

@@ -30,6 +30,7 @@ from common.errors import option
 from core import FIELDS, STATIC_FIELDS, TRACED_FIELDS, HParams, StaticConfig, envs, validate_hparams
 from core.dqn import network_kind, rescale_bounds
 from sweep.spec import space as spaces
+from sweep.spec import variants as variant_spec
 from sweep.spec.fields import (
     FLOAT32_MAX,
     FLOAT32_TINY,
@@ -45,7 +46,7 @@ from sweep.spec.fields import (
 from sweep.spec.search import Schedulers, Search, parse_search
 
 GRIDS_DIR = Path(__file__).parent.parent / "grids"
-TOP_LEVEL_KEYS = ("description", "seeds", "config", "grid", "search", "space")
+TOP_LEVEL_KEYS = ("description", "seeds", "config", "grid", "variants", "search", "space")
 # A description is copied into every table's metadata and the report: a few paragraphs at most.
 MAX_DESCRIPTION = 4_000
 
@@ -68,15 +69,27 @@ class Grid:
     space: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     search: Search = Search()
     points: tuple[dict[str, Any], ...] = ()
+    # Named variants (``sweep.spec.variants``): name -> the fields it sets over ``config``, in file order.
+    variants: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     @property
     def axis_names(self) -> list[str]:
-        """The hyperparameters that vary between configs: the grid's axes, or the sampled fields."""
-        return list(self.space) if self.space else list(self.axes)
+        """What varies between configs: the sampled fields, or ``variant`` (with named variants) and the grid's
+        axes."""
+        if self.space:
+            return list(self.space)
+        return [variant_spec.AXIS, *self.axes] if self.variants else list(self.axes)
 
     @property
     def n_configs(self) -> int:
-        return len(self.points) if self.space else math.prod(len(v) for v in self.axes.values())
+        if self.space:
+            return len(self.points)
+        return max(len(self.variants), 1) * math.prod(len(v) for v in self.axes.values())
+
+    @property
+    def axis_values(self) -> dict[str, list[Any]]:
+        """Each axis's values in order, the variant names included (a sampled grid's: none)."""
+        return {variant_spec.AXIS: list(self.variants), **self.axes} if self.variants else dict(self.axes)
 
     def with_overrides(
         self,
@@ -94,6 +107,8 @@ class Grid:
         its end: ``eval_every`` becomes that unless it is given in ``fixed`` or is an axis, and ``notes`` says so."""
         config, axes, notes = dict(self.config), dict(self.axes), list(self.notes)
         space, points = dict(self.space), [dict(p) for p in self.points]
+        set_here = {*(fixed or {}), *(["total_steps"] if steps is not None else [])}
+        variants = variant_spec.without(self.variants, set_here)  # a value fixed for the sweep holds for every variant
         if seeds is not None:
             _check_count("seeds", seeds)
         if steps is not None:
@@ -108,7 +123,7 @@ class Grid:
                 space.pop(key)
                 for point in points:
                     point.pop(key)
-        varied = {*axes, *space}
+        varied = {*axes, *space, *(k for fields in variants.values() for k in fields)}
         eval_every = config.get("eval_every", FIELDS["eval_every"].default)
         given = "eval_every" in (fixed or {}) or "eval_every" in varied
         shortened = "total_steps" in (fixed or {}) or steps is not None  # by --set total_steps=N too
@@ -132,6 +147,7 @@ class Grid:
             space=space,
             points=tuple(points) if space else (),
             search=self.search if space else self.search.as_grid(),
+            variants=variants,
         )
         grid.configs()  # validates the combination now
         return grid
@@ -148,6 +164,7 @@ class Grid:
             "space": self.space,
             "search": self.search.record(),
             "points": list(self.points),
+            **({"variants": self.variants} if self.variants else {}),
         }
 
     @classmethod
@@ -174,6 +191,9 @@ class Grid:
             space=space,
             search=_search_of(record.get("search", {"method": "grid"}), schedulers),
             points=tuple({k: value(k, v) for k, v in p.items()} for p in record.get("points", [])),
+            variants={
+                name: {k: value(k, v) for k, v in fields.items()} for name, fields in record.get("variants", {}).items()
+            },
         )
 
     def fingerprint(self) -> str:
@@ -182,6 +202,8 @@ class Grid:
         what = {"seeds": self.seeds, "config": self.config, "axes": self.axes}
         if self.space:
             what["points"] = list(self.points)
+        if self.variants:  # names and what each sets (absent without them: earlier sweeps keep their hash)
+            what["variants"] = [[name, fields] for name, fields in self.variants.items()]
         if self.search.scheduler is not None:  # its settings change which runs train how far, and how
             what["search"] = self.search.scheduler_record()
         blob = json.dumps(what, sort_keys=True, default=list)
@@ -193,6 +215,12 @@ class Grid:
         names = self.axis_names
         if self.space:
             out = [{**defaults(), **self.config, **point} for point in self.points]
+        elif self.variants:  # variant-major: each variant's fields, then the grid's axes, and its name
+            out = [
+                {**defaults(), **self.config, **self.variants[v], **dict(zip(self.axes, values, strict=True)), variant_spec.AXIS: v}
+                for v in self.variants
+                for values in itertools.product(*self.axes.values())
+            ]
         else:
             out = [
                 {**defaults(), **self.config, **dict(zip(names, values, strict=True))}
@@ -208,8 +236,8 @@ class Grid:
     def resolved(self) -> dict[str, Any]:
         """What ``python -m sweep show`` prints: the fixed values and the axes over the defaults."""
         fixed = {**defaults(), **self.config}
-        for name in self.axis_names:
-            fixed.pop(name)
+        for name in {*self.axis_names, *(k for fields in self.variants.values() for k in fields)}:
+            fixed.pop(name, None)  # "variant" is not a field
         shown = {
             "name": self.name,
             "description": self.description,
@@ -217,6 +245,8 @@ class Grid:
             "search": self.search.record(),
         }
         shown.update({"space": self.space, "samples": list(self.points)} if self.space else {"axes": self.axes})
+        if self.variants:
+            shown["variants"] = self.variants
         return {**shown, "fixed": fixed, "configs": self.n_configs, "runs": self.seeds * self.n_configs}
 
 
@@ -363,6 +393,11 @@ def parse(
             raise GridError(f"axis {key} in [grid] of {where} repeats a value")
         axes[key] = coerced
     sampled = "space" in data
+    variants = {}
+    if "variants" in data:
+        if sampled:
+            raise GridError(f"{where} has both [variants] and [space]; variants combine with [grid] axes only")
+        variants = variant_spec.parse_variants(data["variants"], where, axes)
     search = parse_search(data.get("search", {}), where, sampled=sampled, schedulers=schedulers)
     space = spaces.parse_space(data["space"], where, config) if sampled else {}
     if search.scheduler is not None and sampled:
@@ -378,6 +413,11 @@ def parse(
         space=space,
         search=search,
         points=points,
+        variants=variants,
     )
+    if variants and search.scheduler is not None:
+        raise GridError(
+            f"{where} has [variants] and a scheduler in [search]; variants are trained side by side as a grid"
+        )
     grid.configs()
     return grid

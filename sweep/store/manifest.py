@@ -20,6 +20,7 @@ from core import STATIC_FIELDS, TRACED_FIELDS
 from core.envs import describe
 from sweep.plan import Plan
 from sweep.spec.grid import Grid, defaults
+from sweep.spec.variants import AXIS as VARIANT
 
 VERSIONED = ("jax", "jaxlib", "dm-haiku", "optax", "rlax", "numpy", "pandas", "pyarrow")
 
@@ -47,6 +48,8 @@ def runs_frame(plan: Plan, diverged: np.ndarray, stopped_at: dict[int, int] | No
         c = plan.config_of(r)
         cfg = plan.configs[c]
         row = {"config": c, "seed": plan.seed_of(r)}
+        if plan.grid.variants:
+            row[VARIANT] = cfg[VARIANT]
         row.update({k: table_value(cfg[k]) for k in (*TRACED_FIELDS, *STATIC_FIELDS)})
         row["diverged"] = bool(diverged[r])
         if stopped_at is not None:
@@ -72,8 +75,12 @@ def make_manifest(
         "grid_file": grid.source,
         "overrides": {k: v for k, v in grid.config.items() if file_grid is None or file_grid.config.get(k) != v},
         "axes": grid.axis_names,
-        "axis_values": {k: [table_value(v) for v in vs] for k, vs in grid.axes.items()},
-        "defaults": {k: table_value(v) for k, v in defaults().items()},  # the report compares configs with these
+        "axis_values": {k: [table_value(v) for v in vs] for k, vs in grid.axis_values.items()},
+        # The report compares configs with these; with named variants, with the first variant.
+        "defaults": {
+            **{k: table_value(v) for k, v in defaults().items()},
+            **({VARIANT: next(iter(grid.variants))} if grid.variants else {}),
+        },
         "tasks": tasks(plan),  # each environment's score bounds, solved threshold and random-policy return
         "search": grid.search.record(),
         # A sampled grid's space: {"dist": "uniform" | "log_uniform", "low", "high", "integer"} or
@@ -95,8 +102,10 @@ def make_manifest(
             }
             for group, size in zip(plan.groups, wave_sizes, strict=True)
         ],
-        "traced_fixed": {
-            k: table_value(v) for k, v in plan.configs[0].items() if k in TRACED_FIELDS and k not in grid.axis_names
+        "traced_fixed": {  # the traced fields every config shares
+            k: table_value(v)
+            for k, v in plan.configs[0].items()
+            if k in TRACED_FIELDS and k not in grid.axis_names and all(cfg[k] == v for cfg in plan.configs)
         },
         "versions": versions(),
         "cpu": cpu(),
