@@ -217,7 +217,13 @@ class Grid:
             out = [{**defaults(), **self.config, **point} for point in self.points]
         elif self.variants:  # variant-major: each variant's fields, then the grid's axes, and its name
             out = [
-                {**defaults(), **self.config, **self.variants[v], **dict(zip(self.axes, values, strict=True)), variant_spec.AXIS: v}
+                {
+                    **defaults(),
+                    **self.config,
+                    **self.variants[v],
+                    **dict(zip(self.axes, values, strict=True)),
+                    variant_spec.AXIS: v,
+                }
                 for v in self.variants
                 for values in itertools.product(*self.axes.values())
             ]
