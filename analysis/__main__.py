@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compare", help="compare the best configs of several sweeps")
     c.add_argument("run_dirs", nargs="+", help="run folders to compare")
     c.add_argument("--out", default=None, help="output folder (default: results/compare/<UTC time>-<hash>)")
+    s = sub.add_parser("study", help="an ablation study of named variants across tasks (a run folder per task)")
+    s.add_argument("run_dirs", nargs="+", help="one run folder of a grid of [variants] per task")
+    s.add_argument("--against", nargs="+", default=["DQN", "Rainbow"], help="the baselines (default: DQN Rainbow)")
+    s.add_argument("--out", default=None, help="output folder (default: results/study/<UTC time>-<hash>)")
     for name, text in STUDIES.items():
         study = sub.add_parser(name, help=text, add_help=False)
         study.add_argument("args", nargs=argparse.REMAINDER)
@@ -75,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from analysis.pages.report import report
 
             out = report(args.run_dir)
+        elif args.command == "study":
+            from analysis.pages.study import study
+
+            out = study(args.run_dirs, against=args.against, out_dir=args.out)
         else:
             from analysis.pages.compare import compare
 

@@ -117,11 +117,23 @@ def train_curves(
     cols = ["config", "step", "iqm", "ci_low", "ci_high", "n_runs"]
     if len(episodes) == 0 or len(runs) == 0:
         return pd.DataFrame(columns=cols)
+    width = max(1, math.ceil(int(episodes["end_step"].max()) / n_bins))
+    t, confs = binned_train_returns(runs, episodes, width, n_bins)
+    steps = (np.arange(1, n_bins + 1) * width).astype(np.int64)
+    return _curve_frame(t, confs, steps, None if configs is None else np.asarray(configs), seed, scale)
+
+
+def binned_train_returns(
+    runs: pd.DataFrame, episodes: pd.DataFrame, width: int, n_bins: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``([configs, seeds, n_bins] returns, configs)``: each run's mean return of the training episodes that ended
+    in each bin of ``width`` env steps (bin k holds end steps k * width + 1 to (k + 1) * width), a bin without one
+    carrying the run's previous value forward up to the bin of the run's last step (``_end_bins``); NaN before a
+    run's first episode and after its end. Seeds as ``seed_layout`` lays them out."""
     row, col, s, confs = _slots(runs, episodes)
     end = episodes["end_step"].to_numpy(np.int64)
-    width = max(1, math.ceil(end.max() / n_bins))
     b = np.minimum(np.maximum(end - 1, 0) // width, n_bins - 1)
-    ok = row >= 0
+    ok = (row >= 0) & (np.maximum(end - 1, 0) // width < n_bins)
     key = ((row * s + col) * n_bins + b)[ok]
     size = len(confs) * s * n_bins
     sums = np.bincount(key, weights=episodes["episode_return"].to_numpy(np.float64)[ok], minlength=size)
@@ -133,9 +145,7 @@ def train_curves(
     bins = np.arange(n_bins)
     last = np.maximum.accumulate(np.where(have, bins, -1), axis=-1)
     t = np.where(last >= 0, np.take_along_axis(t, np.maximum(last, 0), axis=-1), np.nan)
-    t = np.where(bins <= _end_bins(runs, last[..., -1], width, n_bins)[..., None], t, np.nan)
-    steps = (np.arange(1, n_bins + 1) * width).astype(np.int64)
-    return _curve_frame(t, confs, steps, None if configs is None else np.asarray(configs), seed, scale)
+    return np.where(bins <= _end_bins(runs, last[..., -1], width, n_bins)[..., None], t, np.nan), confs
 
 
 def _end_bins(runs: pd.DataFrame, last_data: np.ndarray, width: int, n_bins: int) -> np.ndarray:
