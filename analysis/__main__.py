@@ -1,4 +1,6 @@
-"""CLI: ``python -m analysis report RUN_DIR``, ``python -m analysis compare RUN_DIR ... [--out DIR]``, and two
+"""CLI: ``python -m analysis report RUN_DIR``, ``python -m analysis compare RUN_DIR ... [--out DIR]``,
+``python -m analysis study RUN_DIR ... [--against NAME ...] [--out DIR]`` (an ablation of named variants across
+tasks, ``analysis.pages.study``), and two
 studies of the package itself: ``python -m analysis coverage [...]`` (the intervals on simulated sweeps,
 ``analysis.stats.coverage``) and ``python -m analysis bench [...]`` (the analysis of a synthetic sweep, timed,
 ``analysis.pages.bench``).

@@ -159,3 +159,26 @@ def test_tasks_benchmark_times_each_case_against_cartpole(tmp_path, monkeypatch,
     acrobot, breakout = result["envs"]
     assert acrobot["vmapped"] > 0 and acrobot["gymnasium_loop"] > 0 and breakout["gymnasium_loop"] is None
     assert result["envs_vmapped"] == 64 and "n/a" in table.splitlines()[-1]
+
+
+def test_variants_benchmark_times_each_group_and_estimates_the_grid(tmp_path, capsys):
+    # python -m sweep.bench.variants in miniature: a grid of two named variants, each its own static group.
+    from sweep.bench import variants
+
+    grid = tmp_path / "two.toml"
+    grid.write_text(
+        "seeds = 20\n[config]\ntotal_steps = 1000\nbuffer_capacity = 64\nbatch_size = 8\nhidden_sizes = [8]\n"
+        'learning_starts = 16\neval_every = 1000\neval_episodes = 1\n[variants.plain]\n[variants."n-step"]\nn_step = 3\n'
+    )
+    assert variants.main([str(grid), "--quick", "--seeds", "40", "--out", str(tmp_path / "out")]) == 0
+    (found,) = (tmp_path / "out").glob("variants-*-quick.json")
+    result = json.loads(found.read_text())
+    assert result["seeds"] == 40 and list(result["groups"]) == ["plain", "n-step"]
+    for g in result["groups"].values():  # 40 runs: 3 waves of 16 at the measured rate, plus compiling
+        assert g["runs"] == 40 and g["agg_steps_per_s"] > 0
+        assert g["estimated_s"] == pytest.approx(3 * 16 * 1000 / g["agg_steps_per_s"] + g["compile_s"])
+    assert result["estimated_total_s"] == pytest.approx(sum(g["estimated_s"] for g in result["groups"].values()))
+    assert "1.00x" in capsys.readouterr().out
+    assert variants.main([str(grid), "--set", "lrr=1", "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'lrr'" in err and not (tmp_path / "bad").exists()

@@ -12,7 +12,7 @@ import pytest
 from analysis import __main__ as analysis_cli
 from sweep import cli as sweep_cli
 from sweep.bench import __main__ as bench_cli
-from sweep.bench import articles, replay
+from sweep.bench import articles, replay, variants
 from sweep.schedules import load_grid
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +36,7 @@ PARSERS = {
     "sweep.bench": bench_cli.parser,
     "sweep.bench.articles": articles.parser,
     "sweep.bench.replay": replay.parser,
+    "sweep.bench.variants": variants.parser,
 }
 
 
