@@ -168,7 +168,8 @@ def test_variants_benchmark_times_each_group_and_estimates_the_grid(tmp_path, ca
     grid = tmp_path / "two.toml"
     grid.write_text(
         "seeds = 20\n[config]\ntotal_steps = 1000\nbuffer_capacity = 64\nbatch_size = 8\nhidden_sizes = [8]\n"
-        'learning_starts = 16\neval_every = 1000\neval_episodes = 1\n[variants.plain]\n[variants."n-step"]\nn_step = 3\n'
+        "learning_starts = 16\neval_every = 1000\neval_episodes = 1\n"
+        '[variants.plain]\n[variants."n-step"]\nn_step = 3\n'
     )
     assert variants.main([str(grid), "--quick", "--seeds", "40", "--out", str(tmp_path / "out")]) == 0
     (found,) = (tmp_path / "out").glob("variants-*-quick.json")
