@@ -199,7 +199,8 @@ class _Sweep:
         self.parked = Parked(run_dir / checkpoint.CHECKPOINT)
         self.schedule: Schedule = self._schedule(None)
         self.bar = None
-        self.estimated = False
+        self.estimated: set[int] = set()  # the static groups whose speed has been reported
+        self.said_rate = 0.0  # the speed the last estimate printed was made at
 
     def _schedule(self, position: dict[str, Any] | None) -> Schedule:
         return make_schedule(self.plan, self.layout, self.records, self.options.chunk_steps, position)
@@ -303,25 +304,32 @@ class _Sweep:
             updating = chunk.start + chunk.n_steps - max(chunk.start, program.static.learning_starts)
             if 2 * updating >= chunk.n_steps:  # at least half the chunk updates, as most of training does
                 compiling = self.layout.compile_seconds() - compiling  # a chunk length met for the first time
-                self._estimate(steps_left, chunk.n_steps * len(wave.runs), time.perf_counter() - t_chunk - compiling)
+                seconds = time.perf_counter() - t_chunk - compiling
+                self._estimate(chunk.group, steps_left, chunk.n_steps * len(wave.runs), seconds)
             if stop := cluster.stop_requested():  # every process stops after the same checkpoint
                 process, signame = stop
                 raise cluster.Stopped(f"stopped at the request of process {process} ({signame})", self.run_dir, True)
 
-    def _estimate(self, steps_left: int, steps: int, seconds: float) -> None:
-        """Once, after this invocation's first chunk that updates for at least half its steps (the steps before
-        ``learning_starts`` do no updates, and are several times faster): the wall time left at the speed of
-        that chunk (``steps`` env steps in ``seconds``, its host work and checkpoint included)."""
-        if self.estimated or not is_lead() or seconds <= 0:
+    def _estimate(self, group: int, steps_left: int, steps: int, seconds: float) -> None:
+        """After this invocation's first chunk of each static group that updates for at least half its steps (the
+        steps before ``learning_starts`` do no updates, and are several times faster): the wall time left at the
+        speed of that chunk (``steps`` env steps in ``seconds``, its host work and checkpoint included). Groups
+        differ in cost (a network, an option): a later group's first such chunk says it again at its own speed
+        where that is a quarter or more away from the speed last said."""
+        if group in self.estimated or not is_lead() or seconds <= 0:
             return
-        self.estimated = True
+        first = not self.estimated
+        self.estimated.add(group)
         rate = steps / seconds
         left = max(0, steps_left - self.env_steps)
-        if left / rate < 1:
+        if left / rate < 1 or (self.said_rate > 0 and 0.8 < rate / self.said_rate < 1.25):  # said where it moved
             return
+        self.said_rate = rate
         others = sum(1 for g in range(len(self.plan.groups)) if self.layout.wave_size(g) is None)
         more = f", plus compiling {others} more static group{'s' * (others != 1)}" if others else ""
-        text = f"training: {rate:,.0f} env steps/s; about {_duration(left / rate)} of training left{more}"
+        n = len(self.plan.groups)
+        where = "" if n == 1 else f" (static group {group + 1}/{n}{'' if first else ', at its speed'})"
+        text = f"training{where}: {rate:,.0f} env steps/s; about {_duration(left / rate)} of training left{more}"
         self.bar.write(text, file=sys.stderr) if not self.bar.disable else print(text, file=sys.stderr)
 
     def _start(self, program: GroupProgram, wave: Wave, chunk: Chunk) -> TrainState:

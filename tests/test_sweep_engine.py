@@ -222,3 +222,24 @@ def test_stopped_before_its_marker_resumes_and_cleanup_kill_leaves_a_finished_fo
     assert (tmp_path / "tiny" / "latest").resolve() == run_dir.resolve()
     with pytest.raises(folders.RunFolderError, match="already finished"):
         engine.run_sweep(g, engine.Options(resume=run_dir, progress=False, report=False))
+
+
+def test_a_later_static_group_that_trains_at_another_speed_says_its_own_estimate(capsys):
+    # Engine._estimate alone, on a stand-in for the engine: 3 static groups, the second as fast as the first (no
+    # new line), the third 10 times slower (a line at its speed).
+    import types
+
+    plan = types.SimpleNamespace(groups=[0, 1, 2])
+    layout = types.SimpleNamespace(wave_size=lambda g: 16)
+    bar = types.SimpleNamespace(disable=True)
+    stand_in = types.SimpleNamespace(plan=plan, layout=layout, bar=bar, env_steps=0, estimated=set(), said_rate=0.0)
+    estimate = engine._Sweep._estimate
+    estimate(stand_in, 0, 1_000_000, 10_000, 1.0)
+    estimate(stand_in, 0, 1_000_000, 10_000, 5.0)  # the same group again: nothing
+    estimate(stand_in, 1, 1_000_000, 10_000, 1.1)  # within a quarter: nothing
+    estimate(stand_in, 2, 1_000_000, 10_000, 10.0)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        "training (static group 1/3): 10,000 env steps/s; about 1 min 40 s of training left",
+        "training (static group 3/3, at its speed): 1,000 env steps/s; about 16 min 40 s of training left",
+    ]
