@@ -240,8 +240,9 @@ def defaults_html(t: RunTables, *, max_rows: int = 50) -> list[str]:
         shown = ", ".join(f"{k}={format_value(v)}" for k, v in fixed.items())
         also = f"; like every config of this sweep it has {len(fixed)} other field{'s' * (len(fixed) > 1)} fixed away "
         also += f"from {'their' if len(fixed) > 1 else 'its'} default: {html.escape(shown)}"
+    what = "every swept field at its default" + (", the first of the named variants" if "variant" in t.axes else "")
     intro = (
-        f"<p>The default config, <b>{default}</b> (every swept field at its default{also}), against each other "
+        f"<p>The default config, <b>{default}</b> ({what}{also}), against each other "
         "config: P(it &gt; defaults) is the probability that a run of the config beats a run of the "
         "defaults (ties count half), on the final return and on the AUC (how fast it gets there), with its "
         "interval pairing the runs by seed. <i>better</i> / <i>worse</i>: the difference holds with the false "
