@@ -10,7 +10,8 @@ lr = [1e-4, 3e-4, 1e-3, 3e-3]
 eps_end = [0.01, 0.05, 0.1, 0.2]
 ```
 
-Any hyperparameter may be an axis. Traced ones (``core.HParams``) are vmapped inside one compiled program;
+Any hyperparameter may be an axis; ``[variants]`` names agents that are not a product (``sweep.spec.variants``), and
+``[space]`` samples one (``sweep.spec.space``). Traced ones (``core.HParams``) are vmapped inside one compiled program;
 static ones (``core.StaticConfig``) split the sweep into groups, each compiled once.
 """
 
