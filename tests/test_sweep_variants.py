@@ -98,3 +98,12 @@ def test_a_variants_rows_are_bitwise_those_of_its_config_swept_alone(tmp_path):
         pd.testing.assert_frame_equal(ours, theirs, check_exact=True)
     returns = v["episodes"].groupby("config")["episode_return"].apply(np.asarray)
     assert not np.array_equal(returns[0], returns[1])  # the variants did train differently
+
+
+def test_show_lists_the_variants_and_leaves_what_they_set_out_of_the_fixed_values():
+    shown = _grid().resolved()
+    assert list(shown["variants"]) == ["DQN", "DQN + PER", "Rainbow", "Rainbow - PER"]
+    assert shown["configs"] == 8 and shown["runs"] == 24
+    fixed = shown["fixed"]
+    assert "per" not in fixed and "lr" not in fixed and "n_step" not in fixed and "gamma" not in fixed
+    assert fixed["batch_size"] == 64 and "variant" not in fixed
