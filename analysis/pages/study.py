@@ -141,7 +141,7 @@ def _families(rows: dict[str, pd.DataFrame], against: Sequence[str]) -> list[tup
 
 def _figure_title(tables: dict[str, RunTables]) -> str:
     parts = [f"{task}: {_setting(t)}" for task, t in tables.items()]
-    return "Training return per iteration of 1,000 env steps; " + "; ".join(parts)
+    return "\n".join(["Training return per iteration of 1,000 env steps", *parts])  # a line each: one column is narrow
 
 
 def _setting(t: RunTables) -> str:
