@@ -11,8 +11,6 @@ many seeds would make each difference clear (``seeds``).
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import html
 import os
 import sys
@@ -35,7 +33,7 @@ from analysis.figures.style import (
     save,
     style,
 )
-from analysis.pages.markup import ci_text, document, img_html
+from analysis.pages.markup import ci_text, document, img_html, stamped_out_dir
 from analysis.stats import seeds
 from analysis.stats.improvement import improvement_interval
 from analysis.stats.point import Scale
@@ -60,10 +58,8 @@ def _labels(tables: Sequence[RunTables]) -> list[str]:
 
 
 def default_out_dir(run_dirs: Sequence[Path], root: str | os.PathLike = "results") -> Path:
-    """``results/compare/<UTC time>-<short hash of the run folders>``."""
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    digest = hashlib.sha1("\n".join(str(p) for p in run_dirs).encode()).hexdigest()[:8]
-    return Path(root) / "compare" / f"{stamp}-{digest}"
+    """``results/compare/<UTC time>-<short hash of the run folders>`` (``markup.stamped_out_dir``)."""
+    return stamped_out_dir("compare", run_dirs, root)
 
 
 def check_one_task(tables: Sequence[RunTables]) -> None:

@@ -1,11 +1,15 @@
-"""The pieces of the self-contained HTML pages ``report`` and ``compare`` write: the page, its style, embedded
-figures, the manifest table and statistics with their intervals as text."""
+"""The pieces of the pages ``report``, ``compare`` and ``study`` write: the page, its style, embedded figures, the
+manifest table, statistics with their intervals as text, and where a page over several run folders goes."""
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import hashlib
 import html
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -120,3 +124,11 @@ def img_html(f: FigureFile) -> str:
         f"<figcaption>{html.escape(f.caption)} <code>figures/{html.escape(where)}</code></figcaption>"
         "</figure>"
     )
+
+
+def stamped_out_dir(kind: str, run_dirs: Sequence[Path], root: str | os.PathLike = "results") -> Path:
+    """``<root>/<kind>/<UTC time>-<short hash of the run folders>``: the default folder of a page over several run
+    folders (``compare``, ``study``)."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    digest = hashlib.sha1("\n".join(str(p) for p in run_dirs).encode()).hexdigest()[:8]
+    return Path(root) / kind / f"{stamp}-{digest}"

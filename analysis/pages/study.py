@@ -11,8 +11,6 @@ this many seeds (with the seeds that would separate it, ``stats.seeds``).
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.figures.study import study_figure
-from analysis.pages.markup import ci_text
+from analysis.pages.markup import ci_text, stamped_out_dir
 from analysis.stats import seeds
 from analysis.stats.improvement import improvement
 from analysis.summaries import study as ablation
@@ -74,10 +72,8 @@ CLAIMS = (
 
 
 def default_out_dir(run_dirs: Sequence[Path], root: str | os.PathLike = "results") -> Path:
-    """``results/study/<UTC time>-<short hash of the run folders>``."""
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    digest = hashlib.sha1("\n".join(str(p) for p in run_dirs).encode()).hexdigest()[:8]
-    return Path(root) / "study" / f"{stamp}-{digest}"
+    """``results/study/<UTC time>-<short hash of the run folders>`` (``markup.stamped_out_dir``)."""
+    return stamped_out_dir("study", run_dirs, root)
 
 
 def _task(t: RunTables) -> str:

@@ -102,6 +102,15 @@ def fixed_changes(t: RunTables) -> dict[str, Any]:
     return {k: v for k, v in fixed.items() if k in defaults and k not in t.axes and not same_value(v, defaults[k])}
 
 
+def paired_columns(x: np.ndarray, y: np.ndarray, fdr: float = FDR) -> dict[str, np.ndarray]:
+    """P(row i of ``x`` > ``y``) for each row of ``x [rows, seeds]`` against ``y [seeds]``, paired by seed:
+    ``p``, its 95% interval ``ci_low``/``ci_high``, the p-value of P = 1/2 ``pvalue``, and ``clear`` (significant
+    with the false discovery rate over the rows held at ``fdr``: Benjamini-Hochberg)."""
+    found = improvement(x, y)
+    clear = benjamini_hochberg(found.pvalue, fdr)
+    return {"p": found.point, "ci_low": found.low, "ci_high": found.high, "pvalue": found.pvalue, "clear": clear}
+
+
 def versus_default(t: RunTables, default: int, *, fdr: float = FDR) -> pd.DataFrame:
     """One row per other config: ``config``, then for ``final`` (the final eval return) and ``auc`` (the
     normalised AUC, ``summary.run_auc``) P(config > default) ``<m>_p`` with its 95% interval ``<m>_ci_low``,
@@ -124,10 +133,11 @@ def versus_default(t: RunTables, default: int, *, fdr: float = FDR) -> pd.DataFr
         others = others[stop[others] == stop[d]]
     out = pd.DataFrame({"config": configs[others]})
     for m in METRICS:
-        found = improvement(mats[m][others], mats[m][d])
-        clear = benjamini_hochberg(found.pvalue, fdr)
-        out[f"{m}_p"], out[f"{m}_ci_low"], out[f"{m}_ci_high"] = found.point, found.low, found.high
-        out[f"{m}_pvalue"], out[f"{m}_clear"] = found.pvalue, clear
-        out[f"{m}_verdict"] = [verdict_word(lo, hi, c) for lo, hi, c in zip(found.low, found.high, clear, strict=True)]
+        cols = paired_columns(mats[m][others], mats[m][d], fdr)
+        out[[f"{m}_{k}" for k in cols]] = pd.DataFrame(cols)
+        out[f"{m}_verdict"] = [
+            verdict_word(lo, hi, c)
+            for lo, hi, c in zip(*(cols[k] for k in ("ci_low", "ci_high", "clear")), strict=True)
+        ]
     key = [-np.nan_to_num(out[f"{m}_p"].to_numpy(np.float64), nan=np.inf) for m in reversed(METRICS)]
     return out.iloc[np.lexsort((out["config"].to_numpy(), *key))].reset_index(drop=True)

@@ -16,10 +16,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.stats import intervals
-from analysis.stats.improvement import benjamini_hochberg, improvement
 from analysis.stats.summary import SEED, seed_matrix
 from analysis.summaries.aggregate import binned_train_returns
-from analysis.summaries.baseline import FDR, verdict_word
+from analysis.summaries.baseline import FDR, paired_columns, verdict_word
 from analysis.tables.read import RunDirError
 from analysis.tables.run import RunTables
 
@@ -88,21 +87,23 @@ def study_table(t: RunTables, against: Sequence[str], *, width: int = ITERATION,
     )
     row_of = {int(c): i for i, c in enumerate(configs)}
     for name, b in zip(against, base_configs, strict=True):
-        imp = improvement(final, final[row_of[b]][None, :])
-        own = np.asarray(configs) == b
-        p_ok = np.where(own, np.nan, imp.pvalue)
-        finite = np.isfinite(p_ok)
-        clear = np.zeros(len(configs), bool)
-        clear[finite] = benjamini_hochberg(p_ok[finite], fdr)
+        others = np.flatnonzero(np.asarray(configs) != b)  # b's own row stays NaN and ""
+        cols = paired_columns(final[others], final[row_of[b]], fdr)
         key = f"p_{name}"
-        out[key] = np.where(own, np.nan, imp.point)
-        out[f"{key}_ci_low"] = np.where(own, np.nan, imp.low)
-        out[f"{key}_ci_high"] = np.where(own, np.nan, imp.high)
-        out[f"{key}_pvalue"] = p_ok
-        out[f"{key}_verdict"] = [
-            "" if own[i] or not finite[i] else verdict_word(imp.low[i], imp.high[i], bool(clear[i]))
-            for i in range(len(configs))
+        for col, k in (
+            (key, "p"),
+            (f"{key}_ci_low", "ci_low"),
+            (f"{key}_ci_high", "ci_high"),
+            (f"{key}_pvalue", "pvalue"),
+        ):
+            out[col] = np.nan
+            out.loc[others, col] = cols[k]
+        verdicts = np.full(len(configs), "", dtype=object)
+        verdicts[others] = [
+            verdict_word(lo, hi, c) if np.isfinite(pv) else ""
+            for lo, hi, c, pv in zip(cols["ci_low"], cols["ci_high"], cols["clear"], cols["pvalue"], strict=True)
         ]
+        out[f"{key}_verdict"] = verdicts
     return out
 
 
