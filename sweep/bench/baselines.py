@@ -49,6 +49,25 @@ class EngineBench:
             self.chunk()
 
 
+def interleaved(
+    statics: dict[str, StaticConfig], n_runs: int, chunk_steps: int, repeats: int, on_compiled=None
+) -> dict[str, tuple[EngineBench, list[float]]]:
+    """Each named config's ``EngineBench`` of ``n_runs`` runs, warmed up past its ``learning_starts``, then
+    ``repeats`` chunks of each timed in turn, so that their ratios share the machine's load: ``{name: (bench,
+    chunk seconds)}``. ``on_compiled(name, bench)`` is called as each is ready."""
+    benches = {}
+    for name, static in statics.items():
+        eb = EngineBench(static, n_runs, chunk_steps)
+        eb.warm_up(static.learning_starts)
+        benches[name] = (eb, [])
+        if on_compiled is not None:
+            on_compiled(name, eb)
+    for _ in range(repeats):
+        for eb, times in benches.values():
+            times.append(eb.chunk())
+    return benches
+
+
 class SequentialBench:
     """Baseline (a): the same training, one run at a time: ``jax.jit(trainer.run)`` on one run's state, called in
     a Python loop over the runs."""

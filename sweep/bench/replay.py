@@ -172,18 +172,11 @@ def measure_training(capacity: int, variants: list[str], n_runs: int, chunk_step
     """Env steps/s of ``n_runs`` default-config runs with buffer ``capacity`` per variant (``TRAINING_VARIANTS``),
     as the sweep engine runs them, chunks timed interleaved after ``learning_starts``."""
     from core import StaticConfig
-    from sweep.bench.baselines import EngineBench
+    from sweep.bench.baselines import interleaved
     from sweep.bench.measure import median
 
-    benches = {}
-    for name in variants:
-        static = StaticConfig(buffer_capacity=capacity, **TRAINING_VARIANTS[name])
-        eb = EngineBench(static, n_runs, chunk_steps)
-        eb.warm_up(static.learning_starts)
-        benches[name] = (eb, [])
-    for _ in range(repeats):
-        for eb, times in benches.values():
-            times.append(eb.chunk())
+    statics = {name: StaticConfig(buffer_capacity=capacity, **TRAINING_VARIANTS[name]) for name in variants}
+    benches = interleaved(statics, n_runs, chunk_steps, repeats)
     out = {}
     for name, (eb, times) in benches.items():
         steps_per_s = n_runs * chunk_steps / median(times)

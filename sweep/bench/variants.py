@@ -25,25 +25,25 @@ PROG = "python -m sweep.bench.variants"
 def measure_groups(grid, chunk_steps: int, repeats: int) -> dict[str, Any]:
     """Env steps/s of one wave of each static group of ``grid`` (a ``sweep.spec.grid.Grid``), named by its
     first config's variant (or its axes' values)."""
-    from sweep.bench.baselines import EngineBench
+    from sweep.bench.baselines import interleaved
     from sweep.bench.measure import median
     from sweep.plan import CPU_RUNS_PER_DEVICE, make_plan
     from sweep.spec.grid import describe
 
     plan = make_plan(grid)
-    benches = {}
+    statics, groups = {}, {}
     for group in plan.groups:
         cfg = plan.configs[plan.config_of(group.runs[0])]
         name = str(cfg.get("variant") or describe(cfg, grid.axis_names) or "the grid")
-        eb = EngineBench(group.static, 2 * CPU_RUNS_PER_DEVICE, chunk_steps)
-        eb.warm_up(group.static.learning_starts)
-        benches[name] = (eb, [], group)
+        statics[name], groups[name] = group.static, group
+
+    def compiled(name, eb):
         print(f"  compiled {name} in {eb.compile_s:.0f} s", file=sys.stderr)
-    for _ in range(repeats):
-        for eb, times, _ in benches.values():
-            times.append(eb.chunk())
+
+    benches = interleaved(statics, 2 * CPU_RUNS_PER_DEVICE, chunk_steps, repeats, compiled)
     out, total_s = {}, 0.0
-    for name, (eb, times, group) in benches.items():
+    for name, (eb, times) in benches.items():
+        group = groups[name]
         rate = eb.n_runs * chunk_steps / median(times)
         waves = math.ceil(len(group.runs) / eb.n_runs)
         seconds = waves * eb.n_runs * group.static.total_steps / rate + eb.compile_s
