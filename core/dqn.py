@@ -78,11 +78,13 @@ class NoisyLinear(hk.Module):
         w_sigma = hk.get_parameter("w_sigma", (n_in, self.size), x.dtype, init=sigma_init)
         b_mu = hk.get_parameter("b_mu", (self.size,), x.dtype, init=mu_init)
         b_sigma = hk.get_parameter("b_sigma", (self.size,), x.dtype, init=sigma_init)
-        out = x @ w_mu + b_mu
         if key is None:
-            return out
+            return x @ w_mu + b_mu
         f_in, f_out = factorised_noise(key, n_in, self.size)
-        return out + ((x * f_in) @ w_sigma) * f_out + b_sigma * f_out  # x (sigma_w * f_in f_out^T), without the matrix
+        if x.ndim == 1:  # one observation (acting): x (sigma_w * f_in f_out^T) as two vector products, no matrix
+            return x @ w_mu + b_mu + ((x * f_in) @ w_sigma) * f_out + b_sigma * f_out
+        # A batch (an update): the noisy matrix formed once, then one product where the vector form costs two.
+        return x @ (w_mu + w_sigma * jnp.outer(f_in, f_out)) + b_mu + b_sigma * f_out
 
 
 class NoisyMLP(hk.Module):

@@ -55,6 +55,29 @@ def test_initial_values_and_no_noise_without_a_key():
     np.testing.assert_array_equal(a, np.asarray(layer.apply(p, x, jax.random.key(2))))  # ...the same for the same
 
 
+def test_a_batch_and_one_observation_are_the_same_function_and_gradient():
+    # An update's batch forms the noisy matrix and multiplies once; acting's single observation multiplies the
+    # mean and the noise's factors as vectors. The same key gives each row of a batch what it gives alone, and
+    # the same gradients.
+    layer = _layer(sigma0=0.5, size=6)
+    params = layer.init(jax.random.key(0), jnp.zeros((5,)))
+    params = jax.tree.map(lambda p: p + 0.1 * jax.random.normal(jax.random.key(3), p.shape), params)
+    x, key = jax.random.normal(jax.random.key(1), (9, 5)), jax.random.key(2)
+    batch = np.asarray(layer.apply(params, x, key))
+    rows = np.asarray(jax.vmap(lambda row: layer.apply(params, row, key))(x))
+    np.testing.assert_allclose(batch, rows, rtol=1e-5, atol=1e-6)
+
+    def loss_batch(p):
+        return jnp.sum(jnp.sin(layer.apply(p, x, key)))
+
+    def loss_rows(p):
+        return jnp.sum(jnp.sin(jax.vmap(lambda row: layer.apply(p, row, key))(x)))
+
+    for a, b in zip(jax.tree.leaves(jax.grad(loss_batch)(params)), jax.tree.leaves(jax.grad(loss_rows)(params))):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5)
+    assert np.abs(np.asarray(jax.grad(loss_batch)(params)["n"]["w_sigma"])).max() > 1e-3  # the noise is learnt
+
+
 def test_a_noisy_network_is_noisy_in_every_dense_layer_and_stream():
     net = make_network((8, 8), 2, True, noisy_sigma=0.5, num_atoms=3)
     obs = jnp.ones((4,))
