@@ -73,9 +73,10 @@ def test_a_batch_and_one_observation_are_the_same_function_and_gradient():
     def loss_rows(p):
         return jnp.sum(jnp.sin(jax.vmap(lambda row: layer.apply(p, row, key))(x)))
 
-    for a, b in zip(jax.tree.leaves(jax.grad(loss_batch)(params)), jax.tree.leaves(jax.grad(loss_rows)(params))):
+    grads, rows_grads = jax.grad(loss_batch)(params), jax.grad(loss_rows)(params)
+    for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves(rows_grads), strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5)
-    assert np.abs(np.asarray(jax.grad(loss_batch)(params)["n"]["w_sigma"])).max() > 1e-3  # the noise is learnt
+    assert np.abs(np.asarray(grads["n"]["w_sigma"])).max() > 1e-3  # the noise is learnt
 
 
 def test_a_noisy_network_is_noisy_in_every_dense_layer_and_stream():
