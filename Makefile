@@ -40,8 +40,12 @@ $(VENV)/.installed-cuda12 $(VENV)/.installed-cuda13: $(VENV)/.installed-%: $(STA
 	touch $@
 
 # Two workers, each test file on one of them (its module fixtures computed once): about 12 minutes on 2 cores.
+# One JAX compilation cache for the run, removed after it: a program that one test (or a sweep it starts)
+# compiled is loaded, not compiled again, by the next that needs it. Its size limit turns on JAX's lock.
 test: $(STAMP)
-	JAX_PLATFORMS=cpu $(PY) -m pytest -q -n 2 --dist loadfile
+	@cache=$$(mktemp -d) && echo "JAX compilation cache: $$cache" && \
+	JAX_COMPILATION_CACHE_DIR=$$cache JAX_COMPILATION_CACHE_MAX_SIZE=4000000000 JAX_PLATFORMS=cpu \
+	$(PY) -m pytest -q -n 2 --dist loadfile; rc=$$?; rm -rf $$cache; exit $$rc
 
 sweep: $(STAMP) $(ACCEL_STAMP)
 	$(PY) -m sweep run $(GRID) $(SWEEP_ARGS)
