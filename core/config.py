@@ -22,6 +22,8 @@ from core.envs import ENV_NAMES, is_env_name
 LOSSES = ("huber", "mse")
 NETWORKS = ("auto", "mlp", "minatar_conv")  # core.dqn.make_network builds them
 EPS_SCHEDULES = ("linear", "exponential", "hyperbolic")
+DUELING_SPLITS = ("hidden", "output")  # where dueling's streams part (core.dqn.make_network)
+WEIGHT_INITS = ("haiku", "glorot")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +46,9 @@ class StaticConfig:
     # The DQN family's improvements; all off by default, and off they leave a run bitwise what it was.
     n_step: int = 1  # n-step returns: rewards of up to n steps, then bootstrap (Sutton 1988; Hessel et al. 2018)
     dueling: bool = False  # value and advantage streams, Q = V + A - mean(A) (Wang et al., 2016)
+    # Where they part: "hidden", each stream its own last hidden layer (Wang et al.'s); "output", every hidden
+    # layer shared and only the output layer split (Dopamine's classic-control networks).
+    dueling_split: str = "hidden"
     per: bool = False  # proportional prioritized replay (Schaul et al., 2016); see per_alpha, per_beta, per_eps
     # Distributional C51 (Bellemare et al., 2017): the network gives each action a distribution over num_atoms
     # returns evenly spaced from v_min to v_max, learnt by cross-entropy with the projected target distribution;
@@ -60,6 +65,9 @@ class StaticConfig:
     network: str = "auto"  # "mlp", "minatar_conv" (images), or "auto": the one that fits the observation
     episode_limit: int = 0  # env steps at which an episode is truncated; 0: the environment's own limit
     obs_rescale: bool = False  # observations rescaled to [-1, 1] from the env's fixed bounds (Dopamine's), in the net
+    # Dense layers' initial weights: "haiku" (truncated normal, stddev 1 / sqrt(fan_in)) or "glorot" (uniform,
+    # Dopamine's); noisy layers keep the paper's initialisation.
+    weight_init: str = "haiku"
 
     def __post_init__(self):
         validate_static(self)
@@ -178,6 +186,7 @@ FIELDS: dict[str, Field] = {
         _static("eps_schedule", "str", lambda v: v in EPS_SCHEDULES, f"one of {', '.join(EPS_SCHEDULES)}"),
         _static("n_step", "int", is_positive_int, "a positive integer"),
         _static("dueling", "bool", lambda v: isinstance(v, bool), "true or false"),
+        _static("dueling_split", "str", lambda v: v in DUELING_SPLITS, f"one of {', '.join(DUELING_SPLITS)}"),
         _static("per", "bool", lambda v: isinstance(v, bool), "true or false"),
         _static("distributional", "bool", lambda v: isinstance(v, bool), "true or false"),
         _static("num_atoms", "int", lambda v: _is_int(v) and v >= 2, "an integer of at least 2"),
@@ -189,6 +198,7 @@ FIELDS: dict[str, Field] = {
         _static("network", "str", lambda v: v in NETWORKS, f"one of {', '.join(NETWORKS)}"),
         _static("episode_limit", "int", _non_negative_int, "a non-negative integer (0: the environment's own)"),
         _static("obs_rescale", "bool", lambda v: isinstance(v, bool), "true or false"),
+        _static("weight_init", "str", lambda v: v in WEIGHT_INITS, f"one of {', '.join(WEIGHT_INITS)}"),
         _traced("lr", "float", lambda v: v > 0, "a positive number"),
         _traced("lr_decay", "float", _in_unit_interval, "a number in [0, 1]"),
         _traced("gamma", "float", _in_unit_interval, "a number in [0, 1]"),

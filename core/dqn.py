@@ -103,6 +103,9 @@ class NoisyMLP(hk.Module):
         return x
 
 
+GLOROT = hk.initializers.VarianceScaling(1.0, "fan_avg", "uniform")  # Glorot and Bengio (2010)'s uniform
+
+
 def make_network(
     hidden_sizes: tuple[int, ...],
     num_actions: int,
@@ -113,6 +116,8 @@ def make_network(
     num_atoms: int = 0,
     noisy_sigma: float = 0.0,
     obs_bounds: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
+    dueling_split: str = "hidden",
+    weight_init: str = "haiku",
 ) -> hk.Transformed:
     """A Q-network, obs [..., *obs_shape] -> Q-values [..., num_actions], ReLU hidden layers; with ``num_atoms``
     (C51), the logits of each action's return distribution, [..., num_actions, num_atoms] (``q_values`` gives
@@ -121,17 +126,25 @@ def make_network(
     ``obs_ndim``: the observation's dimensions (1: a vector; 3: a [height, width, channels] image, flattened for
     an MLP). ``conv``: MinAtar's network first (Young and Tian, 2019): one 3 x 3 convolution of 16 channels,
     stride 1, ReLU, flattened; then the MLP layers of ``hidden_sizes`` (the paper's: one of 128). Dueling (Wang et
-    al., 2016): the last hidden layer is split into a value stream and an advantage stream (each
-    ``hidden_sizes[-1]`` wide, on the shared layers before it), joined by ``dueling_q`` (per action).
+    al., 2016): with ``dueling_split = "hidden"`` the last hidden layer is split into a value stream and an
+    advantage stream (each ``hidden_sizes[-1]`` wide, on the shared layers before it); with ``"output"`` every
+    hidden layer is shared and only the output layer splits (Dopamine's classic-control networks); the streams
+    are joined by ``dueling_q`` (per action). ``weight_init``: the dense layers' initial weights, ``"haiku"``
+    (truncated normal, stddev 1 / sqrt(fan_in)) or ``"glorot"`` (Glorot uniform, Dopamine's); noisy layers keep
+    the paper's, the convolution Haiku's; biases start at zero.
     ``noisy_sigma`` > 0: every dense layer a ``NoisyLinear``; the network then takes the noise's key after the
     observation (``apply(params, obs, key)``; without one, the mean weights). ``obs_bounds`` (lows, highs): the
     observation first rescaled from them to [-1, 1]."""
     noisy = noisy_sigma > 0
 
+    w_init = GLOROT if weight_init == "glorot" else None  # None: hk.Linear's own
+
     def mlp(sizes, stream, name=None, activate_final=False):  # a dense stack; noisy ones draw from their stream
         if not noisy:
             relu = jax.nn.relu
-            return lambda x, key: hk.nets.MLP(sizes, activation=relu, activate_final=activate_final, name=name)(x)
+            return lambda x, key: hk.nets.MLP(
+                sizes, w_init=w_init, activation=relu, activate_final=activate_final, name=name
+            )(x)
         return lambda x, key: NoisyMLP(sizes, noisy_sigma, activate_final, name=name or "noisy_mlp")(
             x, None if key is None else jax.random.fold_in(key, stream)
         )
@@ -157,15 +170,16 @@ def make_network(
         return per_atom(out) if num_atoms else out
 
     def dueling_fn(obs, key=None):
-        *shared, width = hidden_sizes
+        # The streams' own hidden layer (split "hidden") or none (split "output": every hidden layer shared).
+        shared, heads = (hidden_sizes[:-1], hidden_sizes[-1:]) if dueling_split == "hidden" else (hidden_sizes, ())
         obs = features(obs)
         torso = mlp(shared, 0, "torso", activate_final=True)(obs, key) if shared else obs
         if num_atoms:  # per atom: logits = V + A - mean_a A (Hessel et al., 2018)
-            value = mlp((width, num_atoms), 1, "value")(torso, key)  # [..., atoms]
-            advantages = mlp((width, num_actions * num_atoms), 2, "advantage")(torso, key)
+            value = mlp((*heads, num_atoms), 1, "value")(torso, key)  # [..., atoms]
+            advantages = mlp((*heads, num_actions * num_atoms), 2, "advantage")(torso, key)
             return dueling_q(value, per_atom(advantages), axis=-2)
-        value = mlp((width, 1), 1, "value")(torso, key)[..., 0]
-        advantages = mlp((width, num_actions), 2, "advantage")(torso, key)
+        value = mlp((*heads, 1), 1, "value")(torso, key)[..., 0]
+        advantages = mlp((*heads, num_actions), 2, "advantage")(torso, key)
         return dueling_q(value, advantages)
 
     return hk.without_apply_rng(hk.transform(dueling_fn if dueling else q_fn))

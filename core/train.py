@@ -461,5 +461,6 @@ def make_train(static: StaticConfig = StaticConfig(), env_params: Any = None) ->
                              conv=network_kind(static.network, env.obs_shape) == "minatar_conv",
                              num_atoms=static.num_atoms if static.distributional else 0,
                              noisy_sigma=static.noisy_sigma if static.noisy else 0.0,
-                             obs_bounds=rescale_bounds(static.obs_rescale, env.name, env.obs_bounds)),
+                             obs_bounds=rescale_bounds(static.obs_rescale, env.name, env.obs_bounds),
+                             dueling_split=static.dueling_split, weight_init=static.weight_init),
     )  # fmt: skip

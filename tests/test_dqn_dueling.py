@@ -65,3 +65,23 @@ def test_the_plain_network_is_unchanged():
     net = make_network((8, 4), 2)
     params = net.init(jax.random.key(0), jnp.zeros(4))
     assert list(params) == ["mlp/~/linear_0", "mlp/~/linear_1", "mlp/~/linear_2"]
+
+
+def test_split_at_the_output_shares_every_hidden_layer():
+    # Dopamine's classic-control networks (the Revisiting Rainbow study's): both hidden layers shared, the value
+    # and advantage streams one linear layer each; with C51, per atom.
+    net = make_network((32, 16), 2, dueling=True, dueling_split="output")
+    obs = jax.random.normal(jax.random.key(5), (7, 4))
+    params = net.init(jax.random.key(6), obs)
+    assert {k: v["w"].shape for k, v in params.items()} == {
+        "torso/~/linear_0": (4, 32),
+        "torso/~/linear_1": (32, 16),
+        "value/~/linear_0": (16, 1),
+        "advantage/~/linear_0": (16, 2),
+    }
+    torso = jax.nn.relu(_mlp(params, "torso", obs, 2))
+    value, adv = _mlp(params, "value", torso, 1)[:, 0], _mlp(params, "advantage", torso, 1)
+    np.testing.assert_allclose(np.asarray(net.apply(params, obs)), np.asarray(dueling_q(value, adv)), atol=1e-5)
+    c51 = make_network((32, 16), 2, dueling=True, dueling_split="output", num_atoms=5)
+    shapes = {k: v["w"].shape for k, v in c51.init(jax.random.key(6), obs).items()}
+    assert shapes["value/~/linear_0"] == (16, 5) and shapes["advantage/~/linear_0"] == (16, 10)

@@ -1,6 +1,7 @@
 """Options the Revisiting Rainbow study's settings need: Adam's epsilon as a field, a constant importance-sampling
-exponent for prioritized replay (Dopamine's 0.5), a constant epsilon (``eps_start = eps_end``); their defaults keep
-every run bitwise what it was (tests/test_sweep_golden.py)."""
+exponent for prioritized replay (Dopamine's 0.5), a constant epsilon (``eps_start = eps_end``), Glorot-uniform
+weights (``weight_init``) and dueling split at the output layer (``dueling_split``, tests/test_dqn_dueling.py);
+their defaults keep every run bitwise what it was (tests/test_sweep_golden.py)."""
 
 import jax
 import jax.numpy as jnp
@@ -66,3 +67,32 @@ def test_rescaling_an_environment_without_bounds_is_refused():
     with pytest.raises(ValueError, match="obs_rescale needs fixed observation bounds, and Breakout-MinAtar has none"):
         make_train(StaticConfig(env="Breakout-MinAtar", obs_rescale=True))
     make_train(StaticConfig(obs_rescale=True))  # CartPole-v1 has them
+
+
+def test_glorot_weights_are_uniform_within_the_fan_average_bound():
+    # Glorot uniform: U(-b, b), b = sqrt(6 / (fan_in + fan_out)), variance b^2 / 3; biases zero. The default
+    # (Haiku's truncated normal, stddev 1 / sqrt(fan_in)) is unchanged and differs.
+    obs = jnp.zeros((4,))
+    glorot = make_network((256, 256), 2, weight_init="glorot").init(jax.random.key(0), obs)
+    w = np.asarray(glorot["mlp/~/linear_1"]["w"])
+    bound = np.sqrt(6 / 512)
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound
+    assert abs(w.var() / (bound**2 / 3) - 1) < 0.02 and abs(w.mean()) < 0.002
+    assert not np.any(np.asarray(glorot["mlp/~/linear_1"]["b"]))
+    haiku = np.asarray(make_network((256, 256), 2).init(jax.random.key(0), obs)["mlp/~/linear_1"]["w"])
+    assert abs(haiku.std() * np.sqrt(256) - 0.88) < 0.02  # a normal truncated at 2 stddevs keeps 0.88 of it
+    noisy = make_network((256, 256), 2, noisy_sigma=0.5, weight_init="glorot").init(jax.random.key(0), obs)
+    assert np.abs(np.asarray(noisy["noisy_mlp/noisy_linear_1"]["w_mu"])).max() <= 1 / 16  # the paper's, kept
+
+
+def test_the_network_options_reach_the_trainer_and_bad_values_are_named():
+    from core import make_train
+
+    static = StaticConfig(total_steps=100, buffer_capacity=8, batch_size=4, hidden_sizes=(8, 8), eval_every=100,
+                          dueling=True, dueling_split="output", weight_init="glorot")  # fmt: skip
+    params = make_train(static).init(jax.random.key(0), HParams()).params
+    assert set(params) == {"torso/~/linear_0", "torso/~/linear_1", "value/~/linear_0", "advantage/~/linear_0"}
+    assert np.abs(np.asarray(params["torso/~/linear_1"]["w"])).max() <= np.sqrt(6 / 16)
+    for field, value, allowed in (("dueling_split", "last", "hidden, output"), ("weight_init", "xavier", "haiku")):
+        with pytest.raises(ValueError, match=f"{field} must be one of {allowed}"):
+            StaticConfig(**{field: value})
