@@ -9,7 +9,7 @@ import pytest
 from test_analysis_tables import sweep, tiny_sweep
 
 import analysis
-from analysis.pages.report import caveats
+from analysis.pages.sections import caveats
 from analysis.stats.intervals import MEASURED_MIN_COVERAGE
 from analysis.summaries import aggregate
 from common.files import WriteError
