@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from analysis.stats import coverage, intervals, populations
+from analysis.stats import compared, coverage, intervals, populations
 
 P = coverage.POPULATIONS
 ACROBOT = "Acrobot-like: 10% at -500, 5% U(-300, -110), 85% U(-110, -80)"
@@ -76,7 +76,7 @@ def test_the_previous_improvement_interval_is_its_bootstrap_by_brute_force():
     # the study for comparison: each end, a quantile of sum_ij w_i w_j H(x_i - y_j) over the shared weights.
     rng = np.random.default_rng(1)
     x, y = np.round(rng.random((3, 6)) * 5) * 100, np.round(rng.random((3, 6)) * 5) * 100
-    low, high = coverage._previous_improvement(x, y, (0.0, 500.0), 300, 5)
+    low, high = compared.previous_improvement(x, y, (0.0, 500.0), 300, 5)
     g = intervals.seed_draws(6, 300, 5).astype(np.float64)
     w = g / g.sum(axis=-1, keepdims=True)
     for r in range(3):

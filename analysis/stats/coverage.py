@@ -7,10 +7,10 @@ Acrobot-like and MountainCar-like returns with runs stuck at the lowest score; M
 bound) and prints, for every statistic the summary, report and compare print, how often the nominal 95% interval
 held the population's true value, and its mean width. Each population's intervals use its bounds (``BOUNDS``; with
 no upper bound, each sweep's own widened ones). The intervals are the package's own (``intervals``,
-``improvement``); beside them, for comparison, the percentile bootstrap the package used before and BCa (Efron,
-1987), Wilson's interval for shares, and for P(X > Y) the package's previous interval (a Bayesian bootstrap with a
-worst-case atom) and rliable's percentile bootstrap. ``--part power`` and ``--part multi`` add the power of the
-P(X > Y) interval against standard tests and its error rates over many comparisons (``power``).
+``improvement``); beside them, for comparison (``compared``), the percentile bootstrap the package used before
+and BCa (Efron, 1987), Wilson's interval for shares, and for P(X > Y) the package's previous interval (a Bayesian
+bootstrap with a worst-case atom) and rliable's percentile bootstrap. ``--part power`` and ``--part multi`` add
+the power of the P(X > Y) interval against standard tests and its error rates over many comparisons (``power``).
 
 Runs of one seed in different configs are correlated through a Gaussian copula with correlation ``rho`` (common
 random numbers). The AUC columns use the same intervals on ``[0, 1]``; the methods scale with the range, and
@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import stats as sps
 
-from analysis.stats import intervals, power, seeds
+from analysis.stats import compared, intervals, power, seeds
 from analysis.stats import point as stats
 from analysis.stats import references as refs
 from analysis.stats.improvement import improvement, improvement_across
@@ -68,78 +68,6 @@ CURVE = "curve band (IQM)"
 SHARES = {"solved (>= 475)": stats.SOLVED_RETURN, "profile at 250": 250.0, "profile at 500": 500.0}
 
 
-# --- the methods compared with the package's: the percentile bootstrap it used before, BCa, its former P(X > Y) --
-
-
-def _resampled(x: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """``[..., n_boot, n]``: each row of ``x [..., n]`` resampled with replacement."""
-    n = x.shape[-1]
-    rows = x.reshape(-1, n)
-    idx = rng.integers(0, n, (rows.shape[0], n_boot, n), dtype=np.int32) + (np.arange(rows.shape[0]) * n)[:, None, None]
-    return rows.ravel()[idx].reshape(x.shape[:-1] + (n_boot, n))
-
-
-_POINT = {"mean": stats.mean, "median": stats.median, "iqm": stats.iqm, "shortfall": stats.shortfall}
-
-
-def percentile_and_bca(x: np.ndarray, statistics: Sequence[str], n_boot: int, rng: np.random.Generator) -> dict:
-    """``{statistic: ((low, high), (low, high))}``: percentile and BCa 95% intervals of each row of ``x [reps, n]``,
-    every statistic from the same resamples."""
-    resampled = np.sort(_resampled(x, n_boot, rng), axis=-1)  # sorted once: the median and IQM sort again quickly
-    out = {}
-    for statistic in statistics:
-        f = _POINT[statistic]
-        point = f(x)
-        reps = np.sort(f(resampled), axis=-1)
-        pct = tuple(np.quantile(reps, [0.025, 0.975], axis=-1))
-        frac = (np.sum(reps < point[:, None], -1) + 0.5 * np.sum(reps == point[:, None], -1)) / n_boot
-        z0 = sps.norm.ppf(np.clip(frac, 0.5 / n_boot, 1 - 0.5 / n_boot))
-        jack = np.stack([f(np.delete(x, i, axis=-1)) for i in range(x.shape[-1])], axis=-1)
-        d = jack.mean(axis=-1, keepdims=True) - jack
-        with np.errstate(invalid="ignore", divide="ignore"):
-            acc = np.nan_to_num(np.sum(d**3, -1) / (6.0 * np.sum(d**2, -1) ** 1.5))
-        ends = []
-        for zq in sps.norm.ppf([0.025, 0.975]):
-            level = sps.norm.cdf(z0 + (z0 + zq) / (1 - acc * (z0 + zq)))
-            k = np.clip(np.floor(level * n_boot).astype(np.int64), 0, n_boot - 1)
-            ends.append(np.take_along_axis(reps, k[:, None], axis=-1)[:, 0])
-        out[statistic] = pct, tuple(ends)
-    return out
-
-
-def _previous_improvement(x: np.ndarray, y: np.ndarray, bounds: tuple[float, float], n_boot: int, seed: int):
-    """The package's P(X > Y) interval before ``improvement``, ``(low, high)`` for ``x, y [r, n]`` (no missing
-    seed): a Bayesian bootstrap over seeds whose Dirichlet(1, ..., 1) weights, shared by both configs (the
-    pairing), also weigh one pseudo-seed at the worst case, X at the lowest score and Y at the highest for the
-    lower end and the reverse for the upper end; percentile ends. A replicate is ``w' W w`` (``W = wins``)."""
-    lo, hi = bounds
-    g = intervals.seed_draws(x.shape[-1], n_boot, seed).astype(np.float64)
-    w = g / g.sum(axis=-1, keepdims=True)  # [B, n + 1]
-    ends = []
-    for worst_x, worst_y, level in ((lo, hi, 0.025), (hi, lo, 0.975)):
-        a = np.concatenate([x, np.full((x.shape[0], 1), worst_x)], axis=-1)
-        b = np.concatenate([y, np.full((y.shape[0], 1), worst_y)], axis=-1)
-        win = np.moveaxis(refs.wins(a, b), 1, 0).reshape(w.shape[1], -1)  # [n + 1, r (n + 1)]: one product
-        reps = np.sum((w @ win).reshape(w.shape[0], x.shape[0], -1) * w[:, None, :], axis=-1).T  # [r, B]
-        ends.append(np.quantile(reps, level, axis=-1))
-    point = stats.probability_of_improvement(x, y)
-    return np.minimum(ends[0], point), np.maximum(ends[1], point)
-
-
-def _old_pooled(x: np.ndarray, statistic: str, n_boot: int, rng: np.random.Generator):
-    """The former pooled interval: ``x [T, reps, n]`` resampled within each stratum independently."""
-    r = _resampled(x, n_boot, rng)  # [T, reps, B, n]
-    pooled = np.moveaxis(r, 0, -2).reshape(x.shape[1], n_boot, -1)
-    return tuple(np.quantile(_POINT[statistic](pooled), [0.025, 0.975], axis=-1))
-
-
-def _wilson(k: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    z = sps.norm.ppf(0.975)
-    c = (k + z * z / 2) / (n + z * z)
-    h = z * np.sqrt(k * (n - k) / n + z * z / 4) / (n + z * z)
-    return c - h, c + h
-
-
 # --- the study ------------------------------------------------------------------------------------------
 
 
@@ -174,7 +102,7 @@ def _single(name: str, n: int, reps: int, n_boot: int, rng: np.random.Generator,
     def ends(sl: slice) -> dict:
         k = scale[sl]
         mine = intervals.intervals_of(z[sl], names, bounds=bounds, n_boot=n_boot, seed=_seed(rng))
-        old = percentile_and_bca(z[sl], names, n_boot, rng)
+        old = compared.percentile_and_bca(z[sl], names, n_boot, rng)
         out = {}
         for s in names:
             out[s, "package"] = mine[s][1:]
@@ -190,7 +118,7 @@ def _single(name: str, n: int, reps: int, n_boot: int, rng: np.random.Generator,
         k = np.sum(x >= tau, axis=-1)
         truth = true_value(q, str(tau))
         cp = intervals.proportion_interval(k, np.full(k.shape, n))
-        for method, (lo, hi) in (("package", cp), ("Wilson", _wilson(k, n))):
+        for method, (lo, hi) in (("package", cp), ("Wilson", compared.wilson(k, n))):
             rows.append(dict(statistic=label, population=name, seeds=n, method=method, **_res(lo, hi, truth)))
 
 
@@ -203,7 +131,7 @@ def _pair(px: str, py: str, rho: float, n: int, reps: int, n_boot: int, rng, row
         mine = improvement(x[sl], y[sl])
         return {
             "package": (mine.low, mine.high),
-            "previous (atom BB)": _previous_improvement(x[sl], y[sl], BOUNDS[px], n_boot, _seed(rng)),
+            "previous (atom BB)": compared.previous_improvement(x[sl], y[sl], BOUNDS[px], n_boot, _seed(rng)),
             "rliable percentile": refs.percentile_bootstrap(x[sl], y[sl], n_boot=n_boot, rng=rng),
         }
 
@@ -220,7 +148,7 @@ def _pool(names: Sequence[str], rho: float, n: int, reps: int, n_boot: int, rng,
 
     def ends(sl: slice) -> dict:
         mine = intervals.pooled_interval(np.moveaxis(x[:, sl], 0, -1), n_boot=n_boot, seed=_seed(rng))
-        return {"package": mine[1:], "percentile": _old_pooled(x[:, sl], "iqm", n_boot, rng)}
+        return {"package": mine[1:], "percentile": compared.old_pooled(x[:, sl], "iqm", n_boot, rng)}
 
     label = f"pool of {' | '.join(dict.fromkeys(names))}, rho {rho}"
     for method, (lo, hi) in _chunked(reps, ends).items():
@@ -246,7 +174,7 @@ def _task_pool(n: int, reps: int, n_boot: int, rng, rows: list[dict]) -> None:
 
     def ends_of(sl: slice) -> dict:
         mine = intervals.pooled_interval(np.moveaxis(x[:, sl], 0, -1), bounds=bounds, n_boot=n_boot, seed=_seed(rng))
-        return {"package": mine[1:], "percentile": _old_pooled(x[:, sl], "iqm", n_boot, rng)}
+        return {"package": mine[1:], "percentile": compared.old_pooled(x[:, sl], "iqm", n_boot, rng)}
 
     label = "pool of normalised CartPole-, Acrobot- and MountainCar-like scores, rho 0"
     for method, (lo, hi) in _chunked(reps, ends_of).items():

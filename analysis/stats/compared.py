@@ -1,0 +1,84 @@
+"""The interval methods the coverage study (``coverage``) compares the package's with: the percentile bootstrap the
+package used before and BCa (Efron, 1987), its former P(X > Y) interval, its former pooled interval, and Wilson's
+interval for shares. None of them is printed by the analysis; they are here to be measured against."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import stats as sps
+
+from analysis.stats import intervals
+from analysis.stats import point as stats
+from analysis.stats import references as refs
+
+
+def _resampled(x: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """``[..., n_boot, n]``: each row of ``x [..., n]`` resampled with replacement."""
+    n = x.shape[-1]
+    rows = x.reshape(-1, n)
+    idx = rng.integers(0, n, (rows.shape[0], n_boot, n), dtype=np.int32) + (np.arange(rows.shape[0]) * n)[:, None, None]
+    return rows.ravel()[idx].reshape(x.shape[:-1] + (n_boot, n))
+
+
+_POINT = {"mean": stats.mean, "median": stats.median, "iqm": stats.iqm, "shortfall": stats.shortfall}
+
+
+def percentile_and_bca(x: np.ndarray, statistics: Sequence[str], n_boot: int, rng: np.random.Generator) -> dict:
+    """``{statistic: ((low, high), (low, high))}``: percentile and BCa 95% intervals of each row of ``x [reps, n]``,
+    every statistic from the same resamples."""
+    resampled = np.sort(_resampled(x, n_boot, rng), axis=-1)  # sorted once: the median and IQM sort again quickly
+    out = {}
+    for statistic in statistics:
+        f = _POINT[statistic]
+        point = f(x)
+        reps = np.sort(f(resampled), axis=-1)
+        pct = tuple(np.quantile(reps, [0.025, 0.975], axis=-1))
+        frac = (np.sum(reps < point[:, None], -1) + 0.5 * np.sum(reps == point[:, None], -1)) / n_boot
+        z0 = sps.norm.ppf(np.clip(frac, 0.5 / n_boot, 1 - 0.5 / n_boot))
+        jack = np.stack([f(np.delete(x, i, axis=-1)) for i in range(x.shape[-1])], axis=-1)
+        d = jack.mean(axis=-1, keepdims=True) - jack
+        with np.errstate(invalid="ignore", divide="ignore"):
+            acc = np.nan_to_num(np.sum(d**3, -1) / (6.0 * np.sum(d**2, -1) ** 1.5))
+        ends = []
+        for zq in sps.norm.ppf([0.025, 0.975]):
+            level = sps.norm.cdf(z0 + (z0 + zq) / (1 - acc * (z0 + zq)))
+            k = np.clip(np.floor(level * n_boot).astype(np.int64), 0, n_boot - 1)
+            ends.append(np.take_along_axis(reps, k[:, None], axis=-1)[:, 0])
+        out[statistic] = pct, tuple(ends)
+    return out
+
+
+def previous_improvement(x: np.ndarray, y: np.ndarray, bounds: tuple[float, float], n_boot: int, seed: int):
+    """The package's P(X > Y) interval before ``improvement``, ``(low, high)`` for ``x, y [r, n]`` (no missing
+    seed): a Bayesian bootstrap over seeds whose Dirichlet(1, ..., 1) weights, shared by both configs (the
+    pairing), also weigh one pseudo-seed at the worst case, X at the lowest score and Y at the highest for the
+    lower end and the reverse for the upper end; percentile ends. A replicate is ``w' W w`` (``W = wins``)."""
+    lo, hi = bounds
+    g = intervals.seed_draws(x.shape[-1], n_boot, seed).astype(np.float64)
+    w = g / g.sum(axis=-1, keepdims=True)  # [B, n + 1]
+    ends = []
+    for worst_x, worst_y, level in ((lo, hi, 0.025), (hi, lo, 0.975)):
+        a = np.concatenate([x, np.full((x.shape[0], 1), worst_x)], axis=-1)
+        b = np.concatenate([y, np.full((y.shape[0], 1), worst_y)], axis=-1)
+        win = np.moveaxis(refs.wins(a, b), 1, 0).reshape(w.shape[1], -1)  # [n + 1, r (n + 1)]: one product
+        reps = np.sum((w @ win).reshape(w.shape[0], x.shape[0], -1) * w[:, None, :], axis=-1).T  # [r, B]
+        ends.append(np.quantile(reps, level, axis=-1))
+    point = stats.probability_of_improvement(x, y)
+    return np.minimum(ends[0], point), np.maximum(ends[1], point)
+
+
+def old_pooled(x: np.ndarray, statistic: str, n_boot: int, rng: np.random.Generator):
+    """The former pooled interval: ``x [T, reps, n]`` resampled within each stratum independently."""
+    r = _resampled(x, n_boot, rng)  # [T, reps, B, n]
+    pooled = np.moveaxis(r, 0, -2).reshape(x.shape[1], n_boot, -1)
+    return tuple(np.quantile(_POINT[statistic](pooled), [0.025, 0.975], axis=-1))
+
+
+def wilson(k: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson's 95% score interval of a share of ``k`` successes in ``n`` trials (Wilson, 1927)."""
+    z = sps.norm.ppf(0.975)
+    c = (k + z * z / 2) / (n + z * z)
+    h = z * np.sqrt(k * (n - k) / n + z * z / 4) / (n + z * z)
+    return c - h, c + h
