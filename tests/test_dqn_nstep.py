@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from core import HParams, StaticConfig, Transition, cartpole, hparams_as_arrays, make_train, n_step_target, prioritized
-from core.train import PACKED_SIZE, Learner, Trainer, pack_transition, row_size
+from core.rows import PACKED_SIZE, pack_transition, row_size
+from core.train import Learner, Trainer
 
 G = 0.9
 

@@ -16,7 +16,8 @@ from core import (
     make_train,
     prioritized,
 )
-from core.train import Learner, Trainer, pack_transition
+from core.rows import pack_transition
+from core.train import Learner, Trainer
 
 
 def _item(i):

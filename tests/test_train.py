@@ -253,7 +253,7 @@ def test_a_few_seeds_learn_clearly_better_than_random():
 
 
 def test_packed_transitions_round_trip():
-    from core.train import PACKED_SIZE, pack_transition, unpack_transitions
+    from core.rows import PACKED_SIZE, pack_transition, unpack_transitions
 
     t = Transition(
         obs=jnp.array([0.1, -0.2, 0.03, 4.0], jnp.float32),

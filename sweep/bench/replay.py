@@ -31,7 +31,7 @@ import jax.numpy as jnp
 from sweep.bench import command
 
 PROG = "python -m sweep.bench.replay"
-ROW = 11  # floats per stored CartPole transition (core.train.PACKED_SIZE)
+ROW = 11  # floats per stored CartPole transition (core.rows.PACKED_SIZE)
 
 
 def cumsum_sample(priorities: jax.Array, key: jax.Array, batch_size: int, size: jax.Array) -> jax.Array:
