@@ -24,6 +24,7 @@ NETWORKS = ("auto", "mlp", "minatar_conv")  # core.dqn.make_network builds them
 EPS_SCHEDULES = ("linear", "exponential", "hyperbolic")
 DUELING_SPLITS = ("hidden", "output")  # where dueling's streams part (core.dqn.make_network)
 WEIGHT_INITS = ("haiku", "glorot")
+NOISY_DRAWS = ("step", "once")  # when noisy networks draw their noise (core.train, core.dqn.noisy_apply)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +61,9 @@ class StaticConfig:
     # and every update (online and target networks their own draws), none at greedy evaluation.
     noisy: bool = False
     noisy_sigma: float = 0.5
+    # "step": the noise above, fresh at every pass. "once": one draw, the same for every pass of every run, never
+    # redrawn (what the Revisiting Rainbow study's released code does: docs/rainbow_study.md).
+    noisy_draw: str = "step"
     # The task (core.envs): a built-in name or "package.module:function" (a researcher's own environment).
     env: str = "CartPole-v1"
     network: str = "auto"  # "mlp", "minatar_conv" (images), or "auto": the one that fits the observation
@@ -194,6 +198,7 @@ FIELDS: dict[str, Field] = {
         _static(
             "noisy_sigma", "float", lambda v: isinstance(v, float) and math.isfinite(v) and v > 0, "a positive number"
         ),  # fmt: skip
+        _static("noisy_draw", "str", lambda v: v in NOISY_DRAWS, f"one of {', '.join(NOISY_DRAWS)}"),
         _static("env", "str", is_env_name, f"one of {', '.join(ENV_NAMES)}, or package.module:function"),
         _static("network", "str", lambda v: v in NETWORKS, f"one of {', '.join(NETWORKS)}"),
         _static("episode_limit", "int", _non_negative_int, "a non-negative integer (0: the environment's own)"),

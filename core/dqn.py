@@ -274,12 +274,20 @@ def importance_exponent(step: jax.Array, hparams: HParams, static: StaticConfig)
     return hparams.per_beta + (hparams.per_beta_end - hparams.per_beta) * progress
 
 
-def noisy_apply(network: hk.Transformed, params: hk.Params, obs: jax.Array, key: jax.Array | None, draw: int):
+def noisy_apply(
+    network: hk.Transformed, params: hk.Params, obs: jax.Array, key: jax.Array | None, draw: int, static: StaticConfig
+):
     """``network.apply(params, obs)``, with a noisy network's noise from ``key`` folded with ``draw`` (each of an
-    update's passes its own: 0 online, 1 target, 2 the online network's selection); without a key, no noise."""
+    update's passes its own: 0 online, 1 target, 2 the online network's selection); without a key, no noise.
+    With ``noisy_draw = "once"`` every pass takes ``key`` itself (``once_noise_key()``), the same noise."""
     if key is None:
         return network.apply(params, obs)
-    return network.apply(params, obs, jax.random.fold_in(key, draw))
+    return network.apply(params, obs, jax.random.fold_in(key, draw) if static.noisy_draw == "step" else key)
+
+
+def once_noise_key() -> jax.Array:
+    """The key of ``noisy_draw = "once"``'s one draw: a constant, as the study's code drew from PRNGKey(0)."""
+    return jax.random.key(0)
 
 
 def td_errors(
@@ -295,10 +303,10 @@ def td_errors(
     ``a*`` is the target network's greedy action, or the online network's with double Q-learning, which selects
     the next action with the online network and evaluates it with the target network (van Hasselt et al., 2016).
     The target carries no gradient. ``noise_key``: noisy networks' draws (see ``noisy_apply``)."""
-    q_tm1 = noisy_apply(network, online_params, batch.obs, noise_key, 0)  # [B, A]
-    q_t_target = noisy_apply(network, target_params, batch.next_obs, noise_key, 1)  # [B, A]
+    q_tm1 = noisy_apply(network, online_params, batch.obs, noise_key, 0, static)  # [B, A]
+    q_t_target = noisy_apply(network, target_params, batch.next_obs, noise_key, 1, static)  # [B, A]
     if static.double_q:
-        q_t_selector = noisy_apply(network, online_params, batch.next_obs, noise_key, 2)  # [B, A]
+        q_t_selector = noisy_apply(network, online_params, batch.next_obs, noise_key, 2, static)  # [B, A]
         return jax.vmap(rlax.double_q_learning)(q_tm1, batch.action, batch.reward, discount, q_t_target, q_t_selector)
     return jax.vmap(rlax.q_learning)(q_tm1, batch.action, batch.reward, discount, q_t_target)
 
@@ -318,10 +326,10 @@ def categorical_losses(
     ``categorical_q_learning``; ``categorical_double_q_learning`` with double Q-learning, ``a*`` then the online
     network's greedy action). ``a*`` is greedy in the distributions' means; the target carries no gradient."""
     z = atoms(hparams, static.num_atoms)
-    logits_tm1 = noisy_apply(network, online_params, batch.obs, noise_key, 0)  # [B, A, atoms]
-    logits_t = noisy_apply(network, target_params, batch.next_obs, noise_key, 1)  # [B, A, atoms]
+    logits_tm1 = noisy_apply(network, online_params, batch.obs, noise_key, 0, static)  # [B, A, atoms]
+    logits_t = noisy_apply(network, target_params, batch.next_obs, noise_key, 1, static)  # [B, A, atoms]
     if static.double_q:
-        selector = q_values(noisy_apply(network, online_params, batch.next_obs, noise_key, 2), hparams, static)
+        selector = q_values(noisy_apply(network, online_params, batch.next_obs, noise_key, 2, static), hparams, static)
         loss = jax.vmap(rlax.categorical_double_q_learning, in_axes=(None, 0, 0, 0, 0, None, 0, 0))
         return loss(z, logits_tm1, batch.action, batch.reward, discount, z, logits_t, selector)
     loss = jax.vmap(rlax.categorical_q_learning, in_axes=(None, 0, 0, 0, 0, None, 0))

@@ -37,6 +37,7 @@ from core.dqn import (
     n_step_target,
     network_kind,
     noisy_apply,
+    once_noise_key,
     q_values,
     rescale_bounds,
     target_update,
@@ -170,8 +171,8 @@ class Trainer:
         # Epsilon-greedy action.
         # Noisy networks act with fresh noise, drawn from a fold of the exploration key (no new split, so a run
         # without them keeps the key stream it always had).
-        noise = jax.random.fold_in(k_explore, 1) if static.noisy else None
-        q = q_values(noisy_apply(self.network, state.params, state.obs, noise, 0), hp, static)  # [A]
+        noise = self._noise_key(k_explore)
+        q = q_values(noisy_apply(self.network, state.params, state.obs, noise, 0, static), hp, static)  # [A]
         eps = epsilon(state.step, hp, static)
         random_action = jax.random.randint(k_action, (), 0, self.env.num_actions, jnp.int32)
         explore = jax.random.uniform(k_explore) < eps
@@ -308,8 +309,11 @@ class Trainer:
         return batch, discount
 
     def _noise_key(self, key: jax.Array | None) -> jax.Array | None:
-        """An update's noise for noisy networks: a fold of its sampling ``key`` (None without noisy networks)."""
-        return jax.random.fold_in(key, 1) if self.static.noisy and key is not None else None
+        """Noisy networks' noise for an acting step or an update: a fold of its exploration or sampling ``key``
+        (``once_noise_key()`` with ``noisy_draw = "once"``; None without noisy networks)."""
+        if not self.static.noisy or key is None:
+            return None
+        return jax.random.fold_in(key, 1) if self.static.noisy_draw == "step" else once_noise_key()
 
     def update(self, learner: Learner, batch: Transition, hp: HParams, key: jax.Array | None = None) -> Learner:
         """One gradient step of the TD loss on ``batch`` (leaves [batch_size, ...]), then the target update;

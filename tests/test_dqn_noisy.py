@@ -1,7 +1,7 @@
 """Noisy networks (``noisy = true``; Fortunato et al., 2018): the factorised noise's statistics and structure with
-fixed keys, the initialisation, no noise without a key (greedy evaluation), fresh noise per draw when acting; a
-noisy Rainbow run learns its sigmas (tests/test_dqn_c51.py); off, every run is bitwise what it was
-(tests/test_sweep_golden.py)."""
+fixed keys, the initialisation, no noise without a key (greedy evaluation), fresh noise per draw when acting, or
+one draw for everything with ``noisy_draw = "once"`` (the Revisiting Rainbow study's code); a noisy Rainbow run
+learns its sigmas (tests/test_dqn_c51.py); off, every run is bitwise what it was (tests/test_sweep_golden.py)."""
 
 import haiku as hk
 import jax
@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from core import HParams, StaticConfig, make_train
-from core.dqn import NoisyLinear, factorised_noise, make_network
+from core.dqn import NoisyLinear, Transition, factorised_noise, make_network, once_noise_key, td_errors
 
 
 def _layer(sigma0=0.5, size=3):
@@ -90,10 +90,10 @@ def test_a_noisy_network_is_noisy_in_every_dense_layer_and_stream():
     assert not np.allclose(np.asarray(net.apply(params, obs, jax.random.key(1))), np.asarray(net.apply(params, obs)))
 
 
-def _first_actions(noisy):
+def _first_actions(noisy, draw="step"):
     """The action of one step from the same state under 64 different run keys, with no epsilon."""
     static = StaticConfig(total_steps=400, buffer_capacity=8, batch_size=4, hidden_sizes=(8,), eval_every=400,
-                          eval_episodes=1, noisy=noisy, noisy_sigma=2.0)  # fmt: skip
+                          eval_episodes=1, noisy=noisy, noisy_sigma=2.0, noisy_draw=draw)  # fmt: skip
     train = make_train(static)
     state = train.init(jax.random.key(0), HParams(eps_start=0.0, eps_end=0.0))
     keys = jax.vmap(jax.random.key_data)(jax.random.split(jax.random.key(1), 64))
@@ -105,3 +105,24 @@ def _first_actions(noisy):
 def test_acting_draws_fresh_noise_from_the_runs_key():
     assert len(np.unique(_first_actions(noisy=False))) == 1  # greedy in the same network: the same action
     assert len(np.unique(_first_actions(noisy=True))) == 2  # each key its own noise, so both actions
+
+
+def test_noise_drawn_once_is_the_same_for_every_run_key_and_every_pass():
+    # noisy_draw = "once": no run key changes the acting noise, so every key acts alike...
+    assert len(np.unique(_first_actions(noisy=True, draw="once"))) == 1
+    # ...and an update's online and target passes see the same noise: with the same parameters, next_obs = obs and
+    # no reward, the TD error is gamma max_a Q(s, a) - Q(s, a_taken) of one noisy Q. The per-step draw folds the
+    # pass into its key: online 0, target 1.
+    obs = jax.random.normal(jax.random.key(4), (16, 3))
+    batch = Transition(obs, jnp.zeros(16, jnp.int32), jnp.zeros(16), jnp.zeros(16), obs)
+    discount = jnp.full(16, 0.9)
+    net = make_network((8,), 2, noisy_sigma=2.0)
+    params = net.init(jax.random.key(0), obs[0])
+    for draw, key in (("once", once_noise_key()), ("step", jax.random.key(5))):
+        static = StaticConfig(hidden_sizes=(8,), noisy=True, noisy_sigma=2.0, noisy_draw=draw)
+        td = np.asarray(td_errors(params, params, batch, discount, static, net, key))
+        online, target = (key, key) if draw == "once" else (jax.random.fold_in(key, 0), jax.random.fold_in(key, 1))
+        q, q_next = (np.asarray(net.apply(params, obs, k)) for k in (online, target))
+        assert not np.allclose(q, np.asarray(net.apply(params, obs)), atol=1e-3)  # the draw is noisy
+        np.testing.assert_allclose(td, 0.9 * q_next.max(axis=1) - q[:, 0], rtol=1e-5, atol=1e-5)
+        assert np.allclose(q, q_next) == (draw == "once")

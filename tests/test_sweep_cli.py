@@ -203,6 +203,7 @@ BAD_GRIDS = [
         ["obs_rescale", "Breakout-MinAtar has none"],
     ),
     ("noise scale of zero", "[config]\nnoisy = true\nnoisy_sigma = 0.0\n", ["noisy_sigma", "positive number", "0.0"]),
+    ("unknown noise draw", '[config]\nnoisy = true\nnoisy_draw = "episode"\n', ["noisy_draw", "step, once", "episode"]),
     (
         "v_min above v_max",
         "[config]\ndistributional = true\n[grid]\nv_max = [10.0, -200.0]\n",
