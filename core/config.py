@@ -61,8 +61,8 @@ class StaticConfig:
     # and every update (online and target networks their own draws), none at greedy evaluation.
     noisy: bool = False
     noisy_sigma: float = 0.5
-    # "step": the noise above, fresh at every pass. "once": one draw, the same for every pass of every run, never
-    # redrawn (what the Revisiting Rainbow study's released code does: docs/rainbow_study.md).
+    # "step": the noise above, fresh at every pass. "once": one draw, the same for every pass of every run and its
+    # greedy evaluation, never redrawn (what the Revisiting Rainbow study's released code does).
     noisy_draw: str = "step"
     # The task (core.envs): a built-in name or "package.module:function" (a researcher's own environment).
     env: str = "CartPole-v1"

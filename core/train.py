@@ -351,6 +351,13 @@ class Trainer:
             diverged=learner.diverged | ~jnp.isfinite(loss),
         )
 
+    def greedy_q(self, params: hk.Params, obs: jax.Array, hp: HParams) -> jax.Array:
+        """The Q-values the greedy evaluation acts on: without noise, or with noise drawn once (``noisy_draw =
+        "once"``) that one draw, the network that was trained."""
+        once = self.static.noisy and self.static.noisy_draw == "once"
+        return q_values(noisy_apply(self.network, params, obs, once_noise_key() if once else None, 0, self.static),
+                        hp, self.static)  # fmt: skip
+
     def _evaluate(self, params: hk.Params, key: jax.Array, hp: HParams) -> jax.Array:
         """Mean return of ``eval_episodes`` fresh greedy episodes of up to ``max_steps_in_episode`` steps."""
         n, horizon = self.static.eval_episodes, int(self.env_params.max_steps_in_episode)
@@ -358,7 +365,7 @@ class Trainer:
 
         def body(carry, t):
             obs, env_state, alive, returns = carry
-            q = q_values(self.network.apply(params, obs), hp, self.static)  # [n, A]
+            q = self.greedy_q(params, obs, hp)  # [n, A]
             action = jnp.argmax(q, axis=-1).astype(jnp.int32)  # [n]
             # Each episode and step its own key (CartPole ignores it; gymnax's games draw from it).
             keys = jax.random.split(jax.random.fold_in(key, t), n)

@@ -126,3 +126,17 @@ def test_noise_drawn_once_is_the_same_for_every_run_key_and_every_pass():
         assert not np.allclose(q, np.asarray(net.apply(params, obs)), atol=1e-3)  # the draw is noisy
         np.testing.assert_allclose(td, 0.9 * q_next.max(axis=1) - q[:, 0], rtol=1e-5, atol=1e-5)
         assert np.allclose(q, q_next) == (draw == "once")
+
+
+def test_greedy_evaluation_of_noise_drawn_once_evaluates_that_draw():
+    # Noise drawn once is part of the trained network, so the greedy evaluation acts on it; per-step noise is
+    # evaluated without noise.
+    obs = jax.random.normal(jax.random.key(3), (10, 4))
+    q = {}
+    for draw in ("step", "once"):
+        train = make_train(StaticConfig(hidden_sizes=(16,), noisy=True, noisy_sigma=2.0, noisy_draw=draw))
+        params = train.init(jax.random.key(0), HParams()).params
+        q[draw] = np.asarray(train.greedy_q(params, obs, HParams()))
+        np.testing.assert_array_equal(q[draw], np.asarray(train.network.apply(params, obs, *(
+            [once_noise_key()] if draw == "once" else []))))  # fmt: skip
+    assert not np.allclose(q["step"], q["once"], atol=1e-3)
