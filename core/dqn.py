@@ -279,10 +279,13 @@ def noisy_apply(
 ):
     """``network.apply(params, obs)``, with a noisy network's noise from ``key`` folded with ``draw`` (each of an
     update's passes its own: 0 online, 1 target, 2 the online network's selection); without a key, no noise.
-    With ``noisy_draw = "once"`` every pass takes ``key`` itself (``once_noise_key()``), the same noise."""
+    With ``noisy_draw = "once"`` every pass, the greedy evaluation's included, takes the one draw of
+    ``once_noise_key()`` whatever ``key`` is: the one place that rule lives."""
+    if static.noisy and static.noisy_draw == "once":
+        return network.apply(params, obs, once_noise_key())
     if key is None:
         return network.apply(params, obs)
-    return network.apply(params, obs, jax.random.fold_in(key, draw) if static.noisy_draw == "step" else key)
+    return network.apply(params, obs, jax.random.fold_in(key, draw))
 
 
 def once_noise_key() -> jax.Array:

@@ -37,7 +37,6 @@ from core.dqn import (
     n_step_target,
     network_kind,
     noisy_apply,
-    once_noise_key,
     q_values,
     rescale_bounds,
     target_update,
@@ -310,10 +309,8 @@ class Trainer:
 
     def _noise_key(self, key: jax.Array | None) -> jax.Array | None:
         """Noisy networks' noise for an acting step or an update: a fold of its exploration or sampling ``key``
-        (``once_noise_key()`` with ``noisy_draw = "once"``; None without noisy networks)."""
-        if not self.static.noisy or key is None:
-            return None
-        return jax.random.fold_in(key, 1) if self.static.noisy_draw == "step" else once_noise_key()
+        (None without noisy networks; ``noisy_apply`` replaces it with the one draw of ``noisy_draw = "once"``)."""
+        return jax.random.fold_in(key, 1) if self.static.noisy and key is not None else None
 
     def update(self, learner: Learner, batch: Transition, hp: HParams, key: jax.Array | None = None) -> Learner:
         """One gradient step of the TD loss on ``batch`` (leaves [batch_size, ...]), then the target update;
@@ -354,9 +351,7 @@ class Trainer:
     def greedy_q(self, params: hk.Params, obs: jax.Array, hp: HParams) -> jax.Array:
         """The Q-values the greedy evaluation acts on: without noise, or with noise drawn once (``noisy_draw =
         "once"``) that one draw, the network that was trained."""
-        once = self.static.noisy and self.static.noisy_draw == "once"
-        return q_values(noisy_apply(self.network, params, obs, once_noise_key() if once else None, 0, self.static),
-                        hp, self.static)  # fmt: skip
+        return q_values(noisy_apply(self.network, params, obs, None, 0, self.static), hp, self.static)
 
     def _evaluate(self, params: hk.Params, key: jax.Array, hp: HParams) -> jax.Array:
         """Mean return of ``eval_episodes`` fresh greedy episodes of up to ``max_steps_in_episode`` steps."""
