@@ -8,7 +8,7 @@ Layers, lowest first (a module imports only from its own layer or lower ones; ``
 4. ``store``: records, parked states, checkpoints, the run folder, the manifest.
 5. ``schedules``: what trains next (the grid, successive halving, PBT) and the registry of schedulers.
 6. ``cluster``: several processes as one sweep (agreement, stopping together, the supervisor).
-7. ``engine``: the chunk loop.
+7. ``engine``: the chunk loop (``progress``, pure Python in the lowest layer, words its time-left lines).
 8. ``cli``: ``python -m sweep``; ``bench``: the throughput benchmarks.
 
 Below ``sweep`` lie ``core`` (pure JAX training), ``analysis`` (tables to report) and ``common`` (errors and file

@@ -33,6 +33,7 @@ from sweep.compute.devices import fetch, is_lead, make_mesh, on_lead
 from sweep.compute.layout import Layout
 from sweep.compute.program import GroupProgram, diverged_runs
 from sweep.plan import Plan, Wave, hparams_batch, make_plan, run_keys, size, too_large
+from sweep.progress import Estimates
 from sweep.schedules import SCHEDULERS, make_schedule
 from sweep.schedules.base import Chunk, Schedule
 from sweep.spec.grid import Grid
@@ -199,8 +200,7 @@ class _Sweep:
         self.parked = Parked(run_dir / checkpoint.CHECKPOINT)
         self.schedule: Schedule = self._schedule(None)
         self.bar = None
-        self.estimated: set[int] = set()  # the static groups whose speed has been reported
-        self.said_rate = 0.0  # the speed the last estimate printed was made at
+        self.estimates = Estimates(len(plan.groups))
 
     def _schedule(self, position: dict[str, Any] | None) -> Schedule:
         return make_schedule(self.plan, self.layout, self.records, self.options.chunk_steps, position)
@@ -311,26 +311,13 @@ class _Sweep:
                 raise cluster.Stopped(f"stopped at the request of process {process} ({signame})", self.run_dir, True)
 
     def _estimate(self, group: int, steps_left: int, steps: int, seconds: float) -> None:
-        """After this invocation's first chunk of each static group that updates for at least half its steps (the
-        steps before ``learning_starts`` do no updates, and are several times faster): the wall time left at the
-        speed of that chunk (``steps`` env steps in ``seconds``, its host work and checkpoint included). Groups
-        differ in cost (a network, an option): a later group's first such chunk says it again at its own speed
-        where that is a quarter or more away from the speed last said."""
-        if group in self.estimated or not is_lead() or seconds <= 0:
+        """Process 0 prints the training time left after a chunk of ``group`` (``progress.Estimates`` says when)."""
+        if not is_lead():
             return
-        first = not self.estimated
-        self.estimated.add(group)
-        rate = steps / seconds
-        left = max(0, steps_left - self.env_steps)
-        if left / rate < 1 or (self.said_rate > 0 and 0.8 < rate / self.said_rate < 1.25):  # said where it moved
-            return
-        self.said_rate = rate
-        others = sum(1 for g in range(len(self.plan.groups)) if self.layout.wave_size(g) is None)
-        more = f", plus compiling {others} more static group{'s' * (others != 1)}" if others else ""
-        n = len(self.plan.groups)
-        where = "" if n == 1 else f" (static group {group + 1}/{n}{'' if first else ', at its speed'})"
-        text = f"training{where}: {rate:,.0f} env steps/s; about {_duration(left / rate)} of training left{more}"
-        self.bar.write(text, file=sys.stderr) if not self.bar.disable else print(text, file=sys.stderr)
+        uncompiled = sum(1 for g in range(len(self.plan.groups)) if self.layout.wave_size(g) is None)
+        text = self.estimates.line(group, max(0, steps_left - self.env_steps), steps, seconds, uncompiled)
+        if text is not None:
+            self.bar.write(text, file=sys.stderr) if not self.bar.disable else print(text, file=sys.stderr)
 
     def _start(self, program: GroupProgram, wave: Wave, chunk: Chunk) -> TrainState:
         """The wave's state at ``chunk.start``: fresh at step 0, its runs' parked states at the start of a
@@ -450,13 +437,3 @@ class _Sweep:
         with _signals_deferred():  # the marker and the checkpoint's removal go together, whatever a signal says
             folders.mark_done(self.run_dir)
             checkpoint.remove(self.run_dir)
-
-
-def _duration(seconds: float) -> str:
-    """``3 h 20 min``, ``4 min 10 s``, ``12 s``."""
-    seconds = int(round(seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-    if seconds >= 60:
-        return f"{seconds // 60} min {seconds % 60} s"
-    return f"{seconds} s"

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from sweep_runs import TABLES, read_tables
 
-from sweep import cluster, engine
+from sweep import cluster, engine, progress
 from sweep.schedules import load_grid
 from sweep.store import checkpoint
 from sweep.store import run_folder as folders
@@ -224,22 +224,28 @@ def test_stopped_before_its_marker_resumes_and_cleanup_kill_leaves_a_finished_fo
         engine.run_sweep(g, engine.Options(resume=run_dir, progress=False, report=False))
 
 
-def test_a_later_static_group_that_trains_at_another_speed_says_its_own_estimate(capsys):
-    # Engine._estimate alone, on a stand-in for the engine: 3 static groups, the second as fast as the first (no
-    # new line), the third 10 times slower (a line at its speed).
-    import types
-
-    plan = types.SimpleNamespace(groups=[0, 1, 2])
-    layout = types.SimpleNamespace(wave_size=lambda g: 16)
-    bar = types.SimpleNamespace(disable=True)
-    stand_in = types.SimpleNamespace(plan=plan, layout=layout, bar=bar, env_steps=0, estimated=set(), said_rate=0.0)
-    estimate = engine._Sweep._estimate
-    estimate(stand_in, 0, 1_000_000, 10_000, 1.0)
-    estimate(stand_in, 0, 1_000_000, 10_000, 5.0)  # the same group again: nothing
-    estimate(stand_in, 1, 1_000_000, 10_000, 1.1)  # within a quarter: nothing
-    estimate(stand_in, 2, 1_000_000, 10_000, 10.0)
-    lines = capsys.readouterr().err.splitlines()
+def test_a_later_static_group_that_trains_at_another_speed_says_its_own_estimate():
+    # 3 static groups: the first says the time left; the same group again and the second, as fast as the first
+    # (within a quarter), say nothing; the third, 10 times slower, says it again at its speed.
+    estimates = progress.Estimates(n_groups=3)
+    lines = [
+        estimates.line(0, 1_000_000, 10_000, 1.0, uncompiled=2),
+        estimates.line(0, 1_000_000, 10_000, 5.0, uncompiled=2),
+        estimates.line(1, 1_000_000, 10_000, 1.1, uncompiled=1),
+        estimates.line(2, 1_000_000, 10_000, 10.0, uncompiled=0),
+    ]
     assert lines == [
-        "training (static group 1/3): 10,000 env steps/s; about 1 min 40 s of training left",
+        "training (static group 1/3): 10,000 env steps/s; about 1 min 40 s of training left, plus compiling 2 more "
+        "static groups",
+        None,
+        None,
         "training (static group 3/3, at its speed): 1,000 env steps/s; about 16 min 40 s of training left",
     ]
+
+
+def test_an_estimate_says_nothing_with_less_than_a_second_left_and_words_durations_as_people_read_them():
+    assert progress.Estimates(n_groups=1).line(0, 500, 1_000, 1.0, uncompiled=0) is None
+    assert progress.Estimates(n_groups=1).line(0, 7_200_000, 1_000, 1.0, uncompiled=1) == (
+        "training: 1,000 env steps/s; about 2 h 0 min of training left, plus compiling 1 more static group"
+    )
+    assert [progress.duration(s) for s in (12.4, 250, 12_000)] == ["12 s", "4 min 10 s", "3 h 20 min"]
