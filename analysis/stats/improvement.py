@@ -105,6 +105,16 @@ def _interval(
     return low, high, np.where(flat, flat_p, pvalue)
 
 
+def munzel_rows(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(p, se, flat)`` of paired rows ``x, y [r, n]`` without missing seeds: Munzel's estimate of P(X > Y), its
+    standard error and where it has none (no placement variance, or ``p`` at 0 or 1). For the candidates the power
+    study measures beside ``improvement`` (``compared``)."""
+    a, b, valid, _ = _rows(x, y)
+    p, s2, k = _placements(a, b, valid)
+    se = np.sqrt(np.maximum(s2, 0.0) / np.maximum(k, 1))
+    return p, se, ~(s2 > _TINY) | (p <= 0.0) | (p >= 1.0)
+
+
 def improvement(x: np.ndarray, y: np.ndarray, *, confidence: float = 0.95) -> Improvement:
     """P(X > Y) of runs paired by seed, with its interval and p-value (see the module docstring).
 

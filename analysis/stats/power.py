@@ -10,7 +10,10 @@ reject it; the package's interval should cover 1/2). In each cell (pair and seed
 (``improvement.improvement``) gets its coverage of the true P(X > Y) and its rejection rate (the interval
 excludes 1/2), and each reference (``references``) its rejection rate. A reference is *valid* where it rejects
 at most ``ALPHA`` + 2 Monte-Carlo standard errors on every exchangeable null pair at ``VALID_FROM`` or more seeds;
-the power ratio is the package's rejection rate over the best valid reference's, at 8 and 16 seeds.
+the power ratio is the package's rejection rate over the best valid reference's, at 8 and 16 seeds. The
+``CANDIDATES`` (``compared``: Munzel's t interval without the transform, and its studentised permutation
+version) get coverage, rejection rate and power ratios at those seed counts too, so that the choice between
+coverage and power can be read off one table.
 
 **Many comparisons** (``multi_study``), 16 configs on the same seeds (rho 0.5), p-values from
 ``improvement(...).pvalue``: (a) 15 configs against a fixed reference, 7 equal to it and 8 worse: the family-wise
@@ -28,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats as sps
 
+from analysis.stats import compared
 from analysis.stats import point as stats
 from analysis.stats import references as refs
 from analysis.stats.improvement import benjamini_hochberg, holm, improvement
@@ -51,6 +55,10 @@ RATIO_SEEDS = (8, 16)  # seed counts of the power ratios
 PACKAGE = "package (Munzel asin)"
 REFERENCES = ("Mann-Whitney U", "Wilcoxon signed-rank", "paired permutation (mean)", "Brunner-Munzel",
               "rliable percentile bootstrap")  # fmt: skip
+# Candidate intervals for P(X > Y), measured for coverage and power beside the package's at CANDIDATE_SEEDS only
+# (the permutation one costs a thousand Munzel statistics a sweep); never references.
+CANDIDATES = ("Munzel t, no transform", "Munzel studentised permutation")
+CANDIDATE_SEEDS = RATIO_SEEDS
 # The references that test P(X > Y) = 1/2 itself; the paired ones test a shift of the paired differences.
 PXY_REFERENCES = ("Mann-Whitney U", "Brunner-Munzel", "rliable percentile bootstrap")
 CHUNK = 250  # simulated sweeps handled at once
@@ -99,37 +107,45 @@ PAIRS: tuple[Pair, ...] = (
 )  # fmt: skip
 
 
-def rejections(x: np.ndarray, y: np.ndarray, *, n_boot: int, rng: np.random.Generator):
-    """``(low, high, {method: rejects [r]})`` for sweeps ``x, y [r, n]``: the package's interval and whether it
-    and each reference reject "no difference" at ``ALPHA``."""
+def rejections(x: np.ndarray, y: np.ndarray, *, n_boot: int, rng: np.random.Generator, swaps_rng=None):
+    """``({method: (low, high)}, {method: rejects [r]})`` for sweeps ``x, y [r, n]``: the intervals (the
+    package's, and the ``CANDIDATES`` where ``swaps_rng`` is given: it draws the permutation candidate's swaps)
+    and whether each interval and each reference rejects "no difference" at ``ALPHA``."""
     mine = improvement(x, y, confidence=1.0 - ALPHA)
+    ends = {PACKAGE: (mine.low, mine.high)}
+    if swaps_rng is not None:
+        ends[CANDIDATES[0]] = compared.plain_munzel(x, y, ALPHA)
+        ends[CANDIDATES[1]] = compared.permutation_munzel(x, y, swaps_rng, ALPHA)
     low, high = refs.percentile_bootstrap(x, y, n_boot=n_boot, rng=rng, alpha=ALPHA)
-    out = {
-        PACKAGE: (mine.low > 0.5) | (mine.high < 0.5),
+    out = {m: (lo > 0.5) | (hi < 0.5) for m, (lo, hi) in ends.items()}
+    out |= {
         "Mann-Whitney U": refs.mann_whitney_p(x, y) <= ALPHA,
         "Wilcoxon signed-rank": refs.wilcoxon_p(x, y, rng) <= ALPHA,
         "paired permutation (mean)": refs.paired_permutation_p(x, y, rng) <= ALPHA,
         "Brunner-Munzel": refs.brunner_munzel_p(x, y) <= ALPHA,
         "rliable percentile bootstrap": (low > 0.5) | (high < 0.5),
     }
-    return mine.low, mine.high, out
+    return ends, out
 
 
 def _cell(pair: Pair, n: int, reps: int, n_boot: int, rng: np.random.Generator) -> list[dict]:
-    """One pair at ``n`` seeds: a row per method with its rejection rate, the package's with its coverage of the
-    true P(X > Y) and mean width."""
+    """One pair at ``n`` seeds: a row per method with its rejection rate, the intervals' with their coverage of
+    the true P(X > Y) and mean width."""
     truth = true_improvement(pair.x, pair.y)
     x, y = draw([pair.x, pair.y], pair.rho, reps, n, rng)
-    parts = [rejections(x[s : s + CHUNK], y[s : s + CHUNK], n_boot=n_boot, rng=rng) for s in range(0, reps, CHUNK)]
-    low, high = (np.concatenate([p[j] for p in parts]) for j in (0, 1))
-    covered = (low <= truth + 1e-9) & (truth - 1e-9 <= high)
+    swaps = rng.spawn(1)[0] if n in CANDIDATE_SEEDS else None  # its own stream: the references' draws as before
+    parts = [rejections(x[s : s + CHUNK], y[s : s + CHUNK], n_boot=n_boot, rng=rng, swaps_rng=swaps)
+             for s in range(0, reps, CHUNK)]  # fmt: skip
     cell = dict(pair=pair.label, rho=pair.rho, kind=pair.kind, truth=truth, seeds=n)
     rows = []
-    for method in parts[0][2]:
-        rej = float(np.mean(np.concatenate([p[2][method] for p in parts])))
-        mine = method == PACKAGE
-        rows.append(dict(cell, method=method, reject=rej, coverage=float(np.mean(covered)) if mine else np.nan,
-                         width=float(np.mean(high - low)) if mine else np.nan))  # fmt: skip
+    for method in parts[0][1]:
+        row = dict(cell, method=method, reject=float(np.mean(np.concatenate([p[1][method] for p in parts]))))
+        row["coverage"] = row["width"] = np.nan
+        if method in parts[0][0]:
+            low, high = (np.concatenate([p[0][method][j] for p in parts]) for j in (0, 1))
+            row["coverage"] = float(np.mean((low <= truth + 1e-9) & (truth - 1e-9 <= high)))
+            row["width"] = float(np.mean(high - low))
+        rows.append(row)
     return rows
 
 
@@ -137,7 +153,7 @@ def power_study(
     *, reps: int, seed_counts: Sequence[int], n_boot: int, seed: int = 0, pairs: Sequence[Pair] = PAIRS
 ) -> list[dict]:
     """Every cell of ``pairs`` x ``seed_counts``: ``{pair, rho, kind, truth, seeds, method, reject, coverage,
-    width}`` rows (coverage and width for the package, NaN for the references). ``n_boot``: the rliable
+    width}`` rows (coverage and width for the intervals, NaN for the tests). ``n_boot``: the rliable
     bootstrap's replicates. A cell's draws depend on ``seed``, the pair and the seed count only."""
     rows = []
     for pair in pairs:
@@ -271,8 +287,12 @@ def power_tables(rows: Sequence[dict], reps: int) -> str:
            f"package's interval over every pair: {lowest}.\n\nValid references (rejection rate <= {limit:.3f} on "
            f"every exchangeable null at {VALID_FROM}+ seeds): {', '.join(valid) or 'none'}.\n\n"
            "Highest rejection rate over the exchangeable nulls (size):\n\n"]  # fmt: skip
-    size = [[m] + [f"{max(cell[p, rho, n, m]['reject'] for p, rho, k, _ in pairs if k == 'null'):.3f}" for n in seeds]
-            for m in methods]  # fmt: skip
+
+    def worst(m: str, n: int) -> str:
+        rates = [cell[p, rho, n, m]["reject"] for p, rho, k, _ in pairs if k == "null" and (p, rho, n, m) in cell]
+        return f"{max(rates):.3f}" if rates else "-"
+
+    size = [[m] + [worst(m, n) for n in seeds] for m in methods]
     out.append(_md(["method", *(f"{n} seeds" for n in seeds)], size))
     out.append("\nThe package's interval per pair: coverage of the true P(X > Y) / rejection rate (mean width):\n\n")
     body = [[f"{p}, rho {rho} ({k}, P = {t:.3f})"]
@@ -280,7 +300,8 @@ def power_tables(rows: Sequence[dict], reps: int) -> str:
                f"({cell[p, rho, n, PACKAGE]['width']:.2f})" for n in seeds] for p, rho, k, t in pairs]  # fmt: skip
     out.append(_md(["pair", *(f"{n} seeds" for n in seeds)], body))
     out.append("\nRejection rate of every method (alternatives: power; nulls: size):\n\n")
-    body = [[f"{p}, rho {rho}", str(n)] + [f"{cell[p, rho, n, m]['reject']:.3f}" for m in methods]
+    body = [[f"{p}, rho {rho}", str(n)]
+            + [f"{cell[p, rho, n, m]['reject']:.3f}" if (p, rho, n, m) in cell else "-" for m in methods]
             for p, rho, _, _ in pairs for n in seeds]  # fmt: skip
     out.append(_md(["pair", "seeds", *methods], body))
     ratios = power_ratios(rows, reps)
@@ -293,7 +314,43 @@ def power_tables(rows: Sequence[dict], reps: int) -> str:
     out.append(f"\nPower ratio, min / median over the alternatives: against the best valid reference "
                f"{_summary(ratios, 'best_ratio')}; against the best valid P(X > Y) test "
                f"{_summary(ratios, 'best_pxy_ratio')}.\n")  # fmt: skip
+    out.append(_choice(rows, reps))
     return "".join(out)
+
+
+def interval_choice(rows: Sequence[dict], reps: int) -> list[dict]:
+    """Per interval (the package's and the ``CANDIDATES``) at each seed count where all were measured: its lowest
+    coverage over every pair (and where), and the min / median of its power ratio against the best valid
+    reference and the best valid P(X > Y) test over the alternatives."""
+    valid = valid_references(rows, reps)
+    rate = {(r["pair"], r["rho"], r["seeds"], r["method"]): r["reject"] for r in rows}
+    out = []
+    for n in sorted({r["seeds"] for r in rows if r["method"] == CANDIDATES[0]}):
+        for m in (PACKAGE, *CANDIDATES):
+            mine = [r for r in rows if r["method"] == m and r["seeds"] == n]
+            low = min(mine, key=lambda r: r["coverage"])
+            ratios = {"best": [], "best_pxy": []}
+            for r in (r for r in mine if r["kind"] == "alt"):
+                for key, pool in (("best", valid), ("best_pxy", [v for v in valid if v in PXY_REFERENCES])):
+                    b = max((rate[r["pair"], r["rho"], n, v] for v in pool), default=0.0)
+                    if b > 0:
+                        ratios[key].append(r["reject"] / b)
+            out.append(dict(method=m, seeds=n, coverage=low["coverage"], where=f"{low['pair']}, rho {low['rho']}",
+                            **{f"{k}_{f.__name__}": float(f(v)) if v else np.nan
+                               for k, v in ratios.items() for f in (np.min, np.median)}))  # fmt: skip
+    return out
+
+
+def _choice(rows: Sequence[dict], reps: int) -> str:
+    choice = interval_choice(rows, reps)
+    if not choice:
+        return ""
+    body = [[r["method"], str(r["seeds"]), f"{r['coverage']:.3f} ({r['where']})",
+             f"{r['best_min']:.2f} / {r['best_median']:.2f}", f"{r['best_pxy_min']:.2f} / {r['best_pxy_median']:.2f}"]
+            for r in choice]  # fmt: skip
+    head = ["interval", "seeds", "lowest coverage", "vs best valid", "vs best valid P(X>Y) test"]
+    return ("\nThe intervals side by side: lowest coverage over every pair (where), and the power ratio min / median "
+            "over the alternatives:\n\n" + _md(head, body))  # fmt: skip
 
 
 def multi_tables(rows: Sequence[dict], reps: int) -> str:
