@@ -107,6 +107,7 @@ def test_small_study_meets_the_target_loosely_where_the_percentile_bootstrap_doe
         coverage.CURVE,
         "P(X > Y)",
         "pooled IQM",
+        "pooled IQM over tasks",
         "P(X > Y) across tasks",
     }
     # Every population gets the single-config statistics, on its own bounds; shares are CartPole's only.

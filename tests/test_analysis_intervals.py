@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from analysis.stats import bootstrap, intervals
+from analysis.stats import bootstrap, intervals, point
 from analysis.stats.improvement import benjamini_hochberg, holm, improvement
 
 nan = np.nan
@@ -211,3 +211,42 @@ def test_holm_and_benjamini_hochberg_by_hand():
     # BH at 0.05: sorted 0.005, 0.01, 0.03, 0.04 against 0.0125, 0.025, 0.0375, 0.05: all four pass.
     np.testing.assert_array_equal(benjamini_hochberg(p), [True, True, True, True, False])
     np.testing.assert_array_equal(benjamini_hochberg(np.array([0.2, 0.03, 0.9])), [False, False, False])
+
+
+def test_pooled_expanded_iqm_is_its_seed_bootstrap_by_brute_force():
+    # Two strata (tasks) on 9 seeds, one run missing: replicate b draws the k = 9 seeds with a run, the j-th draw
+    # the floor(u[b, j] k)-th of them, and pools both strata's runs on the drawn seeds; the ends are the
+    # replicates' quantiles at the expanded levels of 9 seeds.
+    rng = np.random.default_rng(3)
+    groups = np.stack([rng.uniform(0, 1, 9), rng.uniform(0.5, 1.5, 9)])  # [T, S]
+    groups[1, 4] = np.nan
+    n_boot, seed = 400, 11
+    u = np.random.default_rng(seed).random((n_boot, 9))
+    reps = []
+    for b in range(n_boot):
+        drawn = np.minimum((u[b] * 9).astype(int), 8)
+        runs = groups[:, drawn].ravel()
+        reps.append(point.iqm(runs[~np.isnan(runs)][None])[0])
+    level = bootstrap.expanded_level(np.array([9]), 0.95)[0]
+    want = np.quantile(reps, [level, 1.0 - level])
+    kw = dict(bounds=(0.0, 1.5), n_boot=n_boot, seed=seed)
+    iv = intervals.pooled_interval(groups.T[None], "iqm", method="expanded", **kw)
+    np.testing.assert_allclose([iv.low[0], iv.high[0]], want)
+    # The same group beside others gets the same ends; the atom's interval is another (and wider here).
+    batch = np.stack([groups.T, groups.T[::-1], groups.T * 0.5])
+    again = intervals.pooled_interval(batch, "iqm", method="expanded", **kw)
+    assert (again.low[0], again.high[0]) == (iv.low[0], iv.high[0])
+    atom = intervals.pooled_interval(groups.T[None], "iqm", **kw)
+    assert atom.high[0] - atom.low[0] > iv.high[0] - iv.low[0]
+
+
+def test_pooled_expanded_keeps_the_atom_below_its_seed_count_and_for_the_mean_and_median():
+    x = np.random.default_rng(4).uniform(0, 500, (2, 12, 3))  # [G, S, T]
+    few = x[:, : intervals.POOL_BOOTSTRAP_MIN_SEEDS - 1]
+    for scores, statistic in ((few, "iqm"), (x, "mean"), (x, "median")):
+        a = intervals.pooled_interval(scores, statistic, n_boot=300, seed=2)
+        b = intervals.pooled_interval(scores, statistic, n_boot=300, seed=2, method="expanded")
+        for u, v in zip(a, b, strict=True):
+            np.testing.assert_array_equal(u, v)
+    with pytest.raises(ValueError, match="method must be atom or expanded"):
+        intervals.pooled_interval(x, "iqm", method="bootstrap")

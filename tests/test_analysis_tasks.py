@@ -10,9 +10,10 @@ from test_analysis_tables import sweep
 
 import analysis
 from analysis import __main__ as cli
+from analysis.stats import intervals
 from analysis.stats import point as stats
 from analysis.stats.improvement import improvement, improvement_across
-from analysis.stats.summary import run_auc
+from analysis.stats.summary import SEED, run_auc
 from analysis.summaries import tasks
 from analysis.tables.run import load
 
@@ -223,3 +224,19 @@ def test_improvement_across_one_task_is_improvement_and_averages_tasks():
     y_gap = y.copy()
     y_gap[1, 1:] = np.nan
     assert np.isnan(improvement_across(x, y_gap).low)
+
+
+def test_across_tasks_iqm_interval_is_the_seed_bootstrap_from_eight_seeds(tmp_path):
+    # At 8 seeds per task the pooled IQM's interval is intervals.pooled_interval(method="expanded") of the
+    # normalised scores (tasks as strata, seeds aligned), narrower here than the worst-case atom's.
+    analysis.write_tables(tmp_path, **task_sweep(n_seeds=8, lrs=(1e-3,)))
+    t = load(tmp_path)
+    found = tasks.across_tasks(t.summary, t.runs, t.axes, t.tasks, n_boot=500)
+    row = found.table.iloc[0]
+    cube = np.stack([found.normalisers[e](g.sort_values("seed")["final_eval_return"].to_numpy())
+                     for e, g in t.runs.groupby("env")], axis=-1)[None]  # [1, seeds, tasks]  # fmt: skip
+    bounds = tasks.normalised_bounds({e: t.tasks[e] for e in found.tasks})
+    iv = intervals.pooled_interval(cube, "iqm", bounds=bounds, n_boot=500, seed=SEED, method="expanded")
+    assert (row["iqm_ci_low"], row["iqm_ci_high"]) == pytest.approx((iv.low[0], iv.high[0]))
+    atom = intervals.pooled_interval(cube, "iqm", bounds=bounds, n_boot=500, seed=SEED)
+    assert row["iqm_ci_high"] - row["iqm_ci_low"] < atom.high[0] - atom.low[0]

@@ -41,10 +41,16 @@ def _order_statistic(xs: np.ndarray, cum: np.ndarray, which: np.ndarray) -> np.n
     return np.take_along_axis(np.broadcast_to(xs[:, None, :], cum.shape), pos[..., None], axis=-1)[..., 0]
 
 
-def _resampled(xs: np.ndarray, c: np.ndarray, k: np.ndarray, statistic: str) -> np.ndarray:
+def _resampled(
+    xs: np.ndarray, c: np.ndarray, k: np.ndarray, statistic: str, total: np.ndarray | None = None
+) -> np.ndarray:
     """``[r, B]`` the statistic of each resample: the IQM drops ``floor(k / 4)`` from each end and the median is
-    the mean of the middle two, as ``point.iqm`` and ``point.median`` compute them on the seeds themselves."""
-    total = np.broadcast_to(k[:, None], c.shape[:2]).astype(np.int64)
+    the mean of the middle two, as ``point.iqm`` and ``point.median`` compute them on the seeds themselves.
+    ``total [r, B]``: each resample's size where it is not ``k`` (a pool whose seeds hold different numbers of
+    runs)."""
+    if total is None:
+        total = np.broadcast_to(k[:, None], c.shape[:2])
+    total = np.asarray(total).astype(np.int64)
     cum = np.cumsum(c, axis=-1)
     if statistic == "median":
         return 0.5 * (_order_statistic(xs, cum, (total - 1) // 2) + _order_statistic(xs, cum, total // 2))
@@ -62,6 +68,43 @@ def _quantile(sorted_reps: np.ndarray, level: np.ndarray) -> np.ndarray:
     lo = np.take_along_axis(sorted_reps, i[:, None], axis=-1)[:, 0]
     hi = np.take_along_axis(sorted_reps, j[:, None], axis=-1)[:, 0]
     return lo + (pos - i) * (hi - lo)
+
+
+def pooled_expanded_ends(
+    groups: np.ndarray, statistics, bounds: tuple[float, float], *, n_boot: int, confidence: float, seed: int
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{statistic: (low, high)}`` ends ``[G]`` of a statistic of pooled runs, ``groups [G, T, S]`` (strata x seeds,
+    NaN = missing): the expanded percentile bootstrap with the **seed** as the unit. A replicate draws ``k`` of
+    the group's ``k`` seeds that hold a run (draw ``j`` is the ``floor(u[b, j] k)``-th of them, ``u`` the uniform
+    draws of ``numpy.random.default_rng(seed)`` shared by every group) and pools every stratum's runs on the drawn
+    seeds, as often as drawn; the levels are those of ``k`` seeds. The atom's ends where every run sits at one
+    bound. Used for the IQM of pools of tasks (``intervals.pooled_interval(method="expanded")``)."""
+    g_count, t, s = groups.shape
+    rows = groups.reshape(g_count, t * s)  # stratum-major: run (t, j) at t * s + j
+    has = ~np.isnan(groups).all(axis=1)  # [G, S] seeds with a run
+    k = has.sum(axis=-1)
+    u = np.random.default_rng(seed).random((n_boot, s))
+    out = {m: (np.full(g_count, np.nan), np.full(g_count, np.nan)) for m in statistics}
+    level = expanded_level(k, confidence)
+    for g in range(g_count):
+        if k[g] == 0:
+            continue
+        seeds = np.flatnonzero(has[g])
+        drawn = seeds[np.minimum((u[:, : k[g]] * k[g]).astype(np.int64), k[g] - 1)]  # [B, k]
+        c = np.zeros((n_boot, s))
+        np.add.at(c, (np.arange(n_boot)[:, None], drawn), 1.0)
+        valid = ~np.isnan(rows[g])
+        order = np.argsort(np.where(valid, rows[g], np.inf), kind="stable")[: valid.sum()]
+        counts = np.tile(c, (1, t))[:, order][None]  # [1, B, m]: each valid run's count, runs sorted
+        xs = rows[g][order][None]
+        for m in statistics:
+            reps = np.sort(_resampled(xs, counts, k[g : g + 1], m, total=counts.sum(-1)), axis=-1)
+            out[m][0][g] = _quantile(reps, level[g : g + 1])[0]
+            out[m][1][g] = _quantile(reps, 1.0 - level[g : g + 1])[0]
+    for m in statistics:
+        low, high, use = atom_ends(rows, m, bounds, confidence)
+        out[m] = (np.where(use, low, out[m][0]), np.where(use, high, out[m][1]))
+    return out
 
 
 def expanded_level(k: np.ndarray, confidence: float) -> np.ndarray:

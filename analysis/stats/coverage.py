@@ -155,30 +155,49 @@ def _pool(names: Sequence[str], rho: float, n: int, reps: int, n_boot: int, rng,
         rows.append(dict(statistic="pooled IQM", population=label, seeds=n, method=method, **_res(lo, hi, truth)))
 
 
-# Normalised scores pooled over tasks (``summaries.tasks``): the CartPole-, Acrobot- and MountainCar-like shapes,
-# each as (return - random) / (solved - random), independent across tasks (rho 0: a seed means nothing across them).
-TASK_POOL = (
-    (_P[2], 21.9, 475.0, CARTPOLE),
-    (_P[9], -499.2, -100.0, ACROBOT),
-    (_P[10], -200.0, -110.0, MOUNTAIN_CAR),
-)
+# Normalised scores pooled over tasks (``summaries.tasks``), each task's scores as (return - random) / (solved -
+# random), independent across tasks (rho 0: a seed means nothing across them). Per pool: (population, random,
+# solved, bounds) per task. The first: the CartPole-, Acrobot- and MountainCar-like shapes.
+_C, _A, _M = CARTPOLE, ACROBOT, MOUNTAIN_CAR
+TASK_POOLS = {
+    "CartPole 60% solved + Acrobot 10% stuck + MountainCar 20% stuck": (
+        (POPULATIONS[_P[2]], 21.9, 475.0, _C), (acrobot(0.10), -499.2, -100.0, _A),
+        (POPULATIONS[_P[10]], -200.0, -110.0, _M)),
+    "CartPole 15% collapsed + Acrobot 30% stuck + MountainCar 20% stuck": (
+        (POPULATIONS[_P[6]], 21.9, 475.0, _C), (acrobot(0.30), -499.2, -100.0, _A),
+        (POPULATIONS[_P[10]], -200.0, -110.0, _M)),
+    "CartPole Beta + CartPole N(250, 100) + Acrobot 10% stuck": (
+        (POPULATIONS[_P[3]], 21.9, 475.0, _C), (POPULATIONS[_P[7]], 21.9, 475.0, _C),
+        (acrobot(0.10), -499.2, -100.0, _A)),
+    "CartPole 80% solved + MountainCar 50% stuck (two tasks)": (
+        (POPULATIONS[_P[0]], 21.9, 475.0, _C),
+        (mixture((0.5, point_mass(-200)), (0.5, uniform(-160, -100))), -200.0, -110.0, _M)),
+}  # fmt: skip
 
 
 def _task_pool(n: int, reps: int, n_boot: int, rng, rows: list[dict]) -> None:
-    """The IQM of normalised scores pooled over the ``TASK_POOL`` tasks at ``n`` seeds each."""
-    qs = [normalised(POPULATIONS[name], rand, ref) for name, rand, ref, _ in TASK_POOL]
-    ends = [((lo - rand) / (ref - rand), (hi - rand) / (ref - rand)) for _, rand, ref, (lo, hi) in TASK_POOL]
-    bounds = (min(e[0] for e in ends), max(e[1] for e in ends))
-    x = draw(qs, 0.0, reps, n, rng)
-    truth = true_pooled_iqm(qs)
+    """The IQM of normalised scores pooled over the tasks of each of ``TASK_POOLS`` at ``n`` seeds each: the
+    package's interval (the seed bootstrap from ``intervals.POOL_BOOTSTRAP_MIN_SEEDS`` seeds), the worst-case atom
+    it used before, and the percentile bootstrap within tasks."""
+    for label, pool in TASK_POOLS.items():
+        qs = [normalised(q, rand, ref) for q, rand, ref, _ in pool]
+        ends = [((lo - rand) / (ref - rand), (hi - rand) / (ref - rand)) for _, rand, ref, (lo, hi) in pool]
+        bounds = (min(e[0] for e in ends), max(e[1] for e in ends))
+        x = draw(qs, 0.0, reps, n, rng)
+        truth = true_pooled_iqm(qs)
 
-    def ends_of(sl: slice) -> dict:
-        mine = intervals.pooled_interval(np.moveaxis(x[:, sl], 0, -1), bounds=bounds, n_boot=n_boot, seed=_seed(rng))
-        return {"package": mine[1:], "percentile": compared.old_pooled(x[:, sl], "iqm", n_boot, rng)}
+        def ends_of(sl: slice, x=x, bounds=bounds) -> dict:
+            scores, seed = np.moveaxis(x[:, sl], 0, -1), _seed(rng)
+            kw = dict(bounds=bounds, n_boot=n_boot, seed=seed)
+            return {
+                "package": intervals.pooled_interval(scores, method="expanded", **kw)[1:],
+                "worst-case atom (before)": intervals.pooled_interval(scores, **kw)[1:],
+                "percentile": compared.old_pooled(x[:, sl], "iqm", n_boot, rng),
+            }
 
-    label = "pool of normalised CartPole-, Acrobot- and MountainCar-like scores, rho 0"
-    for method, (lo, hi) in _chunked(reps, ends_of).items():
-        rows.append(dict(statistic="pooled IQM", population=label, seeds=n, method=method, **_res(lo, hi, truth)))
+        for method, (lo, hi) in _chunked(reps, ends_of).items():
+            rows.append(dict(statistic="pooled IQM over tasks", population=label, seeds=n, method=method,
+                             **_res(lo, hi, truth)))  # fmt: skip
 
 
 # P(X > Y) averaged over tasks (``improvement_across``): a pair of configs on each of three task-like populations,

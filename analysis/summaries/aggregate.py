@@ -174,6 +174,7 @@ def grouped_intervals(
     n_boot: int = N_BOOT,
     seed: int = SEED,
     scale: stats.Scale = stats.CARTPOLE,
+    method: str = "atom",
 ) -> pd.DataFrame:
     """A statistic of per-run ``values`` pooled over all configs sharing the ``by`` hyperparameters, with CI.
 
@@ -181,6 +182,7 @@ def grouped_intervals(
     and a seed weighs the same in every config of the group (the configs share its random numbers, so their
     runs on one seed are not independent). With ``by`` = all axes each group is one config, and its interval is
     the one the summary gives it (``intervals.interval``), so a heatmap of a two-axis grid agrees with the table.
+    ``method``: the pooled interval's (``intervals.pooled_interval``; "expanded" for pools of tasks).
 
     Returns one row per group: the ``by`` columns, ``iqm`` (or the statistic's name), ``ci_low``, ``ci_high``,
     ``n_configs``, ``n_runs``.
@@ -202,7 +204,7 @@ def grouped_intervals(
     if t_max == 1:  # every group one config: the interval the summary gives that config (no pooling to allow for)
         iv = intervals.interval(t[..., 0], statistic, bounds=bounds, n_boot=n_boot, seed=seed)
     else:
-        iv = intervals.pooled_interval(t, statistic, bounds=bounds, n_boot=n_boot, seed=seed)
+        iv = intervals.pooled_interval(t, statistic, bounds=bounds, n_boot=n_boot, seed=seed, method=method)
     first = np.full(n_groups, -1)
     first[codes[::-1]] = np.arange(len(codes))[::-1]
     out = meta.iloc[first].reset_index(drop=True) if by else pd.DataFrame(index=range(n_groups))
