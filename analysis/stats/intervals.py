@@ -40,7 +40,7 @@ MIN_SEEDS = 2  # fewer valid seeds than this: no interval
 # seeds and 0.73 at 3 on continuous populations, 0.934 at 5 (python -m analysis coverage).
 BOOTSTRAP_MIN_SEEDS = 5
 # A pooled IQM over tasks (``pooled_interval(method="expanded")``) is bootstrapped from this many seeds on: at 5 seeds
-# the bootstrap covered 0.90 on a pool of CartPole-, Acrobot- and MountainCar-like scores, from 8 on 0.94 or more.
+# the bootstrap covered 0.90 on a pool of CartPole-, Acrobot- and MountainCar-like scores, from 8 on 0.930 or more.
 POOL_BOOTSTRAP_MIN_SEEDS = 8
 # The lowest coverage of any nominal 95% interval the report prints, over every bounded population of the coverage
 # study (CartPole-, Acrobot- and MountainCar-like; P(X > Y) on every pair; the IQM pooled over tasks on four pools) at
@@ -281,10 +281,10 @@ def pooled_interval(
     ``method="expanded"``: the IQM by the expanded percentile bootstrap with the seed as the unit
     (``bootstrap.pooled_expanded_ends``) where at least ``POOL_BOOTSTRAP_MIN_SEEDS`` seeds hold a run; the atom's
     construction below that and for the mean and the median. Chosen for pools of tasks (``summaries.tasks``),
-    where the IQM's interval covered 0.94 or more at 8 to 32 seeds on four pools and the atom's 0.98 to 1.00, at
-    two thirds of its width (0.90 at 5 seeds, hence the threshold; the median fell to 0.87 on a pool with a gap
-    between two tasks' scores). Pools of configs of one task keep the atom: the bootstrap fell to 0.925 on one
-    at 8 seeds. ``python -m analysis coverage`` measures both.
+    where the IQM's interval covered 0.930 or more at 8 to 32 seeds on four pools and the atom's 0.97 to 1.00, at
+    0.60 to 0.82 of its width at 8 seeds (0.90 at 5 seeds, hence the threshold; the median fell to 0.87 on a pool
+    with a gap between two tasks' scores). Pools of configs of one task keep the atom: the bootstrap fell to 0.925
+    on one at 8 seeds. ``python -m analysis coverage`` measures both.
     """
     _check(confidence, n_boot)
     if statistic not in ("mean", "median", "iqm"):
