@@ -240,13 +240,21 @@ def test_pooled_expanded_iqm_is_its_seed_bootstrap_by_brute_force():
     assert atom.high[0] - atom.low[0] > iv.high[0] - iv.low[0]
 
 
-def test_pooled_expanded_keeps_the_atom_below_its_seed_count_and_for_the_mean_and_median():
+def test_pooled_expanded_keeps_the_atom_below_its_seed_count_for_the_mean_and_median_and_for_constant_tasks():
     x = np.random.default_rng(4).uniform(0, 500, (2, 12, 3))  # [G, S, T]
     few = x[:, : intervals.POOL_BOOTSTRAP_MIN_SEEDS - 1]
-    for scores, statistic in ((few, "iqm"), (x, "mean"), (x, "median")):
+    stuck = x.copy()
+    stuck[0, :, 1] = 0.0  # group 0: its second task stuck at one value on every seed
+    stuck[1] = np.array([0.2, 0.5, 0.9])  # group 1: every task constant (every resample the same pool)
+    at_cap = np.full((1, 8, 3), 500.0)  # every run at the top (8 seeds: the atom still allows for a failure)
+    for scores, statistic in ((few, "iqm"), (x, "mean"), (x, "median"), (stuck, "iqm"), (at_cap, "iqm")):
         a = intervals.pooled_interval(scores, statistic, n_boot=300, seed=2)
         b = intervals.pooled_interval(scores, statistic, n_boot=300, seed=2, method="expanded")
         for u, v in zip(a, b, strict=True):
             np.testing.assert_array_equal(u, v)
+    # Where every resample of seeds gives the same pool, the interval still has a width (the atom's).
+    for scores in (stuck[1:], at_cap):
+        iv = intervals.pooled_interval(scores, "iqm", n_boot=300, seed=2, method="expanded")
+        assert np.all(iv.high - iv.low > 0.01 * np.ptp(scores, axis=(1, 2)).clip(1.0))
     with pytest.raises(ValueError, match="method must be atom or expanded"):
         intervals.pooled_interval(x, "iqm", method="bootstrap")

@@ -71,14 +71,15 @@ def _quantile(sorted_reps: np.ndarray, level: np.ndarray) -> np.ndarray:
 
 
 def pooled_expanded_ends(
-    groups: np.ndarray, statistics, bounds: tuple[float, float], *, n_boot: int, confidence: float, seed: int
+    groups: np.ndarray, statistics, *, n_boot: int, confidence: float, seed: int
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """``{statistic: (low, high)}`` ends ``[G]`` of a statistic of pooled runs, ``groups [G, T, S]`` (strata x seeds,
     NaN = missing): the expanded percentile bootstrap with the **seed** as the unit. A replicate draws ``k`` of
     the group's ``k`` seeds that hold a run (draw ``j`` is the ``floor(u[b, j] k)``-th of them, ``u`` the uniform
     draws of ``numpy.random.default_rng(seed)`` shared by every group) and pools every stratum's runs on the drawn
-    seeds, as often as drawn; the levels are those of ``k`` seeds. The atom's ends where every run sits at one
-    bound. Used for the IQM of pools of tasks (``intervals.pooled_interval(method="expanded")``)."""
+    seeds, as often as drawn; the levels are those of ``k`` seeds. No fallback of its own: where a stratum's runs
+    are all one value the caller, ``intervals.pooled_interval(method="expanded")`` (the IQM of pools of tasks),
+    uses the worst-case atom instead."""
     g_count, t, s = groups.shape
     rows = groups.reshape(g_count, t * s)  # stratum-major: run (t, j) at t * s + j
     has = ~np.isnan(groups).all(axis=1)  # [G, S] seeds with a run
@@ -101,9 +102,6 @@ def pooled_expanded_ends(
             reps = np.sort(_resampled(xs, counts, k[g : g + 1], m, total=counts.sum(-1)), axis=-1)
             out[m][0][g] = _quantile(reps, level[g : g + 1])[0]
             out[m][1][g] = _quantile(reps, 1.0 - level[g : g + 1])[0]
-    for m in statistics:
-        low, high, use = atom_ends(rows, m, bounds, confidence)
-        out[m] = (np.where(use, low, out[m][0]), np.where(use, high, out[m][1]))
     return out
 
 

@@ -119,10 +119,10 @@ def permutation_munzel(
     """The studentised permutation interval for P(X > Y) of paired rows ``x, y [r, n]`` (Konietschke and Pauly,
     "A studentized permutation test for the nonparametric Behrens-Fisher problem in paired data", Electronic
     Journal of Statistics 6, 2012): ``p -+ q se``, ``q`` the ``1 - alpha`` quantile of ``|p* - 1/2| / se*`` over
-    the swaps of ``x_i`` and ``y_i`` within pairs (``references.sign_flips``: every swap up to
-    ``references.EXACT_MAX`` seeds), each swap's estimate and standard error Munzel's. Exact under exchangeability
-    within pairs, asymptotically valid otherwise. Where the observed placements carry no variance, the package's
-    degenerate rule."""
+    the swaps of ``x_i`` and ``y_i`` within pairs (``_swaps``: every swap up to ``SWAPS_EXACT_MAX`` seeds, else
+    ``SWAPS`` random ones), each swap's estimate and standard error Munzel's (a swap without variance counts as
+    infinitely far from 1/2 unless its estimate is 1/2). Exact under exchangeability within pairs, asymptotically
+    valid otherwise. Where the observed placements carry no variance, the package's degenerate rule."""
     a, b = np.asarray(x, np.float64), np.asarray(y, np.float64)
     r, n = a.shape
     p, se, flat = munzel_rows(a, b)
@@ -131,10 +131,10 @@ def permutation_munzel(
     step = max(1, (1 << 20) // (swap.shape[0] * n))  # rows per block: a million scores at once
     for s in range(0, r, step):
         ab, bb = a[s : s + step, None, :], b[s : s + step, None, :]
-        px, sx, _ = munzel_rows(np.where(swap, bb, ab).reshape(-1, n), np.where(swap, ab, bb).reshape(-1, n))
-        px, sx = px.reshape(-1, swap.shape[0]), sx.reshape(-1, swap.shape[0])
+        px, sx, fx = munzel_rows(np.where(swap, bb, ab).reshape(-1, n), np.where(swap, ab, bb).reshape(-1, n))
+        px, sx, fx = (v.reshape(-1, swap.shape[0]) for v in (px, sx, fx))
         with np.errstate(invalid="ignore", divide="ignore"):
-            stat = np.where(sx > 0, np.abs(px - 0.5) / sx, np.where(np.abs(px - 0.5) > 1e-12, np.inf, 0.0))
+            stat = np.where(~fx, np.abs(px - 0.5) / sx, np.where(np.abs(px - 0.5) > 1e-12, np.inf, 0.0))
         q = np.quantile(stat, 1.0 - alpha, axis=-1, method="higher")
         out_low[s : s + step] = p[s : s + step] - q * se[s : s + step]
         out_high[s : s + step] = p[s : s + step] + q * se[s : s + step]

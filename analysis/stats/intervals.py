@@ -23,6 +23,7 @@ interval.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -279,8 +280,11 @@ def pooled_interval(
     would give a pool of many configs on 8 seeds an interval as wide as one config's.
 
     ``method="expanded"``: the IQM by the expanded percentile bootstrap with the seed as the unit
-    (``bootstrap.pooled_expanded_ends``) where at least ``POOL_BOOTSTRAP_MIN_SEEDS`` seeds hold a run; the atom's
-    construction below that and for the mean and the median. Chosen for pools of tasks (``summaries.tasks``),
+    (``bootstrap.pooled_expanded_ends``) where at least ``POOL_BOOTSTRAP_MIN_SEEDS`` seeds hold a run and no
+    stratum's runs are all one value; the atom's construction elsewhere and for the mean and the median. A
+    stratum of equal runs (every seed stuck at MountainCar's -200, or at CartPole's cap) looks the same in every
+    resample of seeds, which then cannot show what a seed not drawn could do there (with every stratum so, the
+    bootstrap interval would have no width). Chosen for pools of tasks (``summaries.tasks``),
     where the IQM's interval covered 0.930 or more at 8 to 32 seeds on four pools and the atom's 0.97 to 1.00, at
     0.60 to 0.82 of its width at 8 seeds (0.90 at 5 seeds, hence the threshold; the median fell to 0.87 on a pool
     with a gap between two tasks' scores). Pools of configs of one task keep the atom: the bootstrap fell to 0.925
@@ -317,10 +321,14 @@ def pooled_interval(
     low, high = _by_chunks(groups.shape[0], n_boot * (s * t + 1), lambda sl: {0: ends(sl)})[0]
     if method == "expanded" and statistic == "iqm":
         seeds = np.sum(valid.any(axis=1), axis=-1)  # [G] seeds with a run
-        boot = seeds >= POOL_BOOTSTRAP_MIN_SEEDS
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a stratum without runs: all-NaN, not constant
+            spread = np.nanmax(groups, axis=-1) - np.nanmin(groups, axis=-1)  # [G, T]
+        constant = np.any(spread == 0.0, axis=-1)  # a stratum whose runs are all one value
+        boot = (seeds >= POOL_BOOTSTRAP_MIN_SEEDS) & ~constant
         if np.any(boot):
             b_low, b_high = bootstrap.pooled_expanded_ends(
-                groups[boot], [statistic], (lo, hi), n_boot=n_boot, confidence=confidence, seed=seed
+                groups[boot], [statistic], n_boot=n_boot, confidence=confidence, seed=seed
             )[statistic]
             low, high = low.copy(), high.copy()
             low[boot], high[boot] = b_low, b_high
