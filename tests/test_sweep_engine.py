@@ -143,6 +143,22 @@ def test_killed_sweep_resumes_to_the_same_rows(reference, grid_file, tmp_path, s
     assert (tmp_path / "tiny" / "latest").resolve() == run_dir.resolve()
 
 
+def test_a_sweep_stopped_while_compiling_exits_130_with_one_line(grid_file, tmp_path):
+    # SIGTERM as soon as the sweep has said its size, while its first program compiles: the one line, exit 130,
+    # nothing kept. (Leaving through the interpreter's teardown then crashed it at times, exit -11.)
+    cmd = [sys.executable, "-m", "sweep", "run", str(grid_file), "--out", str(tmp_path), "--run-id", "c",
+           "--no-report", "--no-progress"]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=_env(2), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = [proc.stderr.readline() for _ in range(2)]  # devices, then the sweep's size
+    assert lines[1].startswith("tiny: "), lines
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("python -m sweep: interrupted (SIGTERM)")
+    assert not (tmp_path / "tiny" / "c" / "checkpoint").exists()
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
