@@ -9,11 +9,11 @@ scores have no top and no solved threshold) cannot be put on that scale and is l
 
 A setting's runs on every task it has are then pooled (``aggregate.grouped_intervals``: each task's config is a
 stratum keeping its share of the runs, seeds paired across them) for the IQM, mean and median of the normalised
-scores with 95% intervals (the IQM's from 8 seeds on by the expanded percentile bootstrap over seeds, the others'
-by the worst-case atom: ``intervals.pooled_interval(method="expanded")``), and its **optimality gap** (Agarwal et
-al., 2021): the mean of ``max(1 - score, 0)``, how far its runs fall short of the reference, lower better (its
-interval is that of the mean of ``min(score, 1)``, mirrored). Settings that do not cover every task kept are left
-out of the ranking.
+scores with 95% intervals (the IQM's from 8 seeds on by the expanded percentile bootstrap over seeds where no task's
+runs are all one value, the others' by the worst-case atom: ``intervals.pooled_interval(method="expanded")``), and
+its **optimality gap** (Agarwal et al., 2021): the mean of ``max(1 - score, 0)``, how far its runs fall short of
+the reference, lower better (its interval is that of the mean of ``min(score, 1)``, mirrored). Settings that do
+not cover every task kept are left out of the ranking.
 
 Beside them, **P(best > setting) across tasks** (rliable's average probability of improvement: each task's
 P(X > Y) of final returns, runs paired by seed, averaged over the tasks; ``improvement.improvement_across``), with
