@@ -104,13 +104,10 @@ SWAPS = 1000
 
 
 def _swaps(n: int, rng: np.random.Generator) -> np.ndarray:
-    """``[F, n]`` booleans, True where a pair's two scores trade places: every pattern for ``n <=
-    SWAPS_EXACT_MAX``, else the identity and ``SWAPS - 1`` random ones. Row 0 is the identity."""
-    if n <= SWAPS_EXACT_MAX:
-        return ((np.arange(2**n)[:, None] >> np.arange(n)[None, :]) & 1).astype(bool)
-    bits = rng.integers(0, 2, (SWAPS, n)).astype(bool)
-    bits[0] = False
-    return bits
+    """``[F, n]`` booleans, True where a pair's two scores trade places: the sign flips of
+    ``references.sign_flips`` (every pattern for ``n <= SWAPS_EXACT_MAX``, else the identity and ``SWAPS - 1``
+    random ones; row 0 the identity)."""
+    return refs.sign_flips(n, rng, SWAPS_EXACT_MAX, SWAPS) < 0
 
 
 def permutation_munzel(

@@ -23,7 +23,6 @@ interval.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -321,10 +320,9 @@ def pooled_interval(
     low, high = _by_chunks(groups.shape[0], n_boot * (s * t + 1), lambda sl: {0: ends(sl)})[0]
     if method == "expanded" and statistic == "iqm":
         seeds = np.sum(valid.any(axis=1), axis=-1)  # [G] seeds with a run
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a stratum without runs: all-NaN, not constant
-            spread = np.nanmax(groups, axis=-1) - np.nanmin(groups, axis=-1)  # [G, T]
-        constant = np.any(spread == 0.0, axis=-1)  # a stratum whose runs are all one value
+        top = np.where(valid, groups, -np.inf).max(axis=-1)  # [G, T]; a stratum without runs: -inf, +inf
+        bottom = np.where(valid, groups, np.inf).min(axis=-1)
+        constant = np.any(top == bottom, axis=-1)  # a stratum whose runs are all one value
         boot = (seeds >= POOL_BOOTSTRAP_MIN_SEEDS) & ~constant
         if np.any(boot):
             b_low, b_high = bootstrap.pooled_expanded_ends(

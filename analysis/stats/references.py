@@ -66,13 +66,13 @@ def mann_whitney_p(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.where(s > 0, np.minimum(p, 1.0), 1.0)
 
 
-def sign_flips(n: int, rng: np.random.Generator) -> np.ndarray:
-    """``[F, n]`` signs +-1: all ``2^n`` for ``n <= EXACT_MAX``, else the identity and ``N_FLIPS - 1`` random
+def sign_flips(n: int, rng: np.random.Generator, exact_max: int = EXACT_MAX, n_flips: int = N_FLIPS) -> np.ndarray:
+    """``[F, n]`` signs +-1: all ``2^n`` for ``n <= exact_max``, else the identity and ``n_flips - 1`` random
     ones. Row 0 is the identity."""
-    if n <= EXACT_MAX:
+    if n <= exact_max:
         bits = (np.arange(2**n)[:, None] >> np.arange(n)[None, :]) & 1
     else:
-        bits = rng.integers(0, 2, (N_FLIPS, n))
+        bits = rng.integers(0, 2, (n_flips, n))
         bits[0] = 0
     return 1.0 - 2.0 * bits
 
