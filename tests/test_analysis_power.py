@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from analysis.stats import compared, power
+from analysis.stats import compared, frontier, power
 from analysis.stats import references as refs
 from analysis.stats.improvement import benjamini_hochberg, holm
 
@@ -130,6 +130,38 @@ def test_small_power_study_rejects_the_issues_pair_and_holds_the_null(small_powe
     assert "Valid references" in text
     assert "| Munzel studentised permutation | 16 |" in text
     assert "| 75% at 500 + U(150, 450) vs 12% at 500 + U(200, 450), rho 0.5 | 16 |" in text
+
+
+def test_frontier_reproduces_the_power_study_and_its_narrower_intervals_reject_more(small_power):
+    issue, null = power.PAIRS[1], power.PAIRS[11]
+    rows = frontier.frontier_study(reps=300, pairs=(issue, null), seed_counts=(8, 16), seed=1)
+    mine = {(r["kind"], r["seeds"], r["method"]): r for r in rows}
+    theirs = {(r["kind"], r["seeds"], r["method"]): r for r in small_power}
+    plain = power.CANDIDATES[0]
+    for kind in ("alt", "null"):
+        for n in (8, 16):
+            # The same draws as the power study's cells: its package, plain-t and test rows to the last digit.
+            for member, method in ((("kappa", 1.0), power.PACKAGE), (("lambda", 0.0), plain)):
+                assert mine[kind, n, member]["reject"] == theirs[kind, n, method]["reject"]
+                assert mine[kind, n, member]["coverage"] == theirs[kind, n, method]["coverage"]
+            for test in frontier.TESTS:
+                assert mine[kind, n, test]["reject"] == theirs[kind, n, test]["reject"]
+            # A smaller t multiplier gives an interval nested in the larger one's: it rejects at least as often.
+            rates = [mine[kind, n, ("kappa", k)]["reject"] for k in sorted(frontier.KAPPAS)]
+            assert rates == sorted(rates, reverse=True)
+    assert mine["alt", 8, ("kappa", 0.8)]["reject"] > mine["alt", 8, ("kappa", 1.0)]["reject"]
+    found = {(m["family"], m["value"]): m for m in frontier.choice(rows, reps=300)}
+    package = found["kappa", 1.0]
+    assert package["coverage"][8][0] == min(mine[k, 8, ("kappa", 1.0)]["coverage"] for k in ("alt", "null"))
+    # One alternative: the ratio is the package's rate over the better of Mann-Whitney and Brunner-Munzel.
+    best = max(mine["alt", 16, t]["reject"] for t in frontier.TESTS)
+    assert package["ratio"][16][0] == pytest.approx(mine["alt", 16, ("kappa", 1.0)]["reject"] / best)
+    assert package["meets"] == (
+        min(package["coverage"][n][0] for n in (8, 16)) >= power.TARGET
+        and min(package["ratio"][n][0] for n in (8, 16)) >= frontier.POWER_TARGET
+    )
+    text = frontier.frontier_table(rows, reps=300)
+    assert "| package (Munzel, arcsine scale) | " in text and "| package, t multiplier x 0.9 | " in text
 
 
 def test_many_comparisons_show_the_corrections_at_work():

@@ -1,16 +1,18 @@
 """Coverage of the intervals the analysis prints, on simulated returns: ``python -m analysis coverage``.
 
-``python -m analysis coverage [--part coverage|power|multi|all] [--reps 1000] [--seeds 2 3 5 8 10 16 32] [--boot 2000]
-[--seed 0] [--fast]`` draws ``reps`` sweeps of each seed count from the populations of ``populations`` (CartPole-like
-final returns capped at 500, many seeds exactly at 500, some collapsed runs, a point mass at 500, continuous ones;
-Acrobot-like and MountainCar-like returns with runs stuck at the lowest score; MinAtar-like ones without an upper
-bound) and prints, for every statistic the summary, report and compare print, how often the nominal 95% interval
-held the population's true value, and its mean width. Each population's intervals use its bounds (``BOUNDS``; with
-no upper bound, each sweep's own widened ones). The intervals are the package's own (``intervals``,
-``improvement``); beside them, for comparison (``compared``), the percentile bootstrap the package used before
-and BCa (Efron, 1987), Wilson's interval for shares, and for P(X > Y) the package's previous interval (a Bayesian
-bootstrap with a worst-case atom) and rliable's percentile bootstrap. ``--part power`` and ``--part multi`` add
-the power of the P(X > Y) interval against standard tests and its error rates over many comparisons (``power``).
+``python -m analysis coverage [--part coverage|power|multi|frontier|all] [--reps 1000] [--seeds 2 3 5 8 10 16 32]
+[--boot 2000] [--seed 0] [--fast]`` draws ``reps`` sweeps of each seed count from the populations of ``populations``
+(CartPole-like final returns capped at 500, many seeds exactly at 500, some collapsed runs, a point mass at 500,
+continuous ones; Acrobot-like and MountainCar-like returns with runs stuck at the lowest score; MinAtar-like ones
+without an upper bound) and prints, for every statistic the summary, report and compare print, how often the nominal
+95% interval held the population's true value, and its mean width. Each population's intervals use its bounds
+(``BOUNDS``; with no upper bound, each sweep's own widened ones). The intervals are the package's own
+(``intervals``, ``improvement``); beside them, for comparison (``compared``), the percentile bootstrap the package
+used before and BCa (Efron, 1987), Wilson's interval for shares, and for P(X > Y) the package's previous interval (a
+Bayesian bootstrap with a worst-case atom) and rliable's percentile bootstrap. ``--part power`` and ``--part multi``
+add the power of the P(X > Y) interval against standard tests and its error rates over many comparisons (``power``),
+``--part frontier`` what coverage costs in power between the package's P(X > Y) interval and the plain t
+(``frontier``).
 
 Runs of one seed in different configs are correlated through a Gaussian copula with correlation ``rho`` (common
 random numbers). The AUC columns use the same intervals on ``[0, 1]``; the methods scale with the range, and
@@ -28,7 +30,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import stats as sps
 
-from analysis.stats import compared, intervals, power, seeds
+from analysis.stats import compared, frontier, intervals, power, seeds
 from analysis.stats import point as stats
 from analysis.stats import references as refs
 from analysis.stats.improvement import improvement, improvement_across
@@ -55,8 +57,8 @@ from analysis.stats.populations import (
 from common.errors import UserError, print_error
 
 SEED_COUNTS = (2, 3, 5, 8, 10, 16, 32)  # the power parts start at 5 (power.SEED_COUNTS)
-TARGET = 0.93  # the issue's target coverage for nominal 95% intervals at 8 or more seeds
-PARTS = ("coverage", "power", "multi")
+TARGET = power.TARGET
+PARTS = ("coverage", "power", "multi", "frontier")
 
 _P = list(POPULATIONS)
 # P(X > Y) between two configs, their runs on one seed correlated by rho (more pairs: ``power.PAIRS``).
@@ -366,15 +368,23 @@ def seed_count_check(*, draws: int = 20, n: int = 16, reps: int = 200, seed: int
     return "".join(lines)
 
 
+def frontier_pairs() -> tuple[power.Pair, ...]:
+    """The pairs of the frontier (``frontier``): the power study's and this study's P(X > Y) pairs (kind "cov":
+    coverage only)."""
+    mine = (power.Pair(f"{px} vs {py}", POPULATIONS[px], POPULATIONS[py], rho, "cov") for px, py, rho in PAIRS)
+    return (*power.PAIRS, *mine)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's parser (``python -m analysis coverage``)."""
     p = argparse.ArgumentParser(prog="python -m analysis coverage", description=__doc__.splitlines()[0])
     p.add_argument("--part", choices=(*PARTS, "all"), default="all",
-                   help="coverage of every interval, power of P(X > Y) against standard tests, many comparisons, or "
-                   "all three (default: all)")  # fmt: skip
+                   help="coverage of every interval, power of P(X > Y) against standard tests, many comparisons, "
+                   "the coverage-power frontier of P(X > Y) intervals, or all four (default: all)")  # fmt: skip
     p.add_argument("--reps", type=int, default=None, help=f"simulated sweeps per cell (default {REPS})")
     p.add_argument("--seeds", type=int, nargs="+", default=None,
-                   help=f"seed counts (default {' '.join(map(str, SEED_COUNTS))}; power and multi from 5)")  # fmt: skip
+                   help=f"seed counts (default {' '.join(map(str, SEED_COUNTS))}; power and multi from 5, frontier "
+                   f"{' '.join(map(str, frontier.SEEDS))})")  # fmt: skip
     p.add_argument("--boot", type=int, default=None, help=f"replicates per interval (default {intervals.N_BOOT})")
     p.add_argument("--seed", type=int, default=0, help="seeds the simulation (default 0)")
     p.add_argument("--fast", action="store_true",
@@ -396,7 +406,8 @@ def _settings(args: argparse.Namespace) -> tuple[int, int, dict[str, list[int]]]
     if args.seeds is not None and any(n < 2 for n in args.seeds):
         raise UserError(f"--seeds must be seed counts of 2 or more, got {' '.join(map(str, args.seeds))}")
     given = args.seeds or (FAST["seeds"] if args.fast else None)
-    counts = {p: list(given or (SEED_COUNTS if p == "coverage" else power.SEED_COUNTS)) for p in PARTS}
+    default = {"coverage": SEED_COUNTS, "frontier": frontier.SEEDS}
+    counts = {p: list(given or default.get(p, power.SEED_COUNTS)) for p in PARTS}
     return reps, boot, counts
 
 
@@ -417,8 +428,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(auc_table(auc_check(reps=reps, seed_counts=n, n_boot=boot, seed=args.seed)))
         elif part == "power":
             print(power.power_tables(power.power_study(reps=reps, seed_counts=n, n_boot=boot, seed=args.seed), reps))
-        else:
+        elif part == "multi":
             print(power.multi_tables(power.multi_study(reps=reps, seed_counts=n, seed=args.seed), reps))
+        else:
+            rows = frontier.frontier_study(reps=reps, pairs=frontier_pairs(), seed_counts=n, seed=args.seed)
+            print(frontier.frontier_table(rows, reps))
         times.append(f"{part} {time.perf_counter() - t0:.0f} s")
         sys.stdout.flush()
     print(f"{reps} sweeps per cell, {boot} replicates per interval; " + ", ".join(times))

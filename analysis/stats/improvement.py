@@ -83,7 +83,7 @@ def _placements(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> tuple[np.nda
     return p, s2, k
 
 
-def _interval(
+def arcsine_interval(
     p: np.ndarray, se: np.ndarray, df: np.ndarray, k: np.ndarray, flat: np.ndarray, alpha: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(low, high, p-value)`` of an estimate ``p`` of P(X > Y) with standard error ``se``: a t interval with
@@ -133,7 +133,7 @@ def improvement(x: np.ndarray, y: np.ndarray, *, confidence: float = 0.95) -> Im
     with np.errstate(invalid="ignore", divide="ignore"):
         se = np.sqrt(np.maximum(s2, 0.0) / np.maximum(k, 1))
     flat = ~(s2 > _TINY) | (p <= 0.0) | (p >= 1.0)
-    low, high, pvalue = _interval(p, se, np.maximum(k - 1, 1), k, flat, alpha)
+    low, high, pvalue = arcsine_interval(p, se, np.maximum(k - 1, 1), k, flat, alpha)
     ok = k >= MIN_SEEDS  # fewer seeds with both scores: the point alone
     point = np.where(k > 0, p, np.nan)
     low, high = np.minimum(low, point), np.maximum(high, point)
@@ -172,7 +172,7 @@ def improvement_across(x: np.ndarray, y: np.ndarray, *, confidence: float = 0.95
         df = np.maximum(v_t.sum(axis=-1) ** 2 / np.sum(v_t**2 / np.maximum(k_t - 1, 1), axis=-1), 1.0)
     k = k_t.sum(axis=-1)
     flat = ~(var > _TINY / np.maximum(k, 1)) | (p <= 0.0) | (p >= 1.0)  # where df is not finite too
-    low, high, pvalue = _interval(p, np.sqrt(var), np.where(np.isfinite(df), df, 1.0), k, flat, alpha)
+    low, high, pvalue = arcsine_interval(p, np.sqrt(var), np.where(np.isfinite(df), df, 1.0), k, flat, alpha)
     ok = np.all(k_t >= MIN_SEEDS, axis=-1)
     point = np.where(np.all(k_t > 0, axis=-1), p, np.nan)
     low, high = np.minimum(low, point), np.maximum(high, point)

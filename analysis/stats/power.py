@@ -49,6 +49,7 @@ from analysis.stats.populations import (
 )
 
 ALPHA = 0.05
+TARGET = 0.93  # the target coverage for nominal 95% intervals at 8 or more seeds
 SEED_COUNTS = (5, 8, 10, 16, 32)  # by default: below 5 seeds no test at 5% decides much
 VALID_FROM = 8  # references are judged valid on the null pairs from this many seeds on
 RATIO_SEEDS = (8, 16)  # seed counts of the power ratios
