@@ -139,6 +139,10 @@ def test_command_line_runs_the_parts_asked_for(capsys):
     out = capsys.readouterr().out
     assert "## Many comparisons" in out and "| 16 | Benjamini-Hochberg |" in out
     assert "Lowest coverage" not in out and out.rstrip().endswith("s") and "multi " in out.splitlines()[-1]
+    assert coverage.main(["--part", "frontier", "--reps", "20", "--seeds", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "## P(X > Y): coverage against power" in out and f"{len(coverage.frontier_pairs())} pairs" in out
+    assert "| package (Munzel, arcsine scale) | " in out and "frontier " in out.splitlines()[-1]
 
 
 def test_seed_count_check_reports_guesses_and_the_true_share_at_each_count():
