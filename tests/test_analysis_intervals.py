@@ -252,6 +252,11 @@ def test_pooled_expanded_keeps_the_atom_below_its_seed_count_for_the_mean_and_me
         b = intervals.pooled_interval(scores, statistic, n_boot=300, seed=2, method="expanded")
         for u, v in zip(a, b, strict=True):
             np.testing.assert_array_equal(u, v)
+    # Beside a bootstrapped group, a group kept on the atom gets the atom's ends all the same.
+    mixed = intervals.pooled_interval(np.stack([x[0], stuck[0]]), "iqm", n_boot=300, seed=2, method="expanded")
+    alone = intervals.pooled_interval(stuck[:1], "iqm", n_boot=300, seed=2)
+    assert (mixed.low[1], mixed.high[1]) == (alone.low[0], alone.high[0])
+    assert (mixed.low[0], mixed.high[0]) != (alone.low[0], alone.high[0])
     # Where every resample of seeds gives the same pool, the interval still has a width (the atom's).
     for scores in (stuck[1:], at_cap):
         iv = intervals.pooled_interval(scores, "iqm", n_boot=300, seed=2, method="expanded")

@@ -307,29 +307,33 @@ def pooled_interval(
     draws = seed_draws(s + t - 1, n_boot, seed)  # S seeds, then one atom per stratum
     atoms = np.broadcast_to(draws[None, :, s:].transpose(0, 2, 1), (groups.shape[0], t, n_boot))  # [G, T, B]
 
-    def ends(sl: slice):
-        g, v = groups[sl], valid[sl]
-        w, atom = _normalised(draws[:, :s], atoms[sl].reshape(-1, n_boot), v.reshape(-1, s))  # [g*T, B, S]
-        sh = share[sl].reshape(-1)[:, None].astype(np.float32)
-        w = (w * sh[..., None]).reshape(g.shape[0], t, n_boot, s)
-        w = np.moveaxis(w, 2, 1).reshape(g.shape[0], n_boot, t * s)
-        atom = (atom * sh).reshape(g.shape[0], t, n_boot).sum(axis=1)
-        d, ws = _prepared(g.reshape(g.shape[0], t * s), w, hi, statistic != "mean")
-        return _ends(statistic, d, ws, atom, lo, hi, confidence)
-
-    low, high = _by_chunks(groups.shape[0], n_boot * (s * t + 1), lambda sl: {0: ends(sl)})[0]
+    boot = np.zeros(groups.shape[0], dtype=bool)  # the groups the expanded bootstrap takes
     if method == "expanded" and statistic == "iqm":
         seeds = np.sum(valid.any(axis=1), axis=-1)  # [G] seeds with a run
         top = np.where(valid, groups, -np.inf).max(axis=-1)  # [G, T]; a stratum without runs: -inf, +inf
         bottom = np.where(valid, groups, np.inf).min(axis=-1)
         constant = np.any(top == bottom, axis=-1)  # a stratum whose runs are all one value
         boot = (seeds >= POOL_BOOTSTRAP_MIN_SEEDS) & ~constant
-        if np.any(boot):
-            b_low, b_high = bootstrap.pooled_expanded_ends(
-                groups[boot], [statistic], n_boot=n_boot, confidence=confidence, seed=seed
-            )[statistic]
-            low, high = low.copy(), high.copy()
-            low[boot], high[boot] = b_low, b_high
+
+    def ends(rows: np.ndarray):
+        g, v = groups[rows], valid[rows]
+        w, atom = _normalised(draws[:, :s], atoms[rows].reshape(-1, n_boot), v.reshape(-1, s))  # [g*T, B, S]
+        sh = share[rows].reshape(-1)[:, None].astype(np.float32)
+        w = (w * sh[..., None]).reshape(g.shape[0], t, n_boot, s)
+        w = np.moveaxis(w, 2, 1).reshape(g.shape[0], n_boot, t * s)
+        atom = (atom * sh).reshape(g.shape[0], t, n_boot).sum(axis=1)
+        d, ws = _prepared(g.reshape(g.shape[0], t * s), w, hi, statistic != "mean")
+        return _ends(statistic, d, ws, atom, lo, hi, confidence)
+
+    low, high = np.full(groups.shape[0], np.nan), np.full(groups.shape[0], np.nan)
+    by_atom = np.flatnonzero(~boot)  # each group's ends depend on its own scores only
+    if by_atom.size:
+        found = _by_chunks(by_atom.size, n_boot * (s * t + 1), lambda sl: {0: ends(by_atom[sl])})
+        low[by_atom], high[by_atom] = found[0]
+    if np.any(boot):
+        low[boot], high[boot] = bootstrap.pooled_expanded_ends(
+            groups[boot], [statistic], n_boot=n_boot, confidence=confidence, seed=seed
+        )[statistic]
     return _finish(_POINT[statistic](groups.reshape(groups.shape[0], t * s)), low, high, n, shape)
 
 
