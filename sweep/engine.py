@@ -39,7 +39,7 @@ from sweep.schedules.base import Chunk, Schedule
 from sweep.spec.grid import Grid
 from sweep.store import checkpoint
 from sweep.store import run_folder as folders
-from sweep.store.manifest import Timings, make_manifest, runs_frame
+from sweep.store.manifest import Timings, invocation, make_manifest, runs_frame
 from sweep.store.parked import Parked
 from sweep.store.records import Records
 
@@ -196,6 +196,8 @@ class _Sweep:
         self.records = Records(plan.n_runs)
         self.state_leaves: list[np.ndarray] | None = None  # a checkpointed wave's state, until restored
         self.before = Timings(0.0, 0.0, 0)  # what earlier invocations spent (from the checkpoint)
+        self.earlier: list[dict[str, Any]] = []  # each earlier invocation's machine, commit and times
+        self.invocation = invocation()
         self.run_seconds, self.host_seconds, self.env_steps, self.seq = 0.0, 0.0, 0, 0
         self.parked = Parked(run_dir / checkpoint.CHECKPOINT)
         self.schedule: Schedule = self._schedule(None)
@@ -264,6 +266,7 @@ class _Sweep:
         self.parked = checkpoint.parked_states(self.run_dir, meta["parked"])
         self.schedule = self._schedule(meta["schedule"])
         self.before = Timings(meta["compile_seconds"], meta["run_seconds"], meta["env_steps"], meta["host_seconds"])
+        self.earlier = list(meta.get("invocations", []))  # none in a checkpoint written before they were kept
         self.seq = meta["seq"]
 
     def _loop(self, bar, steps_left: int) -> None:
@@ -363,6 +366,12 @@ class _Sweep:
             self.before.host_seconds + self.host_seconds,
         )
 
+    def _invocations(self) -> list[dict[str, Any]]:
+        """Every invocation so far, this one last with what it has spent."""
+        spent = {"compile_seconds": round(self.layout.compile_seconds(), 3), "run_seconds": round(self.run_seconds, 3),
+                 "env_steps": int(self.env_steps)}  # fmt: skip
+        return [*self.earlier, {**self.invocation, **spent}]
+
     def _checkpoint(self, host_state: TrainState | None) -> None:
         """Process 0 saves the records, the schedule's position and the live wave's state (if any); the others
         wait for it and hear of a failure."""
@@ -374,6 +383,7 @@ class _Sweep:
             "runs_per_device": self.options.runs_per_device,
             "group_runs_per_device": self.layout.record(),
             **self._timings()._asdict(),
+            "invocations": self._invocations(),
         }
         # Where it stands, also at the top level for readers of latest.json (not a stretch schedule's history).
         meta.update(
@@ -409,7 +419,9 @@ class _Sweep:
         if self.new is not None:
             self.new.kept = True
         wave_sizes = [self.layout.wave_size(g) for g in range(len(self.plan.groups))]
-        manifest = make_manifest(self.plan, self.file_grid, self.mesh, wave_sizes, self._timings(), self.run_dir)
+        manifest = make_manifest(
+            self.plan, self.file_grid, self.mesh, wave_sizes, self._timings(), self.run_dir, self._invocations()
+        )
         entries, tables = self.schedule.results()  # a search's own tables (rungs, PBT lineage) and their summary
         manifest.update(entries)
         for name, frame in tables.items():

@@ -105,6 +105,8 @@ def test_four_devices_waves_and_chunks_give_identical_rows(reference, grid_file,
         _assert_same_rows(reference, read_tables(run_dir))
         manifest = json.loads((run_dir / "manifest.json").read_text())
         assert manifest["num_devices"] == 4
+        (only,) = manifest["invocations"]  # one invocation: its times are the sweep's
+        assert only["env_steps"] == manifest["env_steps"] and only["cpu"] == manifest["cpu"]
 
 
 def test_rows_do_not_depend_on_batch_neighbours(reference, grid_file, tmp_path):
@@ -141,6 +143,14 @@ def test_killed_sweep_resumes_to_the_same_rows(reference, grid_file, tmp_path, s
     assert (run_dir / folders.DONE).is_file()
     assert not (run_dir / "checkpoint").exists()  # removed once the tables are written
     assert (tmp_path / "tiny" / "latest").resolve() == run_dir.resolve()
+    # The manifest keeps each invocation's machine, commit and times: the killed one's up to its last checkpoint.
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    first, second = manifest["invocations"]
+    assert first["env_steps"] == meta["env_steps"] == meta["invocations"][0]["env_steps"] > 0
+    assert first["env_steps"] + second["env_steps"] == manifest["env_steps"]
+    assert first["run_seconds"] + second["run_seconds"] == pytest.approx(manifest["run_seconds"], abs=0.01)
+    assert second["cpu"] == manifest["cpu"] and second["git_commit"] == manifest["git_commit"]
+    assert first["started"] <= second["started"] and first["jax"] == manifest["versions"]["jax"]
 
 
 def test_a_sweep_stopped_while_compiling_exits_130_with_one_line(grid_file, tmp_path):

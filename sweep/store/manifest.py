@@ -59,10 +59,18 @@ def runs_frame(plan: Plan, diverged: np.ndarray, stopped_at: dict[int, int] | No
 
 
 def make_manifest(
-    plan: Plan, file_grid: Grid | None, mesh: Mesh, wave_sizes: list[int], timings: Timings, run_dir: Path
+    plan: Plan,
+    file_grid: Grid | None,
+    mesh: Mesh,
+    wave_sizes: list[int],
+    timings: Timings,
+    run_dir: Path,
+    invocations: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The manifest: the grid and its overrides, the static groups and their waves, versions, devices, timings.
-    ``wave_sizes[g]`` is group g's wave size."""
+    ``wave_sizes[g]`` is group g's wave size; ``invocations`` what each invocation that trained the sweep ran on
+    and spent (``invocation``), the first first: a sweep stopped and resumed on another machine or at another
+    commit says so there (``cpu`` and ``git_commit`` are the last one's)."""
     grid = plan.grid
     devices = [str(d) for d in mesh.devices.flat]
     total_steps = sorted({g.static.total_steps for g in plan.groups})
@@ -121,6 +129,18 @@ def make_manifest(
         "env_steps": int(env_steps),
         "env_steps_per_second": round(env_steps / (run_s + host_s), 1) if run_s + host_s > 0 else None,
         "git_commit": git_commit(),
+        "invocations": invocations or [],
+    }
+
+
+def invocation() -> dict[str, Any]:
+    """What this invocation of a sweep runs on: when it started, the CPU (``cpu``), the commit and jax's version.
+    The engine adds what it spent (compile and run seconds, env steps) at each checkpoint and at the end."""
+    return {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpu": cpu(),
+        "git_commit": git_commit(),
+        "jax": versions().get("jax"),
     }
 
 
