@@ -39,7 +39,7 @@ from sweep.schedules.base import Chunk, Schedule
 from sweep.spec.grid import Grid
 from sweep.store import checkpoint
 from sweep.store import run_folder as folders
-from sweep.store.manifest import Timings, invocation, make_manifest, runs_frame
+from sweep.store.manifest import Invocations, Timings, make_manifest, runs_frame
 from sweep.store.parked import Parked
 from sweep.store.records import Records
 
@@ -196,8 +196,7 @@ class _Sweep:
         self.records = Records(plan.n_runs)
         self.state_leaves: list[np.ndarray] | None = None  # a checkpointed wave's state, until restored
         self.before = Timings(0.0, 0.0, 0)  # what earlier invocations spent (from the checkpoint)
-        self.earlier: list[dict[str, Any]] = []  # each earlier invocation's machine, commit and times
-        self.invocation = invocation()
+        self.invocations = Invocations()
         self.run_seconds, self.host_seconds, self.env_steps, self.seq = 0.0, 0.0, 0, 0
         self.parked = Parked(run_dir / checkpoint.CHECKPOINT)
         self.schedule: Schedule = self._schedule(None)
@@ -266,7 +265,7 @@ class _Sweep:
         self.parked = checkpoint.parked_states(self.run_dir, meta["parked"])
         self.schedule = self._schedule(meta["schedule"])
         self.before = Timings(meta["compile_seconds"], meta["run_seconds"], meta["env_steps"], meta["host_seconds"])
-        self.earlier = list(meta.get("invocations", []))  # none in a checkpoint written before they were kept
+        self.invocations.earlier = list(meta.get("invocations", []))
         self.seq = meta["seq"]
 
     def _loop(self, bar, steps_left: int) -> None:
@@ -367,10 +366,7 @@ class _Sweep:
         )
 
     def _invocations(self) -> list[dict[str, Any]]:
-        """Every invocation so far, this one last with what it has spent."""
-        spent = {"compile_seconds": round(self.layout.compile_seconds(), 3), "run_seconds": round(self.run_seconds, 3),
-                 "env_steps": int(self.env_steps)}  # fmt: skip
-        return [*self.earlier, {**self.invocation, **spent}]
+        return self.invocations.record(self.layout.compile_seconds(), self.run_seconds, self.env_steps)
 
     def _checkpoint(self, host_state: TrainState | None) -> None:
         """Process 0 saves the records, the schedule's position and the live wave's state (if any); the others

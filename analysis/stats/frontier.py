@@ -22,7 +22,6 @@ pair, seed count and ``seed`` (so kappa 1 reproduces its package rows).
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,7 +29,7 @@ import numpy as np
 from analysis.stats import compared
 from analysis.stats import references as refs
 from analysis.stats.populations import draw, true_improvement
-from analysis.stats.power import ALPHA, TARGET, VALID_FROM, Pair, _md
+from analysis.stats.power import ALPHA, TARGET, Pair, _md, cell_rng, valid_references
 
 SEEDS = (8, 16)
 KAPPAS = (0.8, 0.85, 0.9, 0.95, 1.0)
@@ -52,8 +51,7 @@ def _ends(family: str, value: float, x: np.ndarray, y: np.ndarray, package, plai
 
 def _cell(pair: Pair, n: int, reps: int, seed: int) -> list[dict]:
     """One pair at ``n`` seeds: a row per member (coverage, rejection rate) and per test (rejection rate)."""
-    key = zlib.crc32(f"{pair.label} {pair.rho}".encode())
-    x, y = draw([pair.x, pair.y], pair.rho, reps, n, np.random.default_rng([seed, 3, key, n]))
+    x, y = draw([pair.x, pair.y], pair.rho, reps, n, cell_rng(pair, n, seed))
     truth = true_improvement(pair.x, pair.y)
     package = compared.scaled_munzel(x, y, 1.0, ALPHA)
     plain = compared.plain_munzel(x, y, ALPHA)
@@ -76,10 +74,7 @@ def frontier_study(*, reps: int, pairs: Sequence[Pair], seed_counts: Sequence[in
 
 def choice(rows: Sequence[dict], reps: int) -> list[dict]:
     """Per member: ``{family, value, coverage: {seeds: (lowest, where)}, ratio: {seeds: (min, median)}, meets}``."""
-    limit = ALPHA + 2.0 * np.sqrt(ALPHA * (1.0 - ALPHA) / reps)
-    worst = {t: max([r["reject"] for r in rows if r["method"] == t and r["kind"] == "null"
-                     and r["seeds"] >= VALID_FROM], default=0.0) for t in TESTS}  # fmt: skip
-    valid = [t for t in TESTS if worst[t] <= limit]
+    valid = valid_references(rows, reps, TESTS)
     rate = {(r["pair"], r["rho"], r["seeds"], r["method"]): r["reject"] for r in rows}
     seeds = sorted({r["seeds"] for r in rows})
     out = []

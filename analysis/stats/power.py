@@ -156,23 +156,23 @@ def power_study(
     """Every cell of ``pairs`` x ``seed_counts``: ``{pair, rho, kind, truth, seeds, method, reject, coverage,
     width}`` rows (coverage and width for the intervals, NaN for the tests). ``n_boot``: the rliable
     bootstrap's replicates. A cell's draws depend on ``seed``, the pair and the seed count only."""
-    rows = []
-    for pair in pairs:
-        key = zlib.crc32(f"{pair.label} {pair.rho}".encode())
-        for n in seed_counts:
-            rows += _cell(pair, n, reps, n_boot, np.random.default_rng([seed, 3, key, n]))
-    return rows
+    return [row for pair in pairs for n in seed_counts for row in _cell(pair, n, reps, n_boot, cell_rng(pair, n, seed))]
 
 
-def valid_references(rows: Sequence[dict], reps: int) -> list[str]:
-    """The references whose rejection rate is at most ``ALPHA`` + 2 Monte-Carlo SE on every exchangeable null
+def cell_rng(pair: Pair, n: int, seed: int) -> np.random.Generator:
+    """The random stream of one cell (pair and seed count): its first draw is the cell's sweeps."""
+    return np.random.default_rng([seed, 3, zlib.crc32(f"{pair.label} {pair.rho}".encode()), n])
+
+
+def valid_references(rows: Sequence[dict], reps: int, methods: Sequence[str] = REFERENCES) -> list[str]:
+    """The ``methods`` whose rejection rate is at most ``ALPHA`` + 2 Monte-Carlo SE on every exchangeable null
     pair at ``VALID_FROM`` or more seeds."""
     limit = ALPHA + 2.0 * np.sqrt(ALPHA * (1.0 - ALPHA) / reps)
-    worst = {m: 0.0 for m in REFERENCES}
+    worst = {m: 0.0 for m in methods}
     for r in rows:
         if r["kind"] == "null" and r["seeds"] >= VALID_FROM and r["method"] in worst:
             worst[r["method"]] = max(worst[r["method"]], r["reject"])
-    return [m for m in REFERENCES if worst[m] <= limit]
+    return [m for m in methods if worst[m] <= limit]
 
 
 def power_ratios(rows: Sequence[dict], reps: int) -> list[dict]:

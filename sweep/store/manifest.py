@@ -65,11 +65,11 @@ def make_manifest(
     wave_sizes: list[int],
     timings: Timings,
     run_dir: Path,
-    invocations: list[dict[str, Any]] | None = None,
+    invocations: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """The manifest: the grid and its overrides, the static groups and their waves, versions, devices, timings.
     ``wave_sizes[g]`` is group g's wave size; ``invocations`` what each invocation that trained the sweep ran on
-    and spent (``invocation``), the first first: a sweep stopped and resumed on another machine or at another
+    and spent (``Invocations``), the first first: a sweep stopped and resumed on another machine or at another
     commit says so there (``cpu`` and ``git_commit`` are the last one's)."""
     grid = plan.grid
     devices = [str(d) for d in mesh.devices.flat]
@@ -116,7 +116,7 @@ def make_manifest(
             if k in TRACED_FIELDS and k not in grid.axis_names and all(cfg[k] == v for cfg in plan.configs)
         },
         "versions": versions(),
-        "cpu": cpu(),
+        "cpu": invocations[-1]["cpu"],
         "devices": devices,
         "device_kind": mesh.devices.flat[0].device_kind,
         "num_devices": len(devices),
@@ -128,20 +128,30 @@ def make_manifest(
         "host_share": round(host_s / (run_s + host_s), 4) if run_s + host_s > 0 else None,
         "env_steps": int(env_steps),
         "env_steps_per_second": round(env_steps / (run_s + host_s), 1) if run_s + host_s > 0 else None,
-        "git_commit": git_commit(),
-        "invocations": invocations or [],
+        "git_commit": invocations[-1]["git_commit"],
+        "invocations": invocations,
     }
 
 
-def invocation() -> dict[str, Any]:
-    """What this invocation of a sweep runs on: when it started, the CPU (``cpu``), the commit and jax's version.
-    The engine adds what it spent (compile and run seconds, env steps) at each checkpoint and at the end."""
-    return {
-        "started": datetime.now(UTC).isoformat(timespec="seconds"),
-        "cpu": cpu(),
-        "git_commit": git_commit(),
-        "jax": versions().get("jax"),
-    }
+class Invocations:
+    """Every invocation that trained a sweep: the earlier ones (``earlier``, from its checkpoint; none in one
+    written before they were kept) and this one, what it runs on: when it started, the CPU (``cpu``), the commit
+    and jax's version."""
+
+    def __init__(self) -> None:
+        self.earlier: list[dict[str, Any]] = []
+        self.this = {
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+            "cpu": cpu(),
+            "git_commit": git_commit(),
+            "jax": versions().get("jax"),
+        }
+
+    def record(self, compile_seconds: float, run_seconds: float, env_steps: int) -> list[dict[str, Any]]:
+        """Every invocation so far, this one last with what it has spent."""
+        spent = {"compile_seconds": round(compile_seconds, 3), "run_seconds": round(run_seconds, 3),
+                 "env_steps": int(env_steps)}  # fmt: skip
+        return [*self.earlier, {**self.this, **spent}]
 
 
 def cpu() -> dict[str, Any]:
