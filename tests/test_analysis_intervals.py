@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from analysis.stats import bootstrap, intervals, point
+from analysis.stats import bootstrap, compared, intervals, point
 from analysis.stats.improvement import benjamini_hochberg, holm, improvement
 
 nan = np.nan
@@ -155,13 +155,19 @@ def test_profile_interval_counts_at_least_tau():
 # ---------------------------------------------------------------------------------------------------------------
 def test_improvement_by_hand():
     # x = (1, 2), y = (1, 0): P = (0.5 + 1 + 1 + 1) / 4 = 0.875, the 1-1 tie counting 1/2; P(Y > X) = 0.125.
-    # Placements: x_1 = 1 has y's below it 0 + 1/2 (the tie), x_2 = 2 has 2; y_1 = 1 has x's below it 1/2, y_2 none:
+    # Placements: x_1 = 1 has y's below it 1 + 1/2 (the tie), x_2 = 2 has 2; y_1 = 1 has x's below it 1/2, y_2 none:
     # Z = ((1.5 - 0.5) / 2, (2 - 0) / 2) = (0.5, 1.0), mean 0.75 = 2 P - 1, variance 0.125, so se = 0.25; with one
-    # degree of freedom (t = 12.7) the interval covers all of [0, 1].
+    # degree of freedom (t = 12.7) that interval covers all of [0, 1]. Unpaired: the shares P = (1.5, 2) / 2 and
+    # Q = (0.5, 0) / 2 give var 0.03125 / 2 + 0.03125 / 2 = 0.03125 on Welch's 2 degrees of freedom, a shorter t
+    # interval (t se 0.76 against 3.18): that one is taken.
     xy = improvement(np.array([1.0, 2.0]), np.array([1.0, 0.0]))
     yx = improvement(np.array([1.0, 0.0]), np.array([1.0, 2.0]))
     assert xy.point == 0.875 and yx.point == 0.125
-    assert (xy.low, xy.high) == (0.0, 1.0) and xy.pvalue == pytest.approx(yx.pvalue)
+    var, df = 0.03125, 2.0
+    assert sps.t.ppf(0.975, df) * np.sqrt(var) < sps.t.ppf(0.975, 1) * 0.25
+    h, dh = np.arcsin(np.sqrt(0.875)), 0.5 / np.sqrt(0.875 * 0.125)
+    assert xy.low == pytest.approx(np.sin(h - sps.t.ppf(0.975, df) * np.sqrt(var) * dh) ** 2) and xy.high == 1.0
+    assert xy.pvalue == pytest.approx(yx.pvalue)
     # Three seeds, by hand on the arcsine scale: x = (3, 5, 4), y = (1, 2, 6): P = 6 / 9; Z = (2/3 - 0, 2/3 - 0,
     # 2/3 - 1) = (2/3, 2/3, -1/3), var 1/3, se 1/3; h = asin(sqrt(2/3)), h' = 1 / (2 sqrt(2/9)).
     r = improvement(np.array([3.0, 5.0, 4.0]), np.array([1.0, 2.0, 6.0]))
@@ -171,6 +177,38 @@ def test_improvement_by_hand():
     assert r.low == pytest.approx(np.sin(max(h - t * se * dh, 0.0)) ** 2)
     assert r.high == pytest.approx(np.sin(min(h + t * se * dh, np.pi / 2)) ** 2)
     assert r.pvalue == pytest.approx(2 * sps.t.sf(abs(h - np.pi / 4) / (se * dh), 2))
+
+
+def test_improvement_takes_the_unpaired_variance_where_it_gives_the_shorter_interval():
+    # Six seeds whose two configs run against each other (a seed good for x is poor for y): the paired variance
+    # var(Z) / n = 0.0489 on 5 degrees of freedom, Brunner-Munzel's var(P) / n + var(Q) / n = 0.0261 on Welch's
+    # 8.8. The unpaired t se (0.367) is shorter than the paired one (0.569), so the interval is the arcsine-scale t
+    # interval with it, nested in the paired one (the package's until 2026-12-07).
+    x = np.array([310.0, 500.0, 180.0, 500.0, 420.0, 260.0])
+    y = np.array([240.0, 90.0, 500.0, 150.0, 200.0, 330.0])
+    w = (x[:, None] > y[None, :]) + 0.5 * (x[:, None] == y[None, :])
+    big_p, big_q = w.mean(axis=1), (1.0 - w).mean(axis=0)  # x_i's share of y's below it; y_j's of x's below it
+    p, n = w.mean(), 6
+    paired = (big_p - big_q).var(ddof=1) / n
+    vx, vy = big_p.var(ddof=1) / n, big_q.var(ddof=1) / n
+    df = (vx + vy) ** 2 / ((vx**2 + vy**2) / (n - 1))
+    t = sps.t.ppf(0.975, df)
+    assert t * np.sqrt(vx + vy) < sps.t.ppf(0.975, n - 1) * np.sqrt(paired)
+    h, dh = np.arcsin(np.sqrt(p)), 0.5 / np.sqrt(p * (1 - p))
+    r = improvement(x, y)
+    assert r.low == pytest.approx(np.sin(h - t * np.sqrt(vx + vy) * dh) ** 2)
+    assert r.high == pytest.approx(np.sin(h + t * np.sqrt(vx + vy) * dh) ** 2)
+    assert r.pvalue == pytest.approx(2 * sps.t.sf(abs(h - np.pi / 4) / (np.sqrt(vx + vy) * dh), df))
+    before_low, before_high = compared.paired_munzel(x[None], y[None])
+    assert before_low[0] < r.low < r.point < r.high <= before_high[0]
+    # Paired the other way (seeds alike): the paired variance is the smaller, and it is the one used.
+    x2 = np.sort(x)
+    y2 = np.sort(y)
+    w2 = (x2[:, None] > y2[None, :]) + 0.5 * (x2[:, None] == y2[None, :])
+    z2 = w2.mean(axis=1) - (1.0 - w2).mean(axis=0)
+    se2, p2 = np.sqrt(z2.var(ddof=1) / n), w2.mean()
+    h2, dh2 = np.arcsin(np.sqrt(p2)), 0.5 / np.sqrt(p2 * (1 - p2))
+    assert improvement(x2, y2).low == pytest.approx(np.sin(h2 - sps.t.ppf(0.975, n - 1) * se2 * dh2) ** 2)
 
 
 def test_improvement_without_variance_all_at_500_and_separated():

@@ -102,6 +102,35 @@ def test_valid_references_and_power_ratios_from_hand_made_rows():
     assert ratio["best_pxy"] == "Brunner-Munzel" and ratio["best_pxy_ratio"] == pytest.approx(0.4 / 0.6)
 
 
+def test_size_adjusted_tests_hold_every_null_of_p_one_half():
+    # Brunner-Munzel rejects 9% of a "P = 1/2, unequal" null at 5% (an exchangeable null 4%): at the largest
+    # level where every null, both kinds, stays within the validity limit (0.064 at 1,000 sweeps) it rejects the
+    # alternative 30% of the time, and the package's ratio is over that.
+    levels = power.LEVELS
+
+    def curve(at_alpha):  # a rejection curve rising linearly to its value at 5%
+        return tuple(float(v) for v in at_alpha * levels / power.ALPHA)
+
+    def row(pair, kind, method, at_alpha):
+        return dict(pair=pair, rho=0.5, kind=kind, truth=0.6, seeds=8, method=method, reject=at_alpha,
+                    reject_at=curve(at_alpha))  # fmt: skip
+
+    rows = [row("null", "null", "Brunner-Munzel", 0.04), row("half", "half", "Brunner-Munzel", 0.09),
+            row("alt", "alt", "Brunner-Munzel", 0.42), row("null", "null", "Mann-Whitney U", 0.03),
+            row("half", "half", "Mann-Whitney U", 0.03), row("alt", "alt", "Mann-Whitney U", 0.25)]  # fmt: skip
+    rows += [dict(pair="alt", rho=0.5, kind="alt", truth=0.6, seeds=8, method=power.PACKAGE, reject=0.27)]
+    found = power.size_adjusted(rows, reps=1000)
+    limit = power.ALPHA + 2 * np.sqrt(power.ALPHA * (1 - power.ALPHA) / 1000)
+    level, rates = found["Brunner-Munzel", 8]
+    i = int(np.flatnonzero(levels == level)[0])
+    assert 0.09 * level / power.ALPHA <= limit < 0.09 * levels[i + 1] / power.ALPHA  # the largest such level
+    assert rates["alt", 0.5] == pytest.approx(0.42 * level / power.ALPHA)
+    assert found["Mann-Whitney U", 8][0] == power.ALPHA  # already valid on both nulls: unchanged
+    (ratio,) = power.power_ratios(rows, reps=1000)
+    assert ratio["adjusted"] == "Brunner-Munzel"
+    assert ratio["adjusted_ratio"] == pytest.approx(0.27 / (0.42 * level / power.ALPHA))
+
+
 @pytest.fixture(scope="module")
 def small_power():
     issue, null = power.PAIRS[1], power.PAIRS[11]  # 75% vs 12% at 500, rho 0.5; both 60% at 500, rho 0.5
@@ -120,15 +149,20 @@ def test_small_power_study_rejects_the_issues_pair_and_holds_the_null(small_powe
         for kind in ("alt", "null"):
             assert rate[kind, n, power.PACKAGE]["coverage"] >= 0.9
     # The candidates, measured beside the package's at 8 and 16 seeds: without the arcsine transform the interval
-    # reaches less far towards 1/2, so it rejects the issue's pair at least as often; on the null both cover.
-    plain, permutation = power.CANDIDATES
+    # reaches less far towards 1/2, so it rejects the issue's pair at least as often; on the null all cover.
+    plain, permutation, before, boot_t, bca = power.CANDIDATES
     for n in (8, 16):
         assert rate["alt", n, plain]["reject"] >= rate["alt", n, power.PACKAGE]["reject"]
-        for m in (plain, permutation):
+        # The package's interval is the paired one or a shorter one around the same centre (arcsine scale):
+        # nested in it, so it rejects at least as often, and at rho 0.5 the unpaired variance is seldom shorter.
+        assert rate["alt", n, power.PACKAGE]["reject"] >= rate["alt", n, before]["reject"]
+        for m in (plain, permutation, before, boot_t):
             assert rate["null", n, m]["coverage"] >= 0.9 and rate["null", n, m]["reject"] <= 0.10
+        assert rate["null", n, bca]["coverage"] >= 0.85
     text = power.power_tables(small_power, reps=300)
     assert "Valid references" in text
-    assert "| Munzel studentised permutation | 16 |" in text
+    assert "| Munzel studentised permutation | 16 |" in text and "| bootstrap-t (arcsine) | 8 |" in text
+    assert "Size-adjusted tests of P(X > Y) = 1/2" in text
     assert "| 75% at 500 + U(150, 450) vs 12% at 500 + U(200, 450), rho 0.5 | 16 |" in text
 
 
@@ -160,6 +194,12 @@ def test_frontier_reproduces_the_power_study_and_its_narrower_intervals_reject_m
         min(package["coverage"][n][0] for n in (8, 16)) >= power.TARGET
         and min(package["ratio"][n][0] for n in (8, 16)) >= frontier.POWER_TARGET
     )
+    assert package["meets_adjusted"] == (
+        min(package["coverage"][n][0] for n in (8, 16)) >= power.TARGET
+        and min(package["adjusted"][n][0] for n in (8, 16)) >= frontier.POWER_TARGET
+    )
+    # Size-adjusted levels are at most 5%: with both tests valid here, never a stronger reference than the raw.
+    assert all(package["adjusted"][n][0] >= package["ratio"][n][0] - 1e-12 for n in (8, 16))
     text = frontier.frontier_table(rows, reps=300)
     assert "| package (Munzel, arcsine scale) | " in text and "| package, t multiplier x 0.9 | " in text
 

@@ -2,8 +2,9 @@
 package used before and BCa (Efron, 1987), its former P(X > Y) interval, its former pooled interval, Wilson's
 interval for shares, and candidates for P(X > Y) measured for power as well (``power``, ``frontier``): Munzel's
 paired t interval without the arcsine transform, its studentised permutation version (Konietschke and Pauly,
-2012), and the package's interval with a smaller t multiplier. None of them is printed by the analysis; they are
-here to be measured against."""
+2012), the package's interval with a smaller t multiplier, the package's before it took the unpaired variance
+where shorter (paired always), and two bootstraps over seeds (studentised on the arcsine scale, and BCa). None of
+them is printed by the analysis; they are here to be measured against."""
 
 from __future__ import annotations
 
@@ -92,7 +93,7 @@ def plain_munzel(x: np.ndarray, y: np.ndarray, alpha: float = 0.05) -> tuple[np.
     """Munzel's paired interval for P(X > Y) of ``x, y [r, n]`` on the probability scale itself: ``p -+ t se``
     with ``n - 1`` degrees of freedom, clipped to [0, 1]; where the placements carry no variance, the package's
     degenerate rule (``improvement``)."""
-    p, se, flat = munzel_rows(x, y)
+    p, se, _, flat = munzel_rows(x, y)
     t = sps.t.ppf(1.0 - alpha / 2.0, x.shape[-1] - 1)
     mine = improvement(x, y, confidence=1.0 - alpha)
     low = np.where(flat, mine.low, np.clip(p - t * se, 0.0, 1.0))
@@ -104,9 +105,18 @@ def scaled_munzel(x: np.ndarray, y: np.ndarray, kappa: float, alpha: float = 0.0
     """The package's interval for P(X > Y) of ``x, y [r, n]`` (no missing seed) with its t multiplier scaled by
     ``kappa`` (1: ``improvement``'s ends; below 1 a narrower interval nested in it), the degenerate rule where
     the placements carry no variance unchanged."""
-    p, se, flat = munzel_rows(x, y)
+    p, se, df, flat = munzel_rows(x, y, alpha)
     n = np.full(p.shape, x.shape[-1])
-    low, high, _ = arcsine_interval(p, kappa * se, n - 1, n, flat, alpha)
+    low, high, _ = arcsine_interval(p, kappa * se, df, n, flat, alpha)
+    return np.clip(np.minimum(low, p), 0.0, 1.0), np.clip(np.maximum(high, p), 0.0, 1.0)
+
+
+def paired_munzel(x: np.ndarray, y: np.ndarray, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """The package's interval for P(X > Y) until 2026-12-07: Munzel's paired variance always (``n - 1`` degrees
+    of freedom), never the unpaired one; otherwise ``improvement``'s."""
+    p, se, df, flat = munzel_rows(x, y)
+    n = np.full(p.shape, x.shape[-1])
+    low, high, _ = arcsine_interval(p, se, df, n, flat, alpha)
     return np.clip(np.minimum(low, p), 0.0, 1.0), np.clip(np.maximum(high, p), 0.0, 1.0)
 
 
@@ -133,13 +143,13 @@ def permutation_munzel(
     valid otherwise. Where the observed placements carry no variance, the package's degenerate rule."""
     a, b = np.asarray(x, np.float64), np.asarray(y, np.float64)
     r, n = a.shape
-    p, se, flat = munzel_rows(a, b)
+    p, se, _, flat = munzel_rows(a, b)
     swap = _swaps(n, rng)  # [F, n], row 0 the identity
     out_low, out_high = np.empty(r), np.empty(r)
     step = max(1, (1 << 20) // (swap.shape[0] * n))  # rows per block: a million scores at once
     for s in range(0, r, step):
         ab, bb = a[s : s + step, None, :], b[s : s + step, None, :]
-        px, sx, fx = munzel_rows(np.where(swap, bb, ab).reshape(-1, n), np.where(swap, ab, bb).reshape(-1, n))
+        px, sx, _, fx = munzel_rows(np.where(swap, bb, ab).reshape(-1, n), np.where(swap, ab, bb).reshape(-1, n))
         px, sx, fx = (v.reshape(-1, swap.shape[0]) for v in (px, sx, fx))
         with np.errstate(invalid="ignore", divide="ignore"):
             stat = np.where(~fx, np.abs(px - 0.5) / sx, np.where(np.abs(px - 0.5) > 1e-12, np.inf, 0.0))
@@ -151,3 +161,59 @@ def permutation_munzel(
     low = np.where(keep, mine.low, np.clip(out_low, 0.0, 1.0))
     high = np.where(keep, mine.high, np.clip(out_high, 0.0, 1.0))
     return np.minimum(low, p), np.maximum(high, p)
+
+
+BOOT_BLOCK = 1 << 18  # resampled rows handled at once
+
+
+def bootstrap_munzel(
+    x: np.ndarray, y: np.ndarray, rng: np.random.Generator, n_boot: int = 999, alpha: float = 0.05
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Two bootstrap intervals for P(X > Y) of paired rows ``x, y [r, n]``, the seeds (pairs) resampled with
+    replacement ``n_boot`` times: ``"bootstrap-t (arcsine)"``, the studentised bootstrap of the package's statistic
+    (``T* = (h(p*) - h(p)) / (se* h'(p*))``, ``h`` the arcsine square root, ``se`` the package's; a resample
+    without variance counts as infinitely far unless its estimate is ``p``), and ``"BCa"`` of ``p`` itself (Efron,
+    1987; jackknife acceleration). Where the observed placements carry no variance or an end is not finite, the
+    package's interval."""
+    a, b = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    r, n = a.shape
+    p, se, _, flat = munzel_rows(a, b, alpha)
+    mine = improvement(a, b, confidence=1.0 - alpha)
+    q = {"t": np.empty((r, 2)), "bca": np.empty((r, 2))}
+    z = sps.norm.ppf([alpha / 2.0, 1.0 - alpha / 2.0])
+    step = max(1, BOOT_BLOCK // n_boot)
+    for s in range(0, r, step):
+        sl = slice(s, min(s + step, r))
+        m = sl.stop - sl.start
+        idx = rng.integers(0, n, (m, n_boot, n)) + (np.arange(m) * n)[:, None, None]
+        pb, sb, _, fb = munzel_rows(a[sl].ravel()[idx].reshape(-1, n), b[sl].ravel()[idx].reshape(-1, n), alpha)
+        pb, sb, fb = (v.reshape(m, n_boot) for v in (pb, sb, fb))
+        h, hb = np.arcsin(np.sqrt(p[sl])), np.arcsin(np.sqrt(pb))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = (hb - h[:, None]) / (sb * 0.5 / np.sqrt(pb * (1.0 - pb)))
+        far = np.where(np.abs(pb - p[sl, None]) < 1e-12, 0.0, np.copysign(np.inf, pb - p[sl, None]))
+        t = np.where(fb | ~np.isfinite(t), far, t)
+        with np.errstate(invalid="ignore"):  # infinite statistics: infinite (or NaN) ends, the package's there
+            q["t"][sl] = np.quantile(t, [alpha / 2.0, 1.0 - alpha / 2.0], axis=-1).T
+        reps = np.sort(pb, axis=-1)
+        frac = (np.sum(reps < p[sl, None], -1) + 0.5 * np.sum(reps == p[sl, None], -1)) / n_boot
+        z0 = sps.norm.ppf(np.clip(frac, 0.5 / n_boot, 1.0 - 0.5 / n_boot))
+        jack = np.stack([munzel_rows(np.delete(a[sl], i, -1), np.delete(b[sl], i, -1))[0] for i in range(n)], -1)
+        d = jack.mean(axis=-1, keepdims=True) - jack
+        with np.errstate(invalid="ignore", divide="ignore"):
+            acc = np.nan_to_num(np.sum(d**3, -1) / (6.0 * np.sum(d**2, -1) ** 1.5))
+        for j, zq in enumerate(z):
+            level = sps.norm.cdf(z0 + (z0 + zq) / (1.0 - acc * (z0 + zq)))
+            k = np.clip(np.floor(level * n_boot).astype(np.int64), 0, n_boot - 1)
+            q["bca"][sl, j] = np.take_along_axis(reps, k[:, None], axis=-1)[:, 0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s_h = se * 0.5 / np.sqrt(p * (1.0 - p))
+        h = np.arcsin(np.sqrt(p))
+        t_low = np.sin(np.clip(h - q["t"][:, 1] * s_h, 0.0, np.pi / 2)) ** 2
+        t_high = np.sin(np.clip(h - q["t"][:, 0] * s_h, 0.0, np.pi / 2)) ** 2
+    out = {}
+    for name, (low, high) in (("bootstrap-t (arcsine)", (t_low, t_high)), ("BCa", (q["bca"][:, 0], q["bca"][:, 1]))):
+        keep = flat | ~np.isfinite(low) | ~np.isfinite(high)
+        low, high = np.where(keep, mine.low, np.clip(low, 0, 1)), np.where(keep, mine.high, np.clip(high, 0, 1))
+        out[name] = np.minimum(low, p), np.maximum(high, p)
+    return out

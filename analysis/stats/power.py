@@ -57,8 +57,10 @@ PACKAGE = "package (Munzel asin)"
 REFERENCES = ("Mann-Whitney U", "Wilcoxon signed-rank", "paired permutation (mean)", "Brunner-Munzel",
               "rliable percentile bootstrap")  # fmt: skip
 # Candidate intervals for P(X > Y), measured for coverage and power beside the package's at CANDIDATE_SEEDS only
-# (the permutation one costs a thousand Munzel statistics a sweep); never references.
-CANDIDATES = ("Munzel t, no transform", "Munzel studentised permutation")
+# (the permutation and bootstrap ones cost a thousand Munzel statistics a sweep); never references.
+CANDIDATES = ("Munzel t, no transform", "Munzel studentised permutation", "package before (paired variance only)",
+              "bootstrap-t (arcsine)", "BCa")  # fmt: skip
+CANDIDATE_BOOT = 999  # the bootstrap candidates' resamples
 CANDIDATE_SEEDS = RATIO_SEEDS
 # The references that test P(X > Y) = 1/2 itself; the paired ones test a shift of the paired differences.
 PXY_REFERENCES = ("Mann-Whitney U", "Brunner-Munzel", "rliable percentile bootstrap")
@@ -105,28 +107,37 @@ PAIRS: tuple[Pair, ...] = (
     Pair("null: both all at 500", point_mass(500.0), point_mass(500.0), 0.5, "null"),
     Pair("P = 1/2, unequal: 50% at 500 + 50% U(0, 100) vs U(200, 450)",
          mixture((0.5, uniform(0, 100)), (0.5, point_mass(500.0))), uniform(200, 450), 0.5, "half"),
+    Pair("P = 1/2, unequal spread: N(250, 30) vs U(50, 450)", tabulated(lambda u: sps.norm.ppf(u, 250.0, 30.0)),
+         uniform(50, 450), 0.5, "half"),
 )  # fmt: skip
 
 
 def rejections(x: np.ndarray, y: np.ndarray, *, n_boot: int, rng: np.random.Generator, swaps_rng=None):
-    """``({method: (low, high)}, {method: rejects [r]})`` for sweeps ``x, y [r, n]``: the intervals (the
-    package's, and the ``CANDIDATES`` where ``swaps_rng`` is given: it draws the permutation candidate's swaps)
-    and whether each interval and each reference rejects "no difference" at ``ALPHA``."""
+    """``({method: (low, high)}, {method: rejects [r]}, {test: p-values [r]})`` for sweeps ``x, y [r, n]``: the
+    intervals (the package's, and the ``CANDIDATES`` where ``swaps_rng`` is given: it draws the permutation
+    candidate's swaps and the bootstrap candidates' resamples), whether each interval and each reference rejects
+    "no difference" at ``ALPHA``, and the p-values of the ``SIZE_ADJUSTED`` tests."""
     mine = improvement(x, y, confidence=1.0 - ALPHA)
     ends = {PACKAGE: (mine.low, mine.high)}
     if swaps_rng is not None:
         ends[CANDIDATES[0]] = compared.plain_munzel(x, y, ALPHA)
         ends[CANDIDATES[1]] = compared.permutation_munzel(x, y, swaps_rng, ALPHA)
+        ends[CANDIDATES[2]] = compared.paired_munzel(x, y, ALPHA)
+        ends |= compared.bootstrap_munzel(x, y, swaps_rng, CANDIDATE_BOOT, ALPHA)
     low, high = refs.percentile_bootstrap(x, y, n_boot=n_boot, rng=rng, alpha=ALPHA)
     out = {m: (lo > 0.5) | (hi < 0.5) for m, (lo, hi) in ends.items()}
+    pvalues = {"Mann-Whitney U": refs.mann_whitney_p(x, y)}
     out |= {
-        "Mann-Whitney U": refs.mann_whitney_p(x, y) <= ALPHA,
+        "Mann-Whitney U": pvalues["Mann-Whitney U"] <= ALPHA,
         "Wilcoxon signed-rank": refs.wilcoxon_p(x, y, rng) <= ALPHA,
         "paired permutation (mean)": refs.paired_permutation_p(x, y, rng) <= ALPHA,
-        "Brunner-Munzel": refs.brunner_munzel_p(x, y) <= ALPHA,
+    }
+    pvalues["Brunner-Munzel"] = refs.brunner_munzel_p(x, y)
+    out |= {
+        "Brunner-Munzel": pvalues["Brunner-Munzel"] <= ALPHA,
         "rliable percentile bootstrap": (low > 0.5) | (high < 0.5),
     }
-    return ends, out
+    return ends, out, pvalues
 
 
 def _cell(pair: Pair, n: int, reps: int, n_boot: int, rng: np.random.Generator) -> list[dict]:
@@ -142,6 +153,8 @@ def _cell(pair: Pair, n: int, reps: int, n_boot: int, rng: np.random.Generator) 
     for method in parts[0][1]:
         row = dict(cell, method=method, reject=float(np.mean(np.concatenate([p[1][method] for p in parts]))))
         row["coverage"] = row["width"] = np.nan
+        if method in parts[0][2]:
+            row["reject_at"] = rejection_curve(np.concatenate([p[2][method] for p in parts]))
         if method in parts[0][0]:
             low, high = (np.concatenate([p[0][method][j] for p in parts]) for j in (0, 1))
             row["coverage"] = float(np.mean((low <= truth + 1e-9) & (truth - 1e-9 <= high)))
@@ -165,20 +178,60 @@ def cell_rng(pair: Pair, n: int, seed: int) -> np.random.Generator:
 
 
 def valid_references(rows: Sequence[dict], reps: int, methods: Sequence[str] = REFERENCES) -> list[str]:
-    """The ``methods`` whose rejection rate is at most ``ALPHA`` + 2 Monte-Carlo SE on every exchangeable null
-    pair at ``VALID_FROM`` or more seeds."""
+    """The ``methods`` measured in ``rows`` whose rejection rate is at most ``ALPHA`` + 2 Monte-Carlo SE on every
+    exchangeable null pair at ``VALID_FROM`` or more seeds."""
     limit = ALPHA + 2.0 * np.sqrt(ALPHA * (1.0 - ALPHA) / reps)
     worst = {m: 0.0 for m in methods}
     for r in rows:
         if r["kind"] == "null" and r["seeds"] >= VALID_FROM and r["method"] in worst:
             worst[r["method"]] = max(worst[r["method"]], r["reject"])
-    return [m for m in methods if worst[m] <= limit]
+    measured = {r["method"] for r in rows}
+    return [m for m in methods if worst[m] <= limit and m in measured]
+
+
+# The tests of P(X > Y) = 1/2 whose level is adjusted (``size_adjusted``), at these p-value thresholds.
+SIZE_ADJUSTED = ("Mann-Whitney U", "Brunner-Munzel")
+LEVELS = np.round(np.arange(1, 101) * ALPHA / 100, 6)
+
+
+def rejection_curve(pvalues: np.ndarray) -> tuple[float, ...]:
+    """The share of ``pvalues`` at or below each of ``LEVELS``."""
+    return tuple(float(v) for v in np.mean(pvalues[:, None] <= LEVELS[None, :], axis=0))
+
+
+def size_adjusted(rows: Sequence[dict], reps: int, tests: Sequence[str] = SIZE_ADJUSTED) -> dict:
+    """``{(test, seeds): (level, rejection rates by (pair, rho))}``: each test of P(X > Y) = 1/2 at the largest of
+    ``LEVELS`` where it rejects at most ``ALPHA`` + 2 Monte-Carlo SE on every null of that hypothesis at that
+    seed count, the exchangeable ones and the "P = 1/2, unequal" ones alike (the rule ``valid_references``
+    applies to the exchangeable nulls alone), and its rejection rate on every pair there. An interval for
+    P(X > Y) must hold its level on both kinds, so this is the reference it can be held to; rows without
+    ``reject_at`` are skipped."""
+    limit = ALPHA + 2.0 * np.sqrt(ALPHA * (1.0 - ALPHA) / reps)
+    out = {}
+    for test in tests:
+        for n in sorted({r["seeds"] for r in rows if r["method"] == test and "reject_at" in r}):
+            at = [r for r in rows if r["method"] == test and r["seeds"] == n and "reject_at" in r]
+            worst = np.max([r["reject_at"] for r in at if r["kind"] in ("null", "half")] or [[0.0]], axis=0)
+            ok = np.flatnonzero(worst <= limit)
+            i = int(ok.max()) if ok.size else 0
+            level = float(LEVELS[i]) if ok.size else 0.0
+            out[test, n] = level, {(r["pair"], r["rho"]): (r["reject_at"][i] if ok.size else 0.0) for r in at}
+    return out
+
+
+def _adjusted_best(adjusted: dict, label: str, rho: float, n: int) -> tuple[str | None, float]:
+    """The size-adjusted test of P(X > Y) = 1/2 that rejects pair ``(label, rho)`` most often at ``n`` seeds."""
+    found = [(v[1][label, rho], t) for (t, m), v in adjusted.items() if m == n and (label, rho) in v[1]]
+    rate, test = max(found, default=(np.nan, None))
+    return test, rate
 
 
 def power_ratios(rows: Sequence[dict], reps: int) -> list[dict]:
-    """Per alternative pair at each of ``RATIO_SEEDS``: the package's rejection rate, the best valid reference
-    and the best valid one that tests P(X > Y) itself, and the package's ratio to each."""
+    """Per alternative pair at each of ``RATIO_SEEDS``: the package's rejection rate, the best valid reference,
+    the best valid one that tests P(X > Y) itself, and the best size-adjusted test of P(X > Y) = 1/2
+    (``size_adjusted``), and the package's ratio to each."""
     valid = valid_references(rows, reps)
+    adjusted = size_adjusted(rows, reps)
     rate = {(r["pair"], r["rho"], r["seeds"], r["method"]): r["reject"] for r in rows}
     out = []
     for label, rho in dict.fromkeys((r["pair"], r["rho"]) for r in rows if r["kind"] == "alt"):
@@ -191,6 +244,8 @@ def power_ratios(rows: Sequence[dict], reps: int) -> list[dict]:
                 row[key] = best
                 row[key + "_rate"] = b
                 row[key + "_ratio"] = mine / b if b > 0 else np.nan
+            row["adjusted"], b = _adjusted_best(adjusted, label, rho, n)
+            row["adjusted_rate"], row["adjusted_ratio"] = b, mine / b if b > 0 else np.nan
             out.append(row)
     return out
 
@@ -314,28 +369,56 @@ def power_tables(rows: Sequence[dict], reps: int) -> str:
     out.append(_md(["pair", "seeds", "package", "best valid", "ratio", "best valid P(X>Y) test", "ratio"], body))
     out.append(f"\nPower ratio, min / median over the alternatives: against the best valid reference "
                f"{_summary(ratios, 'best_ratio')}; against the best valid P(X > Y) test "
-               f"{_summary(ratios, 'best_pxy_ratio')}.\n")  # fmt: skip
+               f"{_summary(ratios, 'best_pxy_ratio')}; against the best size-adjusted P(X > Y) test "
+               f"{_summary(ratios, 'adjusted_ratio')}.\n")  # fmt: skip
+    out.append(_adjusted_tables(rows, reps, ratios))
     out.append(_choice(rows, reps))
     return "".join(out)
+
+
+def _adjusted_tables(rows: Sequence[dict], reps: int, ratios: Sequence[dict]) -> str:
+    """The size-adjusted tests' levels and worst nulls, and the package's power against them per pair."""
+    adjusted = size_adjusted(rows, reps)
+    if not adjusted:
+        return ""
+    body = []
+    for (test, n), (level, _) in sorted(adjusted.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        at = [r for r in rows if r["method"] == test and r["seeds"] == n and r["kind"] in ("null", "half")]
+        worst = max(at, key=lambda r: r["reject"], default=None)
+        where = f"{worst['reject']:.3f} ({worst['pair']}, rho {worst['rho']})" if worst else "-"
+        body.append([test, str(n), where, f"{level:.4f}"])
+    text = ("\nSize-adjusted tests of P(X > Y) = 1/2: the nominal 5% test's highest rejection rate over every null "
+            "of that hypothesis (exchangeable and \"P = 1/2, unequal\"), and the p-value threshold at which it "
+            "rejects at most the validity limit on all of them:\n\n"
+            + _md(["test", "seeds", "highest rejection on a null at 5%", "adjusted level"], body))  # fmt: skip
+    body = [[f"{r['pair']}, rho {r['rho']}", str(r["seeds"]), f"{r['package']:.3f}",
+             f"{r['adjusted']} {r['adjusted_rate']:.3f}", f"{r['adjusted_ratio']:.2f}"]
+            for r in ratios if r["adjusted"] is not None]  # fmt: skip
+    return text + ("\nThe package against the best size-adjusted test:\n\n"
+                   + _md(["pair", "seeds", "package", "best size-adjusted P(X>Y) test", "ratio"], body))  # fmt: skip
 
 
 def interval_choice(rows: Sequence[dict], reps: int) -> list[dict]:
     """Per interval (the package's and the ``CANDIDATES``) at each seed count where all were measured: its lowest
     coverage over every pair (and where), and the min / median of its power ratio against the best valid
-    reference and the best valid P(X > Y) test over the alternatives."""
+    reference, the best valid P(X > Y) test and the best size-adjusted P(X > Y) test over the alternatives."""
     valid = valid_references(rows, reps)
+    adjusted = size_adjusted(rows, reps)
     rate = {(r["pair"], r["rho"], r["seeds"], r["method"]): r["reject"] for r in rows}
     out = []
     for n in sorted({r["seeds"] for r in rows if r["method"] == CANDIDATES[0]}):
         for m in (PACKAGE, *CANDIDATES):
             mine = [r for r in rows if r["method"] == m and r["seeds"] == n]
             low = min(mine, key=lambda r: r["coverage"])
-            ratios = {"best": [], "best_pxy": []}
+            ratios = {"best": [], "best_pxy": [], "adjusted": []}
             for r in (r for r in mine if r["kind"] == "alt"):
                 for key, pool in (("best", valid), ("best_pxy", [v for v in valid if v in PXY_REFERENCES])):
                     b = max((rate[r["pair"], r["rho"], n, v] for v in pool), default=0.0)
                     if b > 0:
                         ratios[key].append(r["reject"] / b)
+                b = _adjusted_best(adjusted, r["pair"], r["rho"], n)[1]
+                if b > 0:
+                    ratios["adjusted"].append(r["reject"] / b)
             out.append(dict(method=m, seeds=n, coverage=low["coverage"], where=f"{low['pair']}, rho {low['rho']}",
                             **{f"{k}_{f.__name__}": float(f(v)) if v else np.nan
                                for k, v in ratios.items() for f in (np.min, np.median)}))  # fmt: skip
@@ -347,9 +430,10 @@ def _choice(rows: Sequence[dict], reps: int) -> str:
     if not choice:
         return ""
     body = [[r["method"], str(r["seeds"]), f"{r['coverage']:.3f} ({r['where']})",
-             f"{r['best_min']:.2f} / {r['best_median']:.2f}", f"{r['best_pxy_min']:.2f} / {r['best_pxy_median']:.2f}"]
-            for r in choice]  # fmt: skip
-    head = ["interval", "seeds", "lowest coverage", "vs best valid", "vs best valid P(X>Y) test"]
+             f"{r['best_min']:.2f} / {r['best_median']:.2f}", f"{r['best_pxy_min']:.2f} / {r['best_pxy_median']:.2f}",
+             f"{r['adjusted_min']:.2f} / {r['adjusted_median']:.2f}"] for r in choice]  # fmt: skip
+    head = ["interval", "seeds", "lowest coverage", "vs best valid", "vs best valid P(X>Y) test",
+            "vs best size-adjusted P(X>Y) test"]  # fmt: skip
     return ("\nThe intervals side by side: lowest coverage over every pair (where), and the power ratio min / median "
             "over the alternatives:\n\n" + _md(head, body))  # fmt: skip
 
