@@ -10,6 +10,7 @@ from test_analysis_tables import sweep
 
 import analysis
 from analysis import __main__ as cli
+from analysis.pages.sections import at_least
 from analysis.stats import intervals
 from analysis.stats import point as stats
 from analysis.stats.improvement import improvement, improvement_across
@@ -135,6 +136,7 @@ def test_one_task_has_no_across_tasks_section(tmp_path):
     assert "Across tasks" not in html and "DQN on Acrobot-v1" in html
     text = re.sub(r"base64,[^\"]*", "", html).split("<h2>Sweep</h2>")[0]  # the page's words, without images
     assert "shortfall below -100" in text and "475" not in text and "a return of 0 over the same steps" in text
+    assert "No upper bound" not in text  # Acrobot's returns are bounded
 
 
 def test_report_over_several_tasks(tmp_path):
@@ -151,6 +153,9 @@ def test_report_over_several_tasks(tmp_path):
     assert "shortfall below 475" in sections["CartPole-v1"] and "shortfall below -100" in sections["Acrobot-v1"]
     breakout = html.split('<h2 id="Breakout-MinAtar">')[1].split("<h2")[0]
     assert "shortfall (no solved return)" in breakout
+    # Breakout has no highest return: the report says what that costs the mean's interval, with the measured figure.
+    assert "<b>No upper bound:</b> Breakout-MinAtar has no highest return" in html
+    assert f"covered the true mean {at_least(intervals.UNBOUNDED_MEAN_COVERAGE[8])} of the time at 8 seeds" in html
     table = pd.read_parquet(tmp_path / "tasks_summary.parquet")
     assert list(table["rank"]) == [1, 2] and set(table["n_tasks"]) == {2}
     summary = pd.read_parquet(tmp_path / "summary.parquet")

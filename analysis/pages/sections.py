@@ -253,6 +253,17 @@ def caveats(t: RunTables) -> list[str]:
         if n_seeds == 1:
             few += "A config with one seed gets no interval and ranks after every config that has one."
         out.append(few + "</p>")
+    unbounded = [env for env in t.envs if t.tasks.get(env) is not None and t.tasks[env].high is None]
+    if unbounded:
+        cov = intervals.UNBOUNDED_MEAN_COVERAGE
+        out.append(
+            f"<p><b>No upper bound:</b> {', '.join(unbounded)} {'has' if len(unbounded) == 1 else 'have'} no "
+            "highest return, so the mean's interval takes the largest observed return as its worst case. On "
+            f"simulated returns of that kind it covered the true mean {at_least(cov[8])} of the time at 8 seeds and "
+            f"{at_least(cov[16])} at 16, less where the tail is heavier: no interval can promise the mean of every "
+            "population without an upper bound (Bahadur and Savage, 1956). The IQM's and median's intervals are "
+            "not affected; read those.</p>"
+        )
     if len(t.evals) == 0:
         out.append("<p><b>No evaluations were recorded:</b> final and AUC statistics are undefined.</p>")
     if len(t.runs) and t.runs["final_eval_return"].isna().any() and len(t.evals):

@@ -45,9 +45,11 @@ POOL_BOOTSTRAP_MIN_SEEDS = 8
 # The lowest coverage of any nominal 95% interval the report prints, over every bounded population of the coverage
 # study (CartPole-, Acrobot- and MountainCar-like; P(X > Y) on every pair; the IQM pooled over tasks on four pools) at
 # each seed count (``python -m analysis coverage``, 2026-12-07: 1,000 simulated sweeps per cell, 2,000 replicates;
-# BENCHMARKS.md has the tables). The report quotes it. Scores without an upper bound: the mean's interval covered
-# 0.925 at 8 seeds (docs/statistics.md).
-MEASURED_MIN_COVERAGE = {2: 0.969, 3: 0.977, 5: 0.934, 8: 0.940, 10: 0.937, 16: 0.936, 32: 0.934}
+# BENCHMARKS.md has the tables). The report quotes it.
+MEASURED_MIN_COVERAGE = {2: 0.969, 3: 0.977, 5: 0.934, 8: 0.940, 10: 0.935, 16: 0.936, 32: 0.934}
+# Scores without an upper bound (MinAtar-like in the same study): the mean's interval, whose worst case is the
+# largest observed score, at each seed count. The report quotes it for such a task (docs/statistics.md).
+UNBOUNDED_MEAN_COVERAGE = {5: 0.847, 8: 0.925, 10: 0.932, 16: 0.950, 32: 0.951}
 STATISTICS = ("mean", "median", "iqm", "shortfall")
 _POINT = {"mean": stats.mean, "median": stats.median, "iqm": stats.iqm, "shortfall": stats.shortfall}
 # Elements (rows x replicates x seeds) handled per chunk; bounds memory at a few hundred MB whatever the batch.

@@ -107,8 +107,8 @@ PAIRS: tuple[Pair, ...] = (
     Pair("null: both all at 500", point_mass(500.0), point_mass(500.0), 0.5, "null"),
     Pair("P = 1/2, unequal: 50% at 500 + 50% U(0, 100) vs U(200, 450)",
          mixture((0.5, uniform(0, 100)), (0.5, point_mass(500.0))), uniform(200, 450), 0.5, "half"),
-    Pair("P = 1/2, unequal spread: N(250, 30) vs U(50, 450)", tabulated(lambda u: sps.norm.ppf(u, 250.0, 30.0)),
-         uniform(50, 450), 0.5, "half"),
+    Pair("P = 1/2, unequal spread: N(250, 30) vs U(50, 450)",  # clipped to [0, 500]: only the table's end cells
+         tabulated(lambda u: np.clip(sps.norm.ppf(u, 250.0, 30.0), 0.0, 500.0)), uniform(50, 450), 0.5, "half"),
 )  # fmt: skip
 
 
