@@ -14,9 +14,11 @@ them, and each member is measured for both:
 On every pair of the power study and the P(X > Y) pairs of the coverage study (``pairs``), at ``SEEDS``: each
 member's lowest coverage of the true P(X > Y) (and where), and its power ratio, min / median over the alternatives,
 against the best valid test of P(X > Y) = 1/2 (Mann-Whitney U or Brunner-Munzel, valid as in ``power``: at most
-``ALPHA`` + 2 Monte-Carlo standard errors on every exchangeable null at ``power.VALID_FROM`` seeds or more). A
-member meets the issue's targets where its coverage is at least ``power.TARGET`` at every seed count and its
-power ratio at least ``POWER_TARGET`` on every alternative. A cell's draws are the power study's for the same
+``ALPHA`` + 2 Monte-Carlo standard errors on every exchangeable null at ``power.VALID_FROM`` seeds or more), and
+against the best of them size-adjusted (``power.size_adjusted``: held to that limit on every null of P(X > Y) =
+1/2). A member meets the issue's targets where its coverage is at least ``power.TARGET`` at every seed count and
+its power ratio at least ``POWER_TARGET`` on every alternative (``meets``; ``meets_adjusted`` with the
+size-adjusted ratio). A cell's draws are the power study's for the same
 pair, seed count and ``seed`` (so kappa 1 reproduces its package rows).
 """
 

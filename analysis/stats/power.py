@@ -10,10 +10,13 @@ reject it; the package's interval should cover 1/2). In each cell (pair and seed
 (``improvement.improvement``) gets its coverage of the true P(X > Y) and its rejection rate (the interval
 excludes 1/2), and each reference (``references``) its rejection rate. A reference is *valid* where it rejects
 at most ``ALPHA`` + 2 Monte-Carlo standard errors on every exchangeable null pair at ``VALID_FROM`` or more seeds;
-the power ratio is the package's rejection rate over the best valid reference's, at 8 and 16 seeds. The
-``CANDIDATES`` (``compared``: Munzel's t interval without the transform, and its studentised permutation
-version) get coverage, rejection rate and power ratios at those seed counts too, so that the choice between
-coverage and power can be read off one table.
+the power ratio is the package's rejection rate over the best valid reference's, at 8 and 16 seeds. The tests of
+P(X > Y) = 1/2 itself (Mann-Whitney, Brunner-Munzel) are also *size-adjusted* (``size_adjusted``): held to the
+same limit on every null of that hypothesis, the "P = 1/2, unequal" ones too, as the interval is. The
+``CANDIDATES`` (``compared``: Munzel's t interval without the transform, its studentised permutation version, the
+package's interval before it took the unpaired variance, a studentised bootstrap and BCa) get coverage, rejection
+rate and power ratios at those seed counts too, so that the choice between coverage and power can be read off one
+table.
 
 **Many comparisons** (``multi_study``), 16 configs on the same seeds (rho 0.5), p-values from
 ``improvement(...).pvalue``: (a) 15 configs against a fixed reference, 7 equal to it and 8 worse: the family-wise
