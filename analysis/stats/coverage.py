@@ -428,6 +428,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(auc_table(auc_check(reps=reps, seed_counts=n, n_boot=boot, seed=args.seed)))
         elif part == "power":
             print(power.power_tables(power.power_study(reps=reps, seed_counts=n, n_boot=boot, seed=args.seed), reps))
+            negative = power.negative_study(reps=reps, pairs=frontier_pairs(), seed=args.seed)
+            print(power.negative_table(negative, reps))
         elif part == "multi":
             print(power.multi_tables(power.multi_study(reps=reps, seed_counts=n, seed=args.seed), reps))
         else:

@@ -15,7 +15,10 @@ freedom: where the pairing gains nothing (configs whose seeds are not alike) the
 degrees of freedom on the same variance, this one up to ``2 n - 2``. The interval takes whichever of the two is
 shorter (smaller ``t se``): Brunner-Munzel's power where the pairing does not help, the paired statistic's where it
 does. Its coverage is measured, not proven: 0.935 or more at 8+ seeds on every pair tested, within 0.01 of the
-paired interval's alone (``python -m analysis coverage``). It is a t interval on the arcsine-square-root scale
+paired interval's alone (``python -m analysis coverage``). Where a seed's two runs are negatively correlated (a
+seed good for one config and poor for the other; the sweeps measured show no sign of it) the unpaired variance
+misses the pairing's negative covariance: 0.87 at 16 seeds at rho -0.6, against 0.92 for the paired interval
+(``power.negative_study``). It is a t interval on the arcsine-square-root scale
 (``sin^2(asin(sqrt(p)) -+ t se / (2 sqrt(p (1 - p))))``). The transform lengthens the end toward 1/2 when ``p`` is
 near 0 or 1, where the plain t interval undercovers (rare runs, a collapse or a run at the cap, missing from the
 sample). When the paired placements carry no variance (every pair tied, or complete separation) the interval is

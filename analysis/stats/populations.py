@@ -146,10 +146,14 @@ def true_pooled_iqm(qs: Sequence[Quantile]) -> float:
 
 def draw(qs: Sequence[Quantile], rho: float, reps: int, n: int, rng: np.random.Generator) -> np.ndarray:
     """``[len(qs), reps, n]`` returns: ``reps`` sweeps of ``n`` seeds; on one seed, two configs' normal scores
-    (before ``Q``) have correlation ``rho``: a shared part ``sqrt(rho) z`` and an own part ``sqrt(1 - rho) e``."""
+    (before ``Q``) have correlation ``rho``: a shared part ``sqrt(rho) z`` and an own part ``sqrt(1 - rho) e``.
+    A negative ``rho`` (two configs only) gives the second config ``-sqrt(-rho) z``."""
+    if rho < 0 and len(qs) != 2:
+        raise ValueError(f"a negative correlation needs exactly two configs, got {len(qs)}")
     z = rng.standard_normal((1, reps, n))
     e = rng.standard_normal((len(qs), reps, n))
-    u = sps.norm.cdf(np.sqrt(rho) * z + np.sqrt(1.0 - rho) * e)
+    sign = np.where(np.arange(len(qs)) == 1, np.sign(rho), 1.0)[:, None, None] if rho < 0 else 1.0
+    u = sps.norm.cdf(sign * np.sqrt(abs(rho)) * z + np.sqrt(1.0 - abs(rho)) * e)
     return np.stack([q(u[i]) for i, q in enumerate(qs)])
 
 
