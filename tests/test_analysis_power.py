@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from analysis.stats import compared, frontier, power
+from analysis.stats import compared, frontier, multiple, power
 from analysis.stats import references as refs
 from analysis.stats.coverage import frontier_pairs
 from analysis.stats.improvement import benjamini_hochberg, holm
@@ -207,7 +207,7 @@ def test_frontier_reproduces_the_power_study_and_its_narrower_intervals_reject_m
 
 
 def test_many_comparisons_show_the_corrections_at_work():
-    rows = power.multi_study(reps=300, seed_counts=(16,), seed=2)
+    rows = multiple.multi_study(reps=300, seed_counts=(16,), seed=2)
     a = {r["rule"]: r for r in rows if r["design"] == "vs reference"}
     b = {r["rule"]: r for r in rows if r["design"] == "best vs others"}
     # Against a fixed reference: 7 true nulls, so per-comparison decisions err somewhere in many tables; Holm
@@ -218,7 +218,7 @@ def test_many_comparisons_show_the_corrections_at_work():
     # The best of 16 equal configs against the rest: most per-comparison tables mark some config clearly worse.
     assert b["per comparison"]["any_false"] > 0.4 and b["Holm"]["any_false"] < 0.1
     assert b["Bonferroni over all 120 pairs"]["any_false"] <= b["Holm"]["any_false"]
-    assert "| 16 | Holm |" in power.multi_tables(rows, reps=300)
+    assert "| 16 | Holm |" in multiple.multi_tables(rows, reps=300)
 
 
 def test_the_candidate_intervals_are_their_definitions_by_brute_force():

@@ -16,7 +16,7 @@ from analysis.pages.markup import ci_text
 from analysis.stats import intervals, seeds
 from analysis.stats.improvement import holm, improvement
 from analysis.stats.intervals import CURVE_BOOT
-from analysis.stats.summary import N_BOOT, seed_matrix
+from analysis.stats.summary import N_BOOT, seed_matrix, task_scales
 from analysis.summaries import aggregate, baseline, halving, pbt
 from analysis.tables.format import format_value
 from analysis.tables.run import RunTables
@@ -253,7 +253,7 @@ def caveats(t: RunTables) -> list[str]:
         if n_seeds == 1:
             few += "A config with one seed gets no interval and ranks after every config that has one."
         out.append(few + "</p>")
-    unbounded = [env for env in t.envs if t.tasks.get(env) is not None and t.tasks[env].high is None]
+    unbounded = [env for env, scale in task_scales(t.runs, t.tasks).items() if scale.high is None]
     if unbounded:
         cov = intervals.UNBOUNDED_MEAN_COVERAGE
         out.append(

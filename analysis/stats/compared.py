@@ -40,19 +40,26 @@ def percentile_and_bca(x: np.ndarray, statistics: Sequence[str], n_boot: int, rn
         point = f(x)
         reps = np.sort(f(resampled), axis=-1)
         pct = tuple(np.quantile(reps, [0.025, 0.975], axis=-1))
-        frac = (np.sum(reps < point[:, None], -1) + 0.5 * np.sum(reps == point[:, None], -1)) / n_boot
-        z0 = sps.norm.ppf(np.clip(frac, 0.5 / n_boot, 1 - 0.5 / n_boot))
         jack = np.stack([f(np.delete(x, i, axis=-1)) for i in range(x.shape[-1])], axis=-1)
-        d = jack.mean(axis=-1, keepdims=True) - jack
-        with np.errstate(invalid="ignore", divide="ignore"):
-            acc = np.nan_to_num(np.sum(d**3, -1) / (6.0 * np.sum(d**2, -1) ** 1.5))
-        ends = []
-        for zq in sps.norm.ppf([0.025, 0.975]):
-            level = sps.norm.cdf(z0 + (z0 + zq) / (1 - acc * (z0 + zq)))
-            k = np.clip(np.floor(level * n_boot).astype(np.int64), 0, n_boot - 1)
-            ends.append(np.take_along_axis(reps, k[:, None], axis=-1)[:, 0])
-        out[statistic] = pct, tuple(ends)
+        out[statistic] = pct, _bca(reps, point, jack)
     return out
+
+
+def _bca(reps: np.ndarray, point: np.ndarray, jack: np.ndarray, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """BCa's ``(low, high)`` (Efron, 1987) per row from its sorted replicates ``reps [r, B]``, its estimate
+    ``point [r]`` and its leave-one-out estimates ``jack [r, n]`` (the acceleration)."""
+    n_boot = reps.shape[-1]
+    frac = (np.sum(reps < point[:, None], -1) + 0.5 * np.sum(reps == point[:, None], -1)) / n_boot
+    z0 = sps.norm.ppf(np.clip(frac, 0.5 / n_boot, 1 - 0.5 / n_boot))
+    d = jack.mean(axis=-1, keepdims=True) - jack
+    with np.errstate(invalid="ignore", divide="ignore"):
+        acc = np.nan_to_num(np.sum(d**3, -1) / (6.0 * np.sum(d**2, -1) ** 1.5))
+    ends = []
+    for zq in sps.norm.ppf([alpha / 2.0, 1.0 - alpha / 2.0]):
+        level = sps.norm.cdf(z0 + (z0 + zq) / (1 - acc * (z0 + zq)))
+        k = np.clip(np.floor(level * n_boot).astype(np.int64), 0, n_boot - 1)
+        ends.append(np.take_along_axis(reps, k[:, None], axis=-1)[:, 0])
+    return ends[0], ends[1]
 
 
 def previous_improvement(x: np.ndarray, y: np.ndarray, bounds: tuple[float, float], n_boot: int, seed: int):
@@ -106,17 +113,19 @@ def scaled_munzel(x: np.ndarray, y: np.ndarray, kappa: float, alpha: float = 0.0
     ``kappa`` (1: ``improvement``'s ends; below 1 a narrower interval nested in it), the degenerate rule where
     the placements carry no variance unchanged."""
     p, se, df, flat = munzel_rows(x, y, alpha)
-    n = np.full(p.shape, x.shape[-1])
-    low, high, _ = arcsine_interval(p, kappa * se, df, n, flat, alpha)
-    return np.clip(np.minimum(low, p), 0.0, 1.0), np.clip(np.maximum(high, p), 0.0, 1.0)
+    return _arcsine_ends(p, kappa * se, df, flat, x.shape[-1], alpha)
 
 
 def paired_munzel(x: np.ndarray, y: np.ndarray, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     """The package's interval for P(X > Y) until 2026-12-07: Munzel's paired variance always (``n - 1`` degrees
     of freedom), never the unpaired one; otherwise ``improvement``'s."""
     p, se, df, flat = munzel_rows(x, y)
-    n = np.full(p.shape, x.shape[-1])
-    low, high, _ = arcsine_interval(p, se, df, n, flat, alpha)
+    return _arcsine_ends(p, se, df, flat, x.shape[-1], alpha)
+
+
+def _arcsine_ends(p, se, df, flat, n: int, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """``arcsine_interval``'s ends for rows of ``n`` seeds, widened to hold ``p`` and clipped to [0, 1]."""
+    low, high, _ = arcsine_interval(p, se, df, np.full(p.shape, n), flat, alpha)
     return np.clip(np.minimum(low, p), 0.0, 1.0), np.clip(np.maximum(high, p), 0.0, 1.0)
 
 
@@ -180,7 +189,6 @@ def bootstrap_munzel(
     p, se, _, flat = munzel_rows(a, b, alpha)
     mine = improvement(a, b, confidence=1.0 - alpha)
     q = {"t": np.empty((r, 2)), "bca": np.empty((r, 2))}
-    z = sps.norm.ppf([alpha / 2.0, 1.0 - alpha / 2.0])
     step = max(1, BOOT_BLOCK // n_boot)
     for s in range(0, r, step):
         sl = slice(s, min(s + step, r))
@@ -195,17 +203,8 @@ def bootstrap_munzel(
         t = np.where(fb | ~np.isfinite(t), far, t)
         with np.errstate(invalid="ignore"):  # infinite statistics: infinite (or NaN) ends, the package's there
             q["t"][sl] = np.quantile(t, [alpha / 2.0, 1.0 - alpha / 2.0], axis=-1).T
-        reps = np.sort(pb, axis=-1)
-        frac = (np.sum(reps < p[sl, None], -1) + 0.5 * np.sum(reps == p[sl, None], -1)) / n_boot
-        z0 = sps.norm.ppf(np.clip(frac, 0.5 / n_boot, 1.0 - 0.5 / n_boot))
         jack = np.stack([munzel_rows(np.delete(a[sl], i, -1), np.delete(b[sl], i, -1))[0] for i in range(n)], -1)
-        d = jack.mean(axis=-1, keepdims=True) - jack
-        with np.errstate(invalid="ignore", divide="ignore"):
-            acc = np.nan_to_num(np.sum(d**3, -1) / (6.0 * np.sum(d**2, -1) ** 1.5))
-        for j, zq in enumerate(z):
-            level = sps.norm.cdf(z0 + (z0 + zq) / (1.0 - acc * (z0 + zq)))
-            k = np.clip(np.floor(level * n_boot).astype(np.int64), 0, n_boot - 1)
-            q["bca"][sl, j] = np.take_along_axis(reps, k[:, None], axis=-1)[:, 0]
+        q["bca"][sl] = np.stack(_bca(np.sort(pb, axis=-1), p[sl], jack, alpha), axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         s_h = se * 0.5 / np.sqrt(p * (1.0 - p))
         h = np.arcsin(np.sqrt(p))

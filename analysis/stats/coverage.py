@@ -10,7 +10,8 @@ without an upper bound) and prints, for every statistic the summary, report and 
 (``intervals``, ``improvement``); beside them, for comparison (``compared``), the percentile bootstrap the package
 used before and BCa (Efron, 1987), Wilson's interval for shares, and for P(X > Y) the package's previous interval (a
 Bayesian bootstrap with a worst-case atom) and rliable's percentile bootstrap. ``--part power`` and ``--part multi``
-add the power of the P(X > Y) interval against standard tests and its error rates over many comparisons (``power``),
+add the power of the P(X > Y) interval against standard tests (``power``) and its error rates over many comparisons
+(``multiple``),
 ``--part frontier`` what coverage costs in power between the package's P(X > Y) interval and the plain t
 (``frontier``).
 
@@ -30,7 +31,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import stats as sps
 
-from analysis.stats import compared, frontier, intervals, power, seeds
+from analysis.stats import compared, frontier, intervals, multiple, power, seeds
 from analysis.stats import point as stats
 from analysis.stats import references as refs
 from analysis.stats.improvement import improvement, improvement_across
@@ -431,7 +432,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             negative = power.negative_study(reps=reps, pairs=frontier_pairs(), seed=args.seed)
             print(power.negative_table(negative, reps))
         elif part == "multi":
-            print(power.multi_tables(power.multi_study(reps=reps, seed_counts=n, seed=args.seed), reps))
+            print(multiple.multi_tables(multiple.multi_study(reps=reps, seed_counts=n, seed=args.seed), reps))
         else:
             rows = frontier.frontier_study(reps=reps, pairs=frontier_pairs(), seed_counts=n, seed=args.seed)
             print(frontier.frontier_table(rows, reps))

@@ -1,5 +1,5 @@
-"""Power of the package's P(X > Y) interval against standard tests, and its error rates over many comparisons:
-``python -m analysis coverage --part power|multi`` (``coverage.main`` prints these tables).
+"""Power of the package's P(X > Y) interval against standard tests: ``python -m analysis coverage --part power``
+(``coverage.main`` prints these tables; its error rates over many comparisons are ``multiple``'s).
 
 **Power** (``power_study``). Pairs of populations (``PAIRS``, from ``populations``) with known differences: the
 rows of the issue (75% of seeds at 500 against 12% and against 40%, at rho 0 and 0.5), solved shares, a shift of
@@ -17,12 +17,6 @@ same limit on every null of that hypothesis, the "P = 1/2, unequal" ones too, as
 package's interval before it took the unpaired variance, a studentised bootstrap and BCa) get coverage, rejection
 rate and power ratios at those seed counts too, so that the choice between coverage and power can be read off one
 table.
-
-**Many comparisons** (``multi_study``), 16 configs on the same seeds (rho 0.5), p-values from
-``improvement(...).pvalue``: (a) 15 configs against a fixed reference, 7 equal to it and 8 worse: the family-wise
-error rate, false discovery rate and power (share of the worse configs found) of per-comparison, Holm and
-Benjamini-Hochberg decisions; (b) 16 equal configs, the best by IQM of final scores against the other 15: how
-often at least one of them is marked "clearly worse", with each rule (and Bonferroni over all 120 pairs).
 """
 
 from __future__ import annotations
@@ -35,9 +29,8 @@ import numpy as np
 from scipy import stats as sps
 
 from analysis.stats import compared
-from analysis.stats import point as stats
 from analysis.stats import references as refs
-from analysis.stats.improvement import benjamini_hochberg, holm, improvement
+from analysis.stats.improvement import improvement
 from analysis.stats.populations import (
     POPULATIONS,
     Quantile,
@@ -129,14 +122,11 @@ def rejections(x: np.ndarray, y: np.ndarray, *, n_boot: int, rng: np.random.Gene
         ends |= compared.bootstrap_munzel(x, y, swaps_rng, CANDIDATE_BOOT, ALPHA)
     low, high = refs.percentile_bootstrap(x, y, n_boot=n_boot, rng=rng, alpha=ALPHA)
     out = {m: (lo > 0.5) | (hi < 0.5) for m, (lo, hi) in ends.items()}
-    pvalues = {"Mann-Whitney U": refs.mann_whitney_p(x, y)}
+    pvalues = {"Mann-Whitney U": refs.mann_whitney_p(x, y), "Brunner-Munzel": refs.brunner_munzel_p(x, y)}  # no rng
     out |= {
         "Mann-Whitney U": pvalues["Mann-Whitney U"] <= ALPHA,
         "Wilcoxon signed-rank": refs.wilcoxon_p(x, y, rng) <= ALPHA,
         "paired permutation (mean)": refs.paired_permutation_p(x, y, rng) <= ALPHA,
-    }
-    pvalues["Brunner-Munzel"] = refs.brunner_munzel_p(x, y)
-    out |= {
         "Brunner-Munzel": pvalues["Brunner-Munzel"] <= ALPHA,
         "rliable percentile bootstrap": (low > 0.5) | (high < 0.5),
     }
@@ -180,10 +170,16 @@ def cell_rng(pair: Pair, n: int, seed: int) -> np.random.Generator:
     return np.random.default_rng([seed, 3, zlib.crc32(f"{pair.label} {pair.rho}".encode()), n])
 
 
+def validity_limit(reps: int) -> float:
+    """The highest rejection rate on a null at which a test still counts as holding ``ALPHA``: ``ALPHA`` + 2
+    Monte-Carlo standard errors of a rate of ``ALPHA`` over ``reps`` sweeps."""
+    return ALPHA + 2.0 * np.sqrt(ALPHA * (1.0 - ALPHA) / reps)
+
+
 def valid_references(rows: Sequence[dict], reps: int, methods: Sequence[str] = REFERENCES) -> list[str]:
     """The ``methods`` measured in ``rows`` whose rejection rate is at most ``ALPHA`` + 2 Monte-Carlo SE on every
     exchangeable null pair at ``VALID_FROM`` or more seeds."""
-    limit = ALPHA + 2.0 * np.sqrt(ALPHA * (1.0 - ALPHA) / reps)
+    limit = validity_limit(reps)
     worst = {m: 0.0 for m in methods}
     for r in rows:
         if r["kind"] == "null" and r["seeds"] >= VALID_FROM and r["method"] in worst:
@@ -209,7 +205,7 @@ def size_adjusted(rows: Sequence[dict], reps: int, tests: Sequence[str] = SIZE_A
     applies to the exchangeable nulls alone), and its rejection rate on every pair there. An interval for
     P(X > Y) must hold its level on both kinds, so this is the reference it can be held to; rows without
     ``reject_at`` are skipped."""
-    limit = ALPHA + 2.0 * np.sqrt(ALPHA * (1.0 - ALPHA) / reps)
+    limit = validity_limit(reps)
     out = {}
     for test in tests:
         for n in sorted({r["seeds"] for r in rows if r["method"] == test and "reject_at" in r}):
@@ -298,65 +294,6 @@ def negative_table(rows: Sequence[dict], reps: int) -> str:
             + _md(["rho", "seeds", *(f"{m}: lowest coverage" for m in methods)], body))  # fmt: skip
 
 
-# --- many comparisons -----------------------------------------------------------------------------------------
-
-REFERENCE = cartpole(0.6, (100, 400))
-# 15 others: 7 equal to the reference, 8 worse (solved share 45% down to 0%, the rest U(100, 400)).
-OTHERS = (REFERENCE,) * 7 + tuple(cartpole(s, (100, 400)) for s in (0.45, 0.4, 0.3, 0.25, 0.2, 0.1, 0.05, 0.0))
-WORSE = np.array([False] * 7 + [True] * 8)
-MULTI_RHO = 0.5
-RULES = {
-    "per comparison": lambda p: np.nan_to_num(p, nan=1.0) <= ALPHA,
-    "Holm": lambda p: holm(p, ALPHA),
-    "Benjamini-Hochberg": lambda p: benjamini_hochberg(p, ALPHA),
-}
-
-
-def _against_reference(n: int, reps: int, rng: np.random.Generator) -> dict[str, dict[str, float]]:
-    """Design (a): ``{rule: {fwer, fdr, power}}`` over ``reps`` tables of 15 configs against a reference."""
-    d = draw((REFERENCE, *OTHERS), MULTI_RHO, reps, n, rng)  # [16, reps, n]
-    found = improvement(d[0][:, None, :], np.moveaxis(d[1:], 0, 1))  # [reps, 15]
-    ahead = found.point > 0.5  # the reference ahead: the right direction for the worse configs
-    out = {}
-    for rule, decide in RULES.items():
-        rej = decide(found.pvalue)
-        false = rej & (~WORSE | ~ahead)  # an equal config, or a worse one judged better
-        out[rule] = dict(
-            fwer=float(np.mean(np.any(rej & ~WORSE, axis=-1))),
-            fdr=float(np.mean(false.sum(-1) / np.maximum(rej.sum(-1), 1))),
-            power=float(np.mean((rej & WORSE & ahead).sum(-1) / WORSE.sum())),
-        )
-    return out
-
-
-def _best_against_others(n: int, reps: int, rng: np.random.Generator) -> dict[str, dict[str, float]]:
-    """Design (b): ``{rule: {any_false, false_per_table}}``: 16 equal configs, the best by IQM (ties by mean)
-    against the other 15; every "clearly worse" mark is false."""
-    d = draw((REFERENCE,) * 16, MULTI_RHO, reps, n, rng)  # [16, reps, n]
-    best = np.lexsort((stats.mean(d), stats.iqm(d)), axis=0)[-1]  # [reps]
-    others = np.array([np.delete(np.arange(16), b) for b in best])  # [reps, 15]
-    x = d[best, np.arange(reps)][:, None, :]  # [reps, 1, n]
-    y = d[others, np.arange(reps)[:, None]]  # [reps, 15, n]
-    found = improvement(x, y)
-    rules = dict(RULES, **{"Bonferroni over all 120 pairs": lambda p: np.nan_to_num(p, nan=1.0) <= ALPHA / 120})
-    out = {}
-    for rule, decide in rules.items():
-        marks = decide(found.pvalue) & (found.point > 0.5)
-        out[rule] = dict(any_false=float(np.mean(marks.any(-1))), false_per_table=float(np.mean(marks.sum(-1))))
-    return out
-
-
-def multi_study(*, reps: int, seed_counts: Sequence[int], seed: int = 0) -> list[dict]:
-    """``{design, seeds, rule, ...rates}`` rows of both designs at each seed count."""
-    rows = []
-    for n in seed_counts:
-        rng = np.random.default_rng([seed, 4, n])
-        for design, fn in (("vs reference", _against_reference), ("best vs others", _best_against_others)):
-            for rule, rates in fn(n, reps, rng).items():
-                rows.append(dict(design=design, seeds=n, rule=rule, **rates))
-    return rows
-
-
 # --- tables ---------------------------------------------------------------------------------------------------
 
 
@@ -384,7 +321,7 @@ def power_tables(rows: Sequence[dict], reps: int) -> str:
     pairs = list(dict.fromkeys((r["pair"], r["rho"], r["kind"], r["truth"]) for r in rows))
     methods = list(dict.fromkeys(r["method"] for r in rows))
     valid = valid_references(rows, reps)
-    limit = ALPHA + 2.0 * np.sqrt(ALPHA * (1.0 - ALPHA) / reps)
+    limit = validity_limit(reps)
     mine = [r for r in rows if r["method"] == PACKAGE]
     lowest = ", ".join(f"{n} seeds {min(r['coverage'] for r in mine if r['seeds'] == n):.3f}" for n in seeds)
     out = [f"\n## P(X > Y): power against standard tests ({reps} sweeps per cell)\n\nLowest coverage of the "
@@ -484,20 +421,3 @@ def _choice(rows: Sequence[dict], reps: int) -> str:
             "vs best size-adjusted P(X>Y) test"]  # fmt: skip
     return ("\nThe intervals side by side: lowest coverage over every pair (where), and the power ratio min / median "
             "over the alternatives:\n\n" + _md(head, body))  # fmt: skip
-
-
-def multi_tables(rows: Sequence[dict], reps: int) -> str:
-    """The multiple-comparison study as Markdown, one table per design."""
-    a = [[str(r["seeds"]), r["rule"], f"{r['fwer']:.3f}", f"{r['fdr']:.3f}", f"{r['power']:.3f}"]
-         for r in rows if r["design"] == "vs reference"]  # fmt: skip
-    b = [[str(r["seeds"]), r["rule"], f"{r['any_false']:.3f}", f"{r['false_per_table']:.2f}"]
-         for r in rows if r["design"] == "best vs others"]  # fmt: skip
-    return (
-        f"\n## Many comparisons: 16 configs on the same seeds, rho {MULTI_RHO}, P(X > Y) p-values ({reps} tables)\n\n"
-        "(a) 15 configs against a fixed reference (60% at 500, rest U(100, 400)): 7 equal to it, 8 worse (solved "
-        "45% down to 0%). Family-wise error (any equal config rejected), false discovery rate, power (share of "
-        "the worse configs found):\n\n" + _md(["seeds", "rule", "FWER", "FDR", "power"], a)
-        + "\n(b) 16 equal configs; the best by IQM of final scores against the other 15: share of tables with at "
-        "least one false \"clearly worse\" mark, and false marks per table:\n\n"
-        + _md(["seeds", "rule", "P(>= 1 false mark)", "false marks / table"], b)
-    )  # fmt: skip
